@@ -1,0 +1,192 @@
+"""Analysis records: the type enum, the spec a type is registered with, the request, the result."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from aexy.errors import InvalidInputError
+
+__all__ = [
+    "AnalysisRequest",
+    "AnalysisResult",
+    "AnalysisSpec",
+    "AnalysisType",
+    "Provenance",
+    "canonical_json",
+]
+
+
+class AnalysisType(StrEnum):
+    """The built-in analysis types. Plugins add more by name via ``register_analysis_types``."""
+
+    # code
+    CODE_QUALITY = "code_quality"
+    CODE_COMPLEXITY = "code_complexity"
+    SKILL_EXTRACTION = "skill_extraction"
+    # developer
+    DEVELOPER_PROFILE = "developer_profile"
+    SOFT_SKILLS = "soft_skills"
+    GROWTH_TRAJECTORY = "growth_trajectory"
+    # task
+    TASK_SIGNALS = "task_signals"
+    TASK_MATCHING = "task_matching"
+    # predictive
+    ATTRITION_RISK = "attrition_risk"
+    BURNOUT_RISK = "burnout_risk"
+    PERFORMANCE_TRAJECTORY = "performance_trajectory"
+    TEAM_HEALTH = "team_health"
+    # career
+    LEARNING_PATH = "learning_path"
+    JOB_DESCRIPTION = "job_description"
+    INTERVIEW_RUBRIC = "interview_rubric"
+
+
+class Provenance(BaseModel):
+    """Where a result came from. Not part of the result's schema or its cached value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    analysis_type: str
+    provider: str
+    model: str
+    cache_hit: bool = False
+    cache_tier: str | None = None
+    coalesced: bool = False
+    attempts: int = 1
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: float = 0.0
+    spec_version: str = ""
+    prompt_version: str = ""
+    repaired: bool = False
+
+
+class AnalysisResult(BaseModel):
+    """Base of every typed result. ``provenance`` is attached by the gateway."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    _provenance: Provenance | None = PrivateAttr(default=None)
+
+    @property
+    def provenance(self) -> Provenance:
+        if self._provenance is None:
+            raise AttributeError("this result was not produced by a gateway and has no provenance")
+        return self._provenance
+
+
+#: Builds the user prompt from the content and the context.
+UserPromptBuilder = Callable[[str, Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)  # no slots: the schema and its hash are cached on the instance
+class AnalysisSpec:
+    """Everything the core needs to run one analysis type; what ``register_analysis_types``
+    returns.
+
+    :param name: the type's name, e.g. ``"skill_extraction"``.
+    :param result_model: pydantic model of the result; its JSON schema is sent to providers.
+    :param system_prompt: the built-in system prompt.
+    :param build_user_prompt: ``(content, context) -> str``; content must go in as delimited data.
+    :param version: bump when the prompt or schema changes (it is part of the cache key).
+    :param ttl: cache TTL in seconds; ``None`` uses ``LLM_CACHE_TTL``.
+    :param context_keys: documented context keys and what they mean.
+    """
+
+    name: str
+    result_model: type[AnalysisResult]
+    system_prompt: str
+    build_user_prompt: UserPromptBuilder
+    version: str = "1"
+    ttl: int | None = None
+    description: str = ""
+    input_description: str = ""
+    context_keys: Mapping[str, str] = field(default_factory=dict)
+    max_tokens: int = 4096
+
+    @cached_property
+    def json_schema(self) -> dict[str, Any]:
+        return self.result_model.model_json_schema()
+
+    @cached_property
+    def schema_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.json_schema).encode()).hexdigest()[:16]
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON (sorted keys, no whitespace); raises ``TypeError`` on non-JSON data."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+def _check_json(value: Any, path: str) -> None:
+    # json.dumps would accept tuples and coerce int keys silently; be strict up front so that
+    # the cache key and the prompt see exactly what the caller passed.
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError(f"context{path} is {value!r}, which JSON cannot represent")
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidInputError(f"context{path} has a non-string key {k!r}")
+            _check_json(v, f"{path}[{k!r}]")
+        return
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_json(v, f"{path}[{i}]")
+        return
+    raise InvalidInputError(
+        f"context{path} is a {type(value).__name__}, which is not JSON-serialisable"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRequest:
+    """A validated request. Build with :meth:`create`, which raises
+    :class:`~aexy.errors.InvalidInputError` for bad input before any provider is involved."""
+
+    analysis_type: str
+    content: str
+    context: Mapping[str, Any]
+    context_json: str
+
+    @classmethod
+    def create(
+        cls,
+        analysis_type: str,
+        content: object,
+        context: object,
+        *,
+        max_content_chars: int,
+    ) -> AnalysisRequest:
+        if not isinstance(content, str):
+            raise InvalidInputError(
+                f"content must be a str, got {type(content).__name__}"
+            )
+        if not content.strip():
+            raise InvalidInputError("content is empty")
+        if len(content) > max_content_chars:
+            raise InvalidInputError(
+                f"content is {len(content):,} characters, above the limit of "
+                f"{max_content_chars:,} (set AEXY_MAX_CONTENT_CHARS to change it)"
+            )
+        if context is None:
+            context = {}
+        if not isinstance(context, Mapping):
+            raise InvalidInputError(f"context must be a mapping, got {type(context).__name__}")
+        _check_json(context, "")
+        ctx_json = canonical_json(context)
+        # A round trip gives the request its own immutable-by-convention copy.
+        return cls(analysis_type, content, json.loads(ctx_json), ctx_json)

@@ -1,0 +1,61 @@
+"""The built-in plugin: core features registered through the same hooks as outside plugins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aexy.hookspecs import hookimpl
+
+
+@hookimpl
+def register_analysis_types() -> list[Any]:
+    from aexy.catalogue import builtin_specs
+
+    return builtin_specs()
+
+
+@hookimpl
+def register_providers() -> list[Any]:
+    from aexy.providers import builtin_providers
+
+    return builtin_providers()
+
+
+@hookimpl
+def register_prompt_sources() -> list[Any]:
+    from aexy.prompts import builtin_prompt_sources
+
+    return builtin_prompt_sources()
+
+
+@hookimpl
+def register_postprocessors() -> list[Any]:
+    from aexy.postprocess import builtin_postprocessors
+
+    return builtin_postprocessors()
+
+
+@hookimpl
+def register_cache_backends() -> list[Any]:
+    from aexy.cache import CacheBackendSpec, MemoryCache
+
+    return [
+        CacheBackendSpec(
+            name="memory",
+            factory=lambda settings: MemoryCache(settings.cache_max_entries),
+            description="bounded in-process cache (cachetools), TTL per analysis type",
+        )
+    ]
+
+
+@hookimpl
+def register_rate_limiters() -> list[Any]:
+    from aexy.ratelimit import LocalRateLimiter, RateLimiterSpec
+
+    return [
+        RateLimiterSpec(
+            name="local",
+            factory=LocalRateLimiter,
+            description="in-process requests/min and tokens/min buckets (aiolimiter)",
+        )
+    ]

@@ -1,0 +1,82 @@
+"""The hooks a plugin can implement. Full documentation: ``docs/plugins.md``.
+
+Every collector hook returns a list of small typed records. Implementations may accept fewer
+arguments than the spec (that is how hooks grow without breaking plugins).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from aexy.analysis import AnalysisSpec
+    from aexy.cache import CacheBackendSpec
+    from aexy.postprocess import PostProcessor
+    from aexy.prompts import PromptSource
+    from aexy.provider import ProviderSpec
+    from aexy.ratelimit import RateLimiterSpec
+
+PROJECT_NAME = "aexy"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
+    """Register LLM providers.
+
+    :returns: provider records; classes only, nothing is constructed or contacted here.
+    """
+
+
+@hookspec
+def register_cache_backends() -> list[CacheBackendSpec]:  # type: ignore[empty-body]
+    """Register cache backends, selected by name with ``AEXY_CACHE_BACKEND``.
+
+    :returns: cache backend records.
+    """
+
+
+@hookspec
+def register_prompt_sources() -> list[PromptSource]:  # type: ignore[empty-body]
+    """Register prompt sources, asked in priority order for each analysis type's prompt.
+
+    :returns: prompt source records.
+    """
+
+
+@hookspec
+def register_postprocessors() -> list[PostProcessor]:  # type: ignore[empty-body]
+    """Register result post-processors, applied in the order of ``AEXY_POSTPROCESSORS``.
+
+    :returns: post-processor records.
+    """
+
+
+@hookspec
+def register_analysis_types() -> list[AnalysisSpec]:  # type: ignore[empty-body]
+    """Register analysis types (the 15 built-ins arrive through this hook too).
+
+    :returns: analysis specs.
+    """
+
+
+@hookspec
+def register_rate_limiters() -> list[RateLimiterSpec]:  # type: ignore[empty-body]
+    """Register rate limiter implementations, selected with ``AEXY_RATE_LIMITER``.
+
+    :returns: rate limiter records.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``aexy`` command line.
+
+    :param cli: the root click group; call ``cli.command()`` or ``cli.add_command()``.
+    """

@@ -1,0 +1,79 @@
+"""Core settings from the environment (and a ``.env`` file). Provider settings live with each
+provider (``BaseLLMProvider.settings_class``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["AexySettings"]
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class AexySettings(BaseSettings):
+    """Everything the core reads from the environment. Field docs name the variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    #: ``LLM_PROVIDER``: the primary provider; ``offline`` needs no key and no server.
+    llm_provider: str = Field("offline", validation_alias=_alias("LLM_PROVIDER", "llm_provider"))
+    #: ``LLM_FALLBACK_PROVIDERS``: comma-separated providers tried after the primary.
+    llm_fallback_providers: CommaList = Field(
+        default_factory=list,
+        validation_alias=_alias("LLM_FALLBACK_PROVIDERS", "llm_fallback_providers"),
+    )
+    #: ``LLM_CACHE_ENABLED``
+    llm_cache_enabled: bool = Field(
+        True, validation_alias=_alias("LLM_CACHE_ENABLED", "llm_cache_enabled")
+    )
+    #: ``LLM_CACHE_TTL``: seconds, for analysis types without their own TTL.
+    llm_cache_ttl: int = Field(
+        3600, ge=0, validation_alias=_alias("LLM_CACHE_TTL", "llm_cache_ttl")
+    )
+    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` is built in).
+    cache_backend: str = Field(
+        "memory", validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
+    )
+    #: ``AEXY_CACHE_MAX_ENTRIES``: bound of the in-memory tier.
+    cache_max_entries: int = Field(
+        1000, gt=0, validation_alias=_alias("AEXY_CACHE_MAX_ENTRIES", "cache_max_entries")
+    )
+    #: ``REDIS_URL``: used by the ``redis`` cache backend when installed. May hold a password.
+    redis_url: SecretStr | None = Field(None, validation_alias=_alias("REDIS_URL", "redis_url"))
+    #: ``AEXY_MAX_CONTENT_CHARS``: larger content is rejected before any provider is called.
+    max_content_chars: int = Field(
+        200_000, gt=0, validation_alias=_alias("AEXY_MAX_CONTENT_CHARS", "max_content_chars")
+    )
+    #: ``AEXY_PROMPTS_DIR``: directory of prompt overrides (one file per type).
+    prompts_dir: str | None = Field(
+        None, validation_alias=_alias("AEXY_PROMPTS_DIR", "prompts_dir")
+    )
+    #: ``AEXY_POSTPROCESSORS``: comma-separated post-processors, applied in this order.
+    postprocessors: CommaList = Field(
+        default_factory=list, validation_alias=_alias("AEXY_POSTPROCESSORS", "postprocessors")
+    )
+    #: ``AEXY_RATE_LIMITER``: a registered rate limiter (``local`` is built in).
+    rate_limiter: str = Field(
+        "local", validation_alias=_alias("AEXY_RATE_LIMITER", "rate_limiter")
+    )
+
+    @field_validator("llm_fallback_providers", "postprocessors", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("llm_provider", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value

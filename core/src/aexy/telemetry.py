@@ -1,0 +1,127 @@
+"""Telemetry: in-process stats (always on) and OpenTelemetry GenAI instruments (no-ops unless an
+SDK is configured). ``opentelemetry`` is imported when the first gateway is built, not on
+``import aexy``."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["GatewayStats", "Telemetry", "logger"]
+
+logger = logging.getLogger("aexy")
+
+_LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return 0.0
+    idx = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[idx]
+
+
+class GatewayStats:
+    """Counters and latency windows behind ``LLMGateway.stats()``."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.cache_hits = 0
+        self.cache_misses = 0
+        self.coalesced = 0
+        self.provider_calls: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.tokens: Counter[str] = Counter()
+        self._latency: defaultdict[str, deque[float]] = defaultdict(
+            lambda: deque(maxlen=_LATENCY_WINDOW)
+        )
+
+    def record_call(self, provider: str, latency_s: float, input_tokens: int,
+                    output_tokens: int) -> None:
+        self.provider_calls[provider] += 1
+        self._latency[provider].append(latency_s)
+        self.tokens[f"{provider}.input"] += input_tokens
+        self.tokens[f"{provider}.output"] += output_tokens
+
+    def snapshot(self) -> dict[str, Any]:
+        latency = {}
+        for provider, samples in self._latency.items():
+            ordered = sorted(samples)
+            latency[provider] = {
+                "count": len(ordered),
+                "p50_ms": round(_percentile(ordered, 0.50) * 1000, 3),
+                "p95_ms": round(_percentile(ordered, 0.95) * 1000, 3),
+                "p99_ms": round(_percentile(ordered, 0.99) * 1000, 3),
+            }
+        lookups = self.cache_hits + self.cache_misses
+        return {
+            "requests": self.requests,
+            "cache": {
+                "hits": self.cache_hits,
+                "misses": self.cache_misses,
+                "hit_rate": round(self.cache_hits / lookups, 4) if lookups else 0.0,
+            },
+            "coalesced": self.coalesced,
+            "provider_calls": dict(self.provider_calls),
+            "errors": dict(self.errors),
+            "tokens": dict(self.tokens),
+            "latency": latency,
+        }
+
+
+class Telemetry:
+    """OpenTelemetry instruments following the GenAI semantic conventions."""
+
+    def __init__(self) -> None:
+        from opentelemetry import metrics, trace
+
+        self.tracer = trace.get_tracer("aexy")
+        meter = metrics.get_meter("aexy")
+        self.duration = meter.create_histogram(
+            "gen_ai.client.operation.duration", unit="s",
+            description="GenAI operation duration",
+        )
+        self.token_usage = meter.create_histogram(
+            "gen_ai.client.token.usage", unit="{token}",
+            description="Measures number of input and output tokens used",
+        )
+        self.cache_lookups = meter.create_counter(
+            "aexy.cache.lookups", description="Cache lookups by result (hit/miss)"
+        )
+        self.coalesced = meter.create_counter(
+            "aexy.requests.coalesced", description="Calls served by an identical in-flight call"
+        )
+        self.errors = meter.create_counter(
+            "aexy.errors", description="Provider errors by code"
+        )
+
+    @contextmanager
+    def span(self, provider: str, model: str, analysis_type: str) -> Iterator[Any]:
+        with self.tracer.start_as_current_span(
+            f"chat {model}",
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": provider,
+                "gen_ai.request.model": model,
+                "aexy.analysis_type": analysis_type,
+            },
+        ) as span:
+            yield span
+
+    def record_call(self, provider: str, model: str, seconds: float, input_tokens: int,
+                    output_tokens: int, error_code: str | None = None) -> None:
+        attrs: dict[str, str] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model,
+        }
+        if error_code:
+            attrs["error.type"] = error_code
+            self.errors.add(1, {"gen_ai.provider.name": provider, "error.type": error_code})
+        self.duration.record(seconds, attrs)
+        if not error_code:
+            self.token_usage.record(input_tokens, {**attrs, "gen_ai.token.type": "input"})
+            self.token_usage.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
