@@ -1,12 +1,14 @@
 """JSON-schema helpers shared by providers: a minimal valid instance (for the offline and fake
-providers) and resolution of local ``$ref``s."""
+providers), resolution of local ``$ref``s, and the strict subset that OpenAI-style structured
+output accepts."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["example_from_schema", "resolve_ref"]
+__all__ = ["example_from_schema", "resolve_ref", "strict_schema"]
 
 
 def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -74,3 +76,131 @@ def example_from_schema(
     if typ == "boolean":
         return False
     return None
+
+
+# Keywords that OpenAI's strict structured output rejects (or that mean nothing to a decoder).
+# Dropping a validation keyword is safe: the core still validates every answer against the
+# original pydantic model, so a violated bound becomes a repair request, never a wrong result.
+_STRICT_DROPPED = frozenset({
+    "default", "examples", "minLength", "maxLength", "uniqueItems", "contains", "minContains",
+    "maxContains", "unevaluatedItems", "unevaluatedProperties", "patternProperties",
+    "propertyNames", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas",
+    "dependencies", "if", "then", "else", "not", "discriminator", "readOnly", "writeOnly",
+    "deprecated", "$schema", "$id", "$comment", "contentEncoding", "contentMediaType",
+})
+# String formats strict mode accepts; others (``uri``, ``path``...) are dropped.
+_STRICT_FORMATS = frozenset(
+    {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+)
+_PRIMITIVES = frozenset({"string", "number", "integer", "boolean"})
+
+
+def strict_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``schema`` (typically pydantic's ``model_json_schema()``) that OpenAI's
+    ``response_format={"type": "json_schema", ..., "strict": true}`` accepts.
+
+    - every object gets ``additionalProperties: false`` (a ``dict[str, X]`` field can therefore
+      only be ``{}``: strict mode has no way to express free-form keys);
+    - every property is listed in ``required``; properties that were optional and did not
+      already accept ``null`` become nullable, so the model can say "absent" with ``null``;
+    - ``$defs`` are processed too; a ``$ref`` with sibling keywords (pydantic adds a
+      ``description`` beside it) is inlined, since strict mode rejects such siblings;
+    - ``oneOf`` becomes ``anyOf``, a single-entry ``allOf`` is merged into its parent;
+    - unsupported keywords (``default``, ``minLength``, unknown ``format``...) are dropped.
+
+    The input is never modified.
+    """
+    root = copy.deepcopy(dict(schema))
+    result: dict[str, Any] = _strict(root, root, frozenset())
+    return result
+
+
+def _strict(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> Any:
+    if isinstance(node, list):
+        return [_strict(item, root, inlining) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and len(node) > 1:
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        if ref in inlining:  # recursive model: keep the reference, lose the annotations
+            return {"$ref": ref}
+        target = copy.deepcopy(dict(resolve_ref({"$ref": ref}, root)))
+        return _strict({**target, **siblings}, root, inlining | {ref})
+    all_of = node.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
+        rest = {k: v for k, v in node.items() if k != "allOf"}
+        inner = all_of[0]
+        inner_ref = inner.get("$ref")
+        if isinstance(inner_ref, str):
+            if inner_ref in inlining:
+                return {"$ref": inner_ref, **{k: v for k, v in rest.items() if k == "$defs"}}
+            inner = copy.deepcopy(dict(resolve_ref(inner, root)))
+            inlining = inlining | {inner_ref}
+        return _strict({**inner, **rest}, root, inlining)
+
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _STRICT_DROPPED:
+            continue
+        if key == "format" and value not in _STRICT_FORMATS:
+            continue
+        if key in ("$defs", "definitions") and isinstance(value, dict):
+            out[key] = {name: _strict(d, root, inlining) for name, d in value.items()}
+        elif key == "properties" and isinstance(value, dict):
+            required = set(node.get("required") or ())
+            props: dict[str, Any] = {}
+            for name, prop in value.items():
+                sub = _strict(prop, root, inlining)
+                if name not in required and not _accepts_null(sub, root):
+                    sub = _nullable(sub)
+                props[name] = sub
+            out[key] = props
+        elif key in ("items", "prefixItems", "anyOf", "allOf"):
+            out[key] = _strict(value, root, inlining)
+        elif key == "oneOf":
+            # Strict mode knows anyOf only; for disjoint variants the two agree.
+            out["anyOf"] = _strict(value, root, inlining)
+        else:
+            out[key] = value
+    if "properties" in out:
+        out["required"] = list(out["properties"])
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = False
+    return out
+
+
+def _accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
+    if not isinstance(schema, Mapping) or depth > 32:
+        return False
+    try:
+        schema = resolve_ref(schema, root)
+    except (KeyError, TypeError, ValueError):
+        return False
+    typ = schema.get("type")
+    if typ == "null" or (isinstance(typ, list) and "null" in typ):
+        return "enum" not in schema or None in schema["enum"]
+    if "const" in schema and schema["const"] is None:
+        return True
+    if "enum" in schema and None in schema["enum"]:
+        return True
+    return any(
+        _accepts_null(option, root, depth + 1)
+        for key in ("anyOf", "oneOf")
+        for option in schema.get(key) or ()
+    )
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` widened to accept ``null``, in the simplest form strict mode takes."""
+    if isinstance(schema.get("anyOf"), list):
+        return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
+    typ = schema.get("type")
+    if typ in _PRIMITIVES and "enum" not in schema and "const" not in schema:
+        return {**schema, "type": [typ, "null"]}
+    inner = dict(schema)
+    outer: dict[str, Any] = {}
+    for key in ("title", "description"):
+        if key in inner:
+            outer[key] = inner.pop(key)
+    return {**outer, "anyOf": [inner, {"type": "null"}]}

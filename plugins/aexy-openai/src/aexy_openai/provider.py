@@ -1,0 +1,697 @@
+"""``OpenAIProvider``: ``POST {base}/chat/completions`` over one pooled httpx client.
+
+Transport only (see ``aexy.provider``): the core owns prompts, parsing, retries and limits.
+What lives here is what differs between OpenAI and the servers that copy its API:
+
+- structured output: ``json_schema`` (strict) where supported, else llama.cpp's
+  ``json_object`` + ``schema``, else plain ``json_object`` with the schema in the prompt, else
+  nothing but the prompt. In ``auto`` a rejected mode is stepped down one at a time within the
+  call, and the mode that worked is remembered per base URL and model;
+- the two error body shapes (``{"error": {...}}`` and vLLM's older flat ``{"object": "error"}``)
+  and the rate-limit headers (``retry-after``, ``retry-after-ms``, ``x-ratelimit-reset-*``).
+
+httpx is imported when the first client is built, never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+
+from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
+from aexy.errors import ErrorCode, LLMError
+from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.schema import resolve_ref, strict_schema
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "OPENAI_TIER1_LIMITS",
+    "OpenAIProvider",
+    "OpenAISettings",
+    "StructuredOutput",
+]
+
+logger = logging.getLogger("aexy.openai")
+
+DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
+#: A current small, non-reasoning model: supports strict structured output and temperature 0.
+DEFAULT_MODEL: Final = "gpt-4.1-mini"
+#: OpenAI's published usage-tier-1 limits for its small models (the lowest paid tier), applied
+#: only when the base URL is api.openai.com and the environment sets no limit. Higher tiers
+#: raise them with OPENAI_REQUESTS_PER_MINUTE / OPENAI_TOKENS_PER_MINUTE.
+OPENAI_TIER1_LIMITS: Final = RateLimits(requests_per_minute=500, tokens_per_minute=200_000)
+
+StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
+_Mode = Literal["json_schema", "json_object_schema", "json_object", "none"]
+#: The order ``auto`` steps down in, one step per rejection.
+_LADDER: Final[tuple[_Mode, ...]] = ("json_schema", "json_object_schema", "json_object", "none")
+
+_AVAILABILITY_TIMEOUT: Final = 5.0
+
+
+def _alias(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class OpenAISettings(ProviderSettings):
+    """Settings of the ``openai`` provider; each field names its environment variable."""
+
+    #: ``OPENAI_API_KEY``: sent as ``Authorization: Bearer``; optional for local servers.
+    api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY", "api_key"))
+    #: ``OPENAI_BASE_URL``: any OpenAI-compatible ``/v1`` root.
+    base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_alias("OPENAI_BASE_URL", "base_url"))
+    #: ``OPENAI_MODEL``
+    model: str = Field(DEFAULT_MODEL, validation_alias=_alias("OPENAI_MODEL", "model"))
+    #: ``OPENAI_STRUCTURED_OUTPUT``: ``auto`` | ``json_schema`` | ``json_object_schema`` |
+    #: ``json_object`` | ``none``.
+    structured_output: StructuredOutput = Field(
+        "auto", validation_alias=_alias("OPENAI_STRUCTURED_OUTPUT", "structured_output")
+    )
+    #: ``OPENAI_REQUESTS_PER_MINUTE``: client-side limit; see :data:`OPENAI_TIER1_LIMITS`.
+    requests_per_minute: float | None = Field(
+        None, gt=0, validation_alias=_alias("OPENAI_REQUESTS_PER_MINUTE", "requests_per_minute")
+    )
+    #: ``OPENAI_TOKENS_PER_MINUTE``
+    tokens_per_minute: int | None = Field(
+        None, gt=0, validation_alias=_alias("OPENAI_TOKENS_PER_MINUTE", "tokens_per_minute")
+    )
+    #: ``OPENAI_TIMEOUT``: seconds per call when the request carries no deadline.
+    timeout: float = Field(60.0, gt=0, validation_alias=_alias("OPENAI_TIMEOUT", "timeout"))
+    #: ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``: optional OpenAI account headers.
+    organization: str | None = Field(
+        None, validation_alias=_alias("OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "organization")
+    )
+    project: str | None = Field(None, validation_alias=_alias("OPENAI_PROJECT_ID", "project"))
+    #: ``OPENAI_MAX_TOKENS_PARAM``: ``auto`` sends ``max_completion_tokens`` to api.openai.com
+    #: (its reasoning models reject ``max_tokens``) and ``max_tokens`` everywhere else.
+    max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
+        "auto", validation_alias=_alias("OPENAI_MAX_TOKENS_PARAM", "max_tokens_param")
+    )
+    #: ``OPENAI_SCHEMA_IN_PROMPT``: also put the JSON schema in the system prompt. Unset means
+    #: yes, except for strict ``json_schema`` on api.openai.com, which shows the model the
+    #: schema itself (self-hosted servers only constrain decoding, so the model would not see
+    #: the field descriptions).
+    schema_in_prompt: bool | None = Field(
+        None, validation_alias=_alias("OPENAI_SCHEMA_IN_PROMPT", "schema_in_prompt")
+    )
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _empty_key_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _strip_slash(cls, value: object) -> object:
+        return value.strip().rstrip("/") if isinstance(value, str) else value
+
+    @field_validator("structured_output", "max_tokens_param", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+
+# The mode that worked, per (base URL, model): shared by every instance in the process, so a
+# gateway built per request does not rediscover it. Writes are rare; a lock keeps them whole.
+_working_modes: dict[tuple[str, str], _Mode] = {}
+# Models that rejected a non-default temperature (OpenAI's reasoning models).
+_no_temperature: set[tuple[str, str]] = set()
+_memo_lock = threading.Lock()
+
+
+def redact_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid url>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+
+
+def _is_openai(base_url: str) -> bool:
+    try:
+        return (urlsplit(base_url).hostname or "") == "api.openai.com"
+    except ValueError:
+        return False
+
+
+class OpenAIProvider(BaseLLMProvider):
+    """OpenAI's chat-completions API and compatible servers, over httpx.
+
+    :param settings: :class:`OpenAISettings`; read from the environment when omitted.
+    :param model: overrides ``OPENAI_MODEL``.
+    :param transport: an httpx transport (tests pass ``httpx.MockTransport``).
+    """
+
+    name: ClassVar[str] = "openai"
+    settings_class: ClassVar[type[ProviderSettings]] = OpenAISettings
+    enforces_schema: ClassVar[bool] = True
+
+    settings: OpenAISettings
+
+    def __init__(
+        self,
+        settings: ProviderSettings | None = None,
+        *,
+        model: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, model=model)
+        given: ProviderSettings = self.settings
+        if not isinstance(given, OpenAISettings):
+            # A plain ProviderSettings (or another provider's) cannot say where to connect.
+            self.settings = OpenAISettings(**given.model_dump())
+        self.base_url = self.settings.base_url
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._headers = self._build_headers()
+        self._strict_cache: dict[int, tuple[Mapping[str, Any], dict[str, Any], str]] = {}
+
+    # -- configuration ---------------------------------------------------------------------
+    @property
+    def is_openai(self) -> bool:
+        """Whether the base URL is OpenAI's own API (and not a compatible server)."""
+        return _is_openai(self.base_url)
+
+    @property
+    def limits(self) -> RateLimits:
+        # None by default for compatible servers (their limits are the operator's to state);
+        # OpenAI's lowest paid tier for api.openai.com.
+        d = OPENAI_TIER1_LIMITS if self.is_openai else RateLimits()
+        return RateLimits(
+            requests_per_minute=self.settings.requests_per_minute or d.requests_per_minute,
+            tokens_per_minute=self.settings.tokens_per_minute or d.tokens_per_minute,
+        )
+
+    def _build_headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        key = self.settings.api_key
+        if key is not None:
+            headers["Authorization"] = "Bearer " + key.get_secret_value()
+        if self.settings.organization:
+            headers["OpenAI-Organization"] = self.settings.organization
+        if self.settings.project:
+            headers["OpenAI-Project"] = self.settings.project
+        return headers
+
+    def _client_for_calls(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                headers=self._headers,
+                timeout=httpx.Timeout(self.settings.timeout),
+                follow_redirects=False,
+            )
+        return self._client
+
+    def structured_mode(self, model: str | None = None) -> _Mode:
+        """The structured-output mode the next call to ``model`` will use."""
+        configured = self.settings.structured_output
+        if configured != "auto":
+            return configured
+        return _working_modes.get((self.base_url, model or self.model), "json_schema")
+
+    @classmethod
+    def forget_learned_modes(cls) -> None:
+        """Forget every remembered mode and temperature rejection (tests, server upgrades)."""
+        with _memo_lock:
+            _working_modes.clear()
+            _no_temperature.clear()
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            **super().describe(),
+            "base_url": redact_url(self.base_url),
+            "structured_output": self.settings.structured_output,
+            "api_key_set": self.settings.api_key is not None,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIProvider(model={self.model!r}, base_url={redact_url(self.base_url)!r}, "
+            f"structured_output={self.settings.structured_output!r})"
+        )
+
+    # -- calls -----------------------------------------------------------------------------
+    async def complete(self, request: CompletionRequest) -> Completion:
+        model = request.model or self.model
+        timeout = request.timeout if request.timeout is not None else self.settings.timeout
+        mode = self.structured_mode(model) if request.json_schema is not None else "none"
+        auto = self.settings.structured_output == "auto" and request.json_schema is not None
+        key = (self.base_url, model)
+        send_temperature = key not in _no_temperature
+        deadline = time.monotonic() + timeout
+        while True:
+            body = self._body(request, model, mode, send_temperature)
+            remaining = max(deadline - time.monotonic(), 0.001)
+            response = await self._post(body, model, remaining)
+            if response.status_code == 200:
+                break
+            info = _ErrorInfo.parse(response)
+            if auto and mode != "none" and _rejects_structured_output(response.status_code, info):
+                lower = _LADDER[_LADDER.index(mode) + 1]
+                logger.warning(
+                    "structured output mode rejected; stepping down",
+                    extra={"provider": self.name, "model": model, "mode": mode, "next": lower,
+                           "base_url": redact_url(self.base_url)},
+                )
+                mode = lower
+                with _memo_lock:  # the higher mode is known to fail here, whatever comes next
+                    _working_modes[key] = mode
+                continue
+            if send_temperature and _rejects_temperature(response.status_code, info):
+                send_temperature = False
+                with _memo_lock:
+                    _no_temperature.add(key)
+                continue
+            raise self._error(response, info, model)
+        if auto:
+            with _memo_lock:
+                _working_modes[key] = mode
+        return self._parse(response, model, request if mode == "json_schema" else None)
+
+    def _schema_parts(self, schema: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """``(strict schema, compact text of the original)``, cached per schema object: the
+        gateway sends the same spec schema on every call of a type."""
+        hit = self._strict_cache.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1], hit[2]
+        parts = (strict_schema(schema), json.dumps(schema, separators=(",", ":")))
+        if len(self._strict_cache) >= 128:
+            self._strict_cache.clear()
+        self._strict_cache[id(schema)] = (schema, *parts)
+        return parts
+
+    def _body(self, request: CompletionRequest, model: str, mode: _Mode,
+              send_temperature: bool) -> dict[str, Any]:
+        system = request.system
+        response_format: dict[str, Any] | None = None
+        if request.json_schema is not None:
+            strict, schema_text = self._schema_parts(request.json_schema)
+            if mode == "json_schema":
+                response_format = {
+                    "type": "json_schema",
+                    "json_schema": {"name": _schema_name(request.schema_name), "schema": strict,
+                                    "strict": True},
+                }
+            elif mode == "json_object_schema":
+                response_format = {"type": "json_object", "schema": request.json_schema}
+            elif mode == "json_object":
+                response_format = {"type": "json_object"}
+            in_prompt = self.settings.schema_in_prompt
+            if in_prompt is None:
+                in_prompt = not (mode == "json_schema" and self.is_openai)
+            if in_prompt:
+                # OpenAI's json_object mode also requires the word "JSON" in the messages.
+                system = (f"{system}\n\nAnswer with one JSON object that satisfies this JSON "
+                          f"schema:\n{schema_text}")
+        messages: list[dict[str, str]] = [{"role": "system", "content": system}]
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        body: dict[str, Any] = {"model": model, "messages": messages, "stream": False}
+        if send_temperature:
+            body["temperature"] = request.temperature
+        param = self.settings.max_tokens_param
+        if param == "auto":
+            param = "max_completion_tokens" if self.is_openai else "max_tokens"
+        body[param] = request.max_tokens
+        if response_format is not None:
+            body["response_format"] = response_format
+        return body
+
+    async def _post(self, body: dict[str, Any], model: str, budget: float) -> httpx.Response:
+        import httpx
+
+        client = self._client_for_calls()
+        url = self.base_url + "/chat/completions"
+        try:
+            async with asyncio.timeout(budget):
+                return await client.post(url, json=body, timeout=budget)
+        except (httpx.TimeoutException, TimeoutError):
+            raise LLMError(
+                f"no answer from {redact_url(self.base_url)} within {budget:.3g}s; raise "
+                "OPENAI_TIMEOUT or check the server's load",
+                code=ErrorCode.TIMEOUT, provider=self.name, model=model,
+            ) from None
+        except httpx.TransportError as exc:
+            raise LLMError(
+                f"cannot connect to {redact_url(self.base_url)} ({type(exc).__name__}); check "
+                "OPENAI_BASE_URL and that the server is running",
+                code=ErrorCode.CONNECTION_ERROR, provider=self.name, model=model,
+            ) from None
+
+    def _parse(self, response: httpx.Response, model: str,
+               strict_request: CompletionRequest | None) -> Completion:
+        request_id = response.headers.get("x-request-id")
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            info = _ErrorInfo.parse(response)
+            if info.message:  # an error inside a 200 (some gateways do this)
+                raise self._error(response, info, model) from None
+            raise LLMError(
+                f"{redact_url(self.base_url)} answered 200 without a chat completion",
+                code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
+                status_code=response.status_code, request_id=request_id,
+            ) from None
+        text = message.get("content")
+        text = text if isinstance(text, str) else ""
+        raw_finish = choice.get("finish_reason")
+        refusal = message.get("refusal")
+        if refusal:
+            finish, raw_finish = FinishReason.CONTENT_FILTER, raw_finish or "refusal"
+            text = text or str(refusal)
+        else:
+            finish = _FINISH.get(raw_finish or "stop", FinishReason.OTHER)
+        if strict_request is not None and strict_request.json_schema is not None and text:
+            text = _restore_absent_fields(text, strict_request.json_schema)
+        usage = data.get("usage") or {}
+        return Completion(
+            text=text,
+            model=str(data.get("model") or model),
+            usage=Usage(input_tokens=_int(usage.get("prompt_tokens")),
+                        output_tokens=_int(usage.get("completion_tokens"))),
+            finish_reason=finish,
+            raw_finish_reason=raw_finish,
+            request_id=request_id,
+        )
+
+    def _error(self, response: httpx.Response, info: _ErrorInfo, model: str) -> LLMError:
+        status = response.status_code
+        request_id = response.headers.get("x-request-id")
+        where = redact_url(self.base_url)
+        detail = info.message or f"HTTP {status}"
+        retry_after: float | None = None
+        retryable: bool | None = None
+        if info.is_context_length():
+            code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
+            message = f"the prompt does not fit the model's context window: {detail}"
+        elif status == 429:
+            code = ErrorCode.RATE_LIMIT_EXCEEDED
+            if info.code == "insufficient_quota":
+                retryable = False  # billing, not a burst: waiting will not help
+                message = f"the OpenAI account has no quota left: {detail}"
+            else:
+                retry_after = retry_after_seconds(response.headers, info.message)
+                message = f"rate limited by {where}: {detail}"
+        elif status in (401, 403):
+            code = ErrorCode.AUTHENTICATION_ERROR
+            hint = ("set OPENAI_API_KEY" if self.settings.api_key is None
+                    else "check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)")
+            message = f"{where} refused the credentials (HTTP {status}); {hint}: {detail}"
+        elif status == 404:
+            code = ErrorCode.NOT_FOUND
+            message = (f"not found at {where} (HTTP 404): {detail}; check OPENAI_MODEL "
+                       f"({model!r}) and OPENAI_BASE_URL")
+        elif status == 503:
+            code = ErrorCode.OVERLOADED
+            retry_after = retry_after_seconds(response.headers, None)
+            message = f"{where} is overloaded: {detail}"
+        elif status >= 500:
+            code = ErrorCode.SERVER_ERROR
+            message = f"{where} failed (HTTP {status}): {detail}"
+        elif status == 408:
+            code = ErrorCode.TIMEOUT
+            message = f"{where} timed out the request: {detail}"
+        elif status >= 400:
+            code = ErrorCode.BAD_REQUEST
+            message = f"{where} rejected the request (HTTP {status}): {detail}"
+        else:
+            code = ErrorCode.SERVER_ERROR
+            message = f"unexpected answer from {where} (HTTP {status}): {detail}"
+        return LLMError(
+            _scrub(message, self.settings.api_key), code=code, provider=self.name, model=model,
+            retryable=retryable, retry_after=retry_after, status_code=status,
+            request_id=request_id,
+        )
+
+    async def is_available(self) -> bool:
+        """``GET {base}/models`` answered 200 within a few seconds. Free; never raises."""
+        try:
+            import httpx
+
+            timeout = min(_AVAILABILITY_TIMEOUT, self.settings.timeout)
+            response = await self._client_for_calls().get(
+                self.base_url + "/models", timeout=httpx.Timeout(timeout)
+            )
+            return response.status_code == 200
+        except Exception:  # availability is a yes/no question; any failure is a no
+            return False
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+# -- helpers -------------------------------------------------------------------------------
+_FINISH: Final = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+    "content_filter": FinishReason.CONTENT_FILTER,
+    "eos": FinishReason.STOP,  # some compatible servers
+}
+_SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _schema_name(name: str) -> str:
+    return _SCHEMA_NAME.sub("_", name)[:64] or "result"
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _scrub(text: str, key: SecretStr | None) -> str:
+    # A server may echo the key back ("Incorrect API key provided: sk-..."); never pass it on.
+    if key is not None:
+        secret = key.get_secret_value()
+        if secret:
+            text = text.replace(secret, "***")
+    return re.sub(r"\bsk-[A-Za-z0-9_\-*]{4,}", "sk-***", text)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+class _ErrorInfo:
+    """The parts of an error body, whichever shape the server uses."""
+
+    __slots__ = ("code", "message", "param", "type")
+
+    def __init__(self, message: str, type_: str, code: str, param: str) -> None:
+        self.message = message
+        self.type = type_
+        self.code = code
+        self.param = param
+
+    @classmethod
+    def parse(cls, response: httpx.Response) -> _ErrorInfo:
+        try:
+            data: Any = response.json()
+        except ValueError:
+            text = response.text.strip()
+            return cls(text[:500], "", "", "")
+        err: Any = data.get("error") if isinstance(data, dict) else None
+        if isinstance(err, dict):  # OpenAI, recent vLLM, llama.cpp, LM Studio, Groq...
+            src = err
+        elif isinstance(err, str):  # {"error": "text"} (Ollama /v1, some proxies)
+            return cls(err[:500], "", "", "")
+        elif isinstance(data, dict):  # older vLLM: {"object": "error", "message": ...}
+            src = data
+        else:
+            return cls("", "", "", "")
+        message = src.get("message") or src.get("detail") or ""
+        if not isinstance(message, str):
+            message = json.dumps(message)[:500]
+        return cls(message[:1000], _text(src.get("type")), _text(src.get("code")),
+                   _text(src.get("param")))
+
+    def is_context_length(self) -> bool:
+        if self.code == "context_length_exceeded" or self.type == "exceed_context_size_error":
+            return True
+        lowered = self.message.lower()
+        return any(m in lowered for m in _CONTEXT_MARKERS)
+
+
+_CONTEXT_MARKERS: Final = (
+    "maximum context length",  # OpenAI wording, copied by vLLM
+    "exceeds the available context size",  # llama.cpp
+    "context length exceeded",
+    "context_length_exceeded",
+)
+_FORMAT_MARKERS: Final = (
+    "response_format", "json_schema", "json_object", "'text'", "structured output", "schema",
+)
+
+
+def _rejects_structured_output(status: int, info: _ErrorInfo) -> bool:
+    """Whether an error is the server refusing the structured-output mode we sent."""
+    if status not in (400, 422, 500, 501) or info.is_context_length():
+        return False
+    if info.param == "response_format":
+        return True
+    lowered = info.message.lower()
+    return any(m in lowered for m in _FORMAT_MARKERS)
+
+
+def _rejects_temperature(status: int, info: _ErrorInfo) -> bool:
+    """OpenAI's reasoning models accept only the default temperature."""
+    return status == 400 and (
+        info.param == "temperature"
+        or ("temperature" in info.message.lower() and "unsupported" in info.message.lower())
+    )
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_TRY_AGAIN = re.compile(r"try again in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
+_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str) -> float | None:
+    """``"1s"``, ``"6m0s"``, ``"120ms"``, ``"1h2m3.5s"`` or a bare number of seconds."""
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts or "".join(n + u for n, u in parts) != value:
+        return None
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+
+
+def retry_after_seconds(headers: Mapping[str, str], message: str | None) -> float | None:
+    """How long to wait, from the headers OpenAI-style servers send with a 429 (or 503).
+
+    ``retry-after-ms`` and ``retry-after`` (seconds or an HTTP date) win; otherwise the
+    ``x-ratelimit-reset-*`` of the exhausted bucket (or the later one when neither says it is
+    exhausted); otherwise "try again in 20ms" in the message.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw:
+        seconds = parse_duration(raw)
+        if seconds is not None:
+            return seconds
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+            return max(when.timestamp() - time.time(), 0.0)
+        except (TypeError, ValueError, IndexError):
+            pass
+    resets: list[float] = []
+    exhausted: list[float] = []
+    for bucket in ("requests", "tokens"):
+        reset = headers.get(f"x-ratelimit-reset-{bucket}")
+        seconds = parse_duration(reset) if reset else None
+        if seconds is None:
+            continue
+        resets.append(seconds)
+        if headers.get(f"x-ratelimit-remaining-{bucket}", "").strip() == "0":
+            exhausted.append(seconds)
+    if exhausted or resets:
+        return max(exhausted or resets)
+    if message:
+        match = _TRY_AGAIN.search(message)
+        if match:
+            return parse_duration(match.group(1))
+    return None
+
+
+def _accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
+    if not isinstance(schema, Mapping) or depth > 32:
+        return False
+    try:
+        schema = resolve_ref(schema, root)
+    except (KeyError, TypeError, ValueError):
+        return False
+    typ = schema.get("type")
+    if typ == "null" or (isinstance(typ, list) and "null" in typ):
+        return True
+    if schema.get("const", 0) is None or None in (schema.get("enum") or ()):
+        return True
+    return any(_accepts_null(o, root, depth + 1)
+               for k in ("anyOf", "oneOf") for o in schema.get(k) or ())
+
+
+def _restore_absent_fields(text: str, schema: Mapping[str, Any]) -> str:
+    """Undo what :func:`aexy.schema.strict_schema` had to do to optional fields.
+
+    Strict mode makes every property required, so an optional field that does not accept
+    ``null`` in the result model (``tags: list[str] = []``) was made nullable on the wire. A
+    ``null`` there means "absent": drop the key so the model's default applies, instead of
+    failing validation and costing a repair request.
+    """
+    if "null" not in text:
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text  # the core reports unparseable output
+    if _drop_nulls(data, schema, schema, 0):
+        return json.dumps(data, ensure_ascii=False)
+    return text
+
+
+def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> bool:
+    if depth > 32 or not isinstance(schema, Mapping):
+        return False
+    try:
+        schema = resolve_ref(schema, root)
+    except (KeyError, TypeError, ValueError):
+        return False
+    changed = False
+    options = [o for k in ("anyOf", "oneOf") for o in schema.get(k) or ()
+               if not (isinstance(o, Mapping) and o.get("type") == "null")]
+    if len(options) == 1:  # ``X | None``: look inside X
+        return _drop_nulls(value, options[0], root, depth + 1)
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1:
+        return _drop_nulls(value, all_of[0], root, depth + 1)
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if not isinstance(props, Mapping):
+            return False
+        required = set(schema.get("required") or ())
+        for key in list(value):
+            sub = props.get(key)
+            if sub is None:
+                continue
+            if value[key] is None and key not in required and not _accepts_null(sub, root):
+                del value[key]
+                changed = True
+            else:
+                changed |= _drop_nulls(value[key], sub, root, depth + 1)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        for item in value:
+            changed |= _drop_nulls(item, items, root, depth + 1)
+    return changed
