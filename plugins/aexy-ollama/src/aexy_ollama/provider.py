@@ -1,0 +1,362 @@
+"""The Ollama provider: ``POST /api/chat`` with the result's JSON schema as ``format``.
+
+httpx is imported inside the methods that use it, so loading the ``aexy`` entry point (which
+imports this module) stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
+from aexy.errors import ErrorCode, LLMError
+from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["OllamaProvider", "OllamaSettings"]
+
+_FINISH_REASONS: Mapping[str, FinishReason] = {
+    "stop": FinishReason.STOP,
+    "length": FinishReason.LENGTH,
+}
+
+
+class OllamaSettings(ProviderSettings):
+    """Settings read from ``OLLAMA_*`` variables (or ``.env``); keywords use the field names.
+
+    ``OllamaSettings(model="qwen2.5-coder")`` and ``OLLAMA_MODEL=qwen2.5-coder`` are the same.
+    """
+
+    # A prefix rather than per-field aliases: the core's ``populate_by_name`` would otherwise
+    # also read bare variables such as ``MODEL`` or ``BASE_URL`` from the environment.
+    model_config = SettingsConfigDict(env_prefix="OLLAMA_")
+
+    base_url: str = Field(
+        "http://localhost:11434", description="Ollama server URL (OLLAMA_BASE_URL)"
+    )
+    model: str = Field("llama3.2", min_length=1, description="model tag (OLLAMA_MODEL)")
+    num_ctx: int | None = Field(
+        None, gt=0, description="context window in tokens; the model's default when unset"
+    )
+    keep_alive: str | None = Field(
+        None, description="how long the model stays loaded: '5m', '1h', seconds, or -1"
+    )
+    read_timeout: float = Field(
+        120.0, gt=0, description="seconds to wait for an answer (a cold model load counts)"
+    )
+    connect_timeout: float = Field(5.0, gt=0, description="seconds to open a connection")
+    availability_timeout: float = Field(
+        2.0, gt=0, description="seconds is_available() waits for GET /api/tags"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            value = "http://" + value  # OLLAMA_HOST style "127.0.0.1:11434"
+        return value
+
+    @field_validator("keep_alive", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def public_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, for messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def _keep_alive_value(value: str) -> str | float:
+    # Ollama reads a JSON number as seconds but a string must carry a unit ("300" is rejected).
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _same_model(wanted: str, listed: str) -> bool:
+    def norm(name: str) -> str:
+        name = name.strip().lower()
+        return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
+
+    return norm(wanted) == norm(listed)
+
+
+class OllamaProvider(BaseLLMProvider):
+    """Local models through a running Ollama server (``ollama serve``).
+
+    :param settings: defaults to :class:`OllamaSettings` read from the environment.
+    :param model: overrides ``OLLAMA_MODEL``.
+    :param transport: an httpx transport to use instead of the network (tests pass
+        ``httpx.MockTransport``).
+    """
+
+    name: ClassVar[str] = "ollama"
+    settings_class: ClassVar[type[ProviderSettings]] = OllamaSettings
+    default_limits: ClassVar[RateLimits] = RateLimits()  # a local server: no quota
+    enforces_schema: ClassVar[bool] = True
+
+    settings: OllamaSettings
+
+    def __init__(
+        self,
+        settings: OllamaSettings | None = None,
+        *,
+        model: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(settings, model=model)
+        if not isinstance(self.settings, OllamaSettings):
+            raise TypeError(
+                f"OllamaProvider needs OllamaSettings, got {type(self.settings).__name__}"
+            )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    # -- client --------------------------------------------------------------------------------
+    def _timeout(self, cap: float | None = None) -> httpx.Timeout:
+        import httpx
+
+        s = self.settings
+
+        def capped(value: float) -> float:
+            return min(value, cap) if cap is not None and cap > 0 else value
+
+        return httpx.Timeout(
+            connect=capped(s.connect_timeout),
+            read=capped(s.read_timeout),
+            write=capped(max(s.connect_timeout, 30.0)),
+            pool=capped(s.connect_timeout),
+        )
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The provider's pooled client, created on first use and closed by :meth:`aclose`."""
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=self._timeout(),
+                transport=self._transport,
+                headers={"Accept": "application/json"},
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- requests ------------------------------------------------------------------------------
+    def build_payload(self, request: CompletionRequest) -> dict[str, Any]:
+        """The ``/api/chat`` body for ``request`` (non-streaming, schema as ``format``)."""
+        s = self.settings
+        messages: list[dict[str, str]] = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages += [{"role": m.role, "content": m.content} for m in request.messages]
+        options: dict[str, Any] = {
+            "temperature": request.temperature,
+            "num_predict": request.max_tokens,
+        }
+        if s.num_ctx is not None:
+            options["num_ctx"] = s.num_ctx
+        payload: dict[str, Any] = {
+            "model": request.model or self.model,
+            "messages": messages,
+            "stream": False,
+            "options": options,
+        }
+        if request.json_schema is not None:
+            payload["format"] = dict(request.json_schema)
+        if s.keep_alive is not None:
+            payload["keep_alive"] = _keep_alive_value(s.keep_alive)
+        return payload
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        import httpx
+
+        payload = self.build_payload(request)
+        model = payload["model"]
+        try:
+            response = await self.client.post(
+                "/api/chat", json=payload, timeout=self._timeout(request.timeout)
+            )
+        except httpx.HTTPError as exc:
+            self._raise_transport_error(exc, model, request.timeout)
+        if response.status_code >= 400:
+            self._raise_status_error(response, model)
+        return self._parse(response, model)
+
+    def _parse(self, response: httpx.Response, model: str) -> Completion:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) else None
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(body, dict) or not isinstance(content, str):
+            error = body.get("error") if isinstance(body, dict) else None
+            detail = f": {error}" if error else f": {_server_error_text(response, 200)!r}"
+            raise LLMError(
+                f"Ollama at {public_url(self.base_url)} sent an unexpected answer to "
+                f"/api/chat{detail}",
+                code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
+                status_code=response.status_code,
+            )
+        raw_reason = body.get("done_reason")
+        if raw_reason is None:
+            # Servers before done_reason existed only answered once generation had stopped.
+            finish = FinishReason.STOP
+        else:
+            finish = _FINISH_REASONS.get(str(raw_reason), FinishReason.OTHER)
+        return Completion(
+            text=content,
+            model=str(body.get("model") or model),
+            usage=Usage(
+                input_tokens=int(body.get("prompt_eval_count") or 0),
+                output_tokens=int(body.get("eval_count") or 0),
+            ),
+            finish_reason=finish,
+            raw_finish_reason=None if raw_reason is None else str(raw_reason),
+        )
+
+    # -- errors --------------------------------------------------------------------------------
+    def _raise_transport_error(
+        self, exc: Exception, model: str, request_timeout: float | None
+    ) -> NoReturn:
+        import httpx
+
+        url = public_url(self.base_url)
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            code, message = ErrorCode.CONNECTION_ERROR, (
+                f"could not connect to {url}: is Ollama running at {url}? Start it with "
+                "`ollama serve` or set OLLAMA_BASE_URL"
+            )
+        elif isinstance(exc, httpx.TimeoutException):
+            limit = self.settings.read_timeout
+            if request_timeout is not None and 0 < request_timeout < limit:
+                limit = request_timeout
+            code, message = ErrorCode.TIMEOUT, (
+                f"no answer from Ollama at {url} within {limit:g}s ({type(exc).__name__}); "
+                "loading a model can take a while: raise OLLAMA_READ_TIMEOUT, keep the model "
+                "loaded with OLLAMA_KEEP_ALIVE, or use a smaller model"
+            )
+        else:
+            code, message = ErrorCode.CONNECTION_ERROR, (
+                f"connection to Ollama at {url} failed ({type(exc).__name__}: {exc}); "
+                f"is Ollama running at {url}?"
+            )
+        raise LLMError(message, code=code, provider=self.name, model=model) from None
+
+    def _raise_status_error(self, response: httpx.Response, model: str) -> NoReturn:
+        status = response.status_code
+        server = _server_error_text(response)
+        said = f": {server}" if server else ""
+        url = public_url(self.base_url)
+        retry_after: float | None = None
+        if status == 404:
+            code = ErrorCode.NOT_FOUND
+            message = (
+                f"Ollama at {url} answered 404{said}. Pull the model with "
+                f"`ollama pull {model}` (or set OLLAMA_MODEL to one that `ollama list` shows)"
+            )
+        elif status == 503:
+            code = ErrorCode.OVERLOADED
+            retry_after = _retry_after(response)
+            message = f"Ollama at {url} is busy (503){said}"
+        elif status == 429:
+            code = ErrorCode.RATE_LIMIT_EXCEEDED
+            retry_after = _retry_after(response)
+            message = f"Ollama at {url} refused the request (429){said}"
+        elif status >= 500:
+            code = ErrorCode.SERVER_ERROR
+            message = f"Ollama at {url} failed ({status}){said}"
+        elif status in (401, 403):
+            code = ErrorCode.AUTHENTICATION_ERROR
+            message = (
+                f"Ollama at {url} refused access ({status}){said}; a proxy in front of it may "
+                "need credentials"
+            )
+        else:
+            code = ErrorCode.BAD_REQUEST
+            message = f"Ollama at {url} rejected the request ({status}){said}"
+        raise LLMError(
+            message, code=code, provider=self.name, model=model, status_code=status,
+            retry_after=retry_after,
+        )
+
+    # -- availability --------------------------------------------------------------------------
+    async def list_models(self) -> list[str]:
+        """Names of the models pulled on the server (``GET /api/tags``)."""
+        response = await self.client.get(
+            "/api/tags", timeout=self._timeout(self.settings.availability_timeout)
+        )
+        response.raise_for_status()
+        names: list[str] = []
+        for entry in response.json().get("models") or []:
+            for key in ("name", "model"):
+                value = entry.get(key)
+                if isinstance(value, str) and value and value not in names:
+                    names.append(value)
+        return names
+
+    async def is_available(self) -> bool:
+        """True when the server answers and the configured model is pulled. Never raises."""
+        try:
+            names = await self.list_models()
+        except Exception:  # unreachable, slow, or not Ollama: simply not available
+            return False
+        return any(_same_model(self.model, name) for name in names)
+
+    def describe(self) -> Mapping[str, Any]:
+        return {
+            **super().describe(),
+            "base_url": public_url(self.base_url),
+            "num_ctx": self.settings.num_ctx,
+            "keep_alive": self.settings.keep_alive,
+            "read_timeout": self.settings.read_timeout,
+        }
+
+
+def _server_error_text(response: httpx.Response, limit: int = 500) -> str:
+    """The server's ``{"error": "..."}`` text, or the start of a non-JSON body."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("error") is not None:
+        text = str(body["error"])
+    elif body is not None:
+        text = json.dumps(body)
+    else:
+        text = response.text
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        value = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return value if value >= 0 else None
