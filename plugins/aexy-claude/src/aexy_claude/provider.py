@@ -1,0 +1,382 @@
+"""Claude through the official ``anthropic`` SDK.
+
+The SDK is imported when the first client is built, never at import or registration time: it
+takes over a second to import. The core owns retries, tracing, prompts and validation, so the
+SDK's own retries and spans are switched off and this module only moves one request and maps
+the answer (or the failure) onto the core's records.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
+from aexy.errors import ConfigurationError, ErrorCode, LLMError
+from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+
+if TYPE_CHECKING:
+    import httpx2
+    from anthropic import AsyncAnthropic
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "ClaudeProvider", "ClaudeSettings"]
+
+#: The current Sonnet model (Claude Sonnet 5.5). Override with ``CLAUDE_MODEL``.
+DEFAULT_MODEL = "claude-sonnet-5-5"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_KEY_ENV = "ANTHROPIC_API_KEY"
+
+logger = logging.getLogger("aexy.claude")
+
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+
+_FINISH: Mapping[str, FinishReason] = {
+    "end_turn": FinishReason.STOP,
+    "stop_sequence": FinishReason.STOP,
+    "max_tokens": FinishReason.LENGTH,
+    "model_context_window_exceeded": FinishReason.LENGTH,
+    "refusal": FinishReason.CONTENT_FILTER,
+}
+
+
+class ClaudeSettings(ProviderSettings):
+    """Settings read from the environment (and ``.env``), each from its documented variable only.
+
+    ``populate_by_name`` is off so that a bare ``API_KEY``, ``MODEL`` or ``TIMEOUT`` in the
+    environment is never picked up (pydantic-settings reads field names as variables when it is
+    on); constructor arguments may still use the field names (``ClaudeSettings(api_key=...)``).
+    """
+
+    model_config = SettingsConfigDict(populate_by_name=False)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias=API_KEY_ENV)
+    model: str = Field(default=DEFAULT_MODEL, min_length=1, validation_alias="CLAUDE_MODEL")
+    base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+    #: Replaces the per-analysis output budget when set. On current models adaptive thinking
+    #: counts against it, so raise it rather than lower it.
+    max_tokens: int | None = Field(default=None, gt=0, validation_alias="CLAUDE_MAX_TOKENS")
+    timeout: float = Field(default=60.0, gt=0, validation_alias="CLAUDE_TIMEOUT")
+    #: Sent only when set: Claude Sonnet 5 and later reject non-default sampling parameters.
+    temperature: float | None = Field(
+        default=None, ge=0.0, le=1.0, validation_alias="CLAUDE_TEMPERATURE"
+    )
+    #: ``output_config.effort``; the API's default when unset.
+    effort: Effort | None = Field(default=None, validation_alias="CLAUDE_EFFORT")
+    requests_per_minute: float | None = Field(
+        default=None, gt=0, validation_alias="CLAUDE_REQUESTS_PER_MINUTE"
+    )
+    tokens_per_minute: int | None = Field(
+        default=None, gt=0, validation_alias="CLAUDE_TOKENS_PER_MINUTE"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_field_names(cls, data: Any) -> Any:
+        # Constructor arguments by field name are mapped onto their aliases here (and win over
+        # the environment) instead of through ``populate_by_name``; see the class docstring.
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, info in cls.model_fields.items():
+            alias = info.validation_alias
+            if isinstance(alias, str) and name in data:
+                data[alias] = data.pop(name)
+        return data
+
+    @field_validator("api_key", "base_url", "effort", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        # ``ANTHROPIC_API_KEY=`` in a .env file means "not configured", not an empty key.
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+
+class ClaudeProvider(BaseLLMProvider):
+    """Anthropic's Messages API through one ``AsyncAnthropic`` client per provider.
+
+    :param settings: read from the environment when omitted.
+    :param model: overrides ``CLAUDE_MODEL``.
+    :param http_client: an ``httpx2.AsyncClient`` for the SDK (tests pass one with a
+        ``MockTransport``); the provider owns it and closes it in :meth:`aclose`.
+    """
+
+    name: ClassVar[str] = "claude"
+    settings_class: ClassVar[type[ProviderSettings]] = ClaudeSettings
+    default_limits: ClassVar[RateLimits] = RateLimits(
+        requests_per_minute=50, tokens_per_minute=100_000
+    )
+    enforces_schema: ClassVar[bool] = True
+
+    settings: ClaudeSettings
+
+    def __init__(
+        self,
+        settings: ProviderSettings | None = None,
+        *,
+        model: str | None = None,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        if settings is not None and not isinstance(settings, ClaudeSettings):
+            raise TypeError(f"ClaudeProvider needs ClaudeSettings, got {type(settings).__name__}")
+        super().__init__(settings, model=model)
+        self._http_client = http_client
+        self._client: AsyncAnthropic | None = None
+
+    # -- configuration -------------------------------------------------------------------------
+    def _api_key(self) -> str | None:
+        secret = self.settings.api_key
+        return secret.get_secret_value() if secret is not None else None
+
+    def _get_client(self) -> AsyncAnthropic:
+        if self._client is not None:
+            return self._client
+        key = self._api_key()
+        if key is None:
+            raise ConfigurationError(
+                f"the claude provider needs an API key: set {API_KEY_ENV} "
+                "(create one at https://platform.claude.com/settings/keys)",
+                env_var=API_KEY_ENV,
+            )
+        from anthropic import AsyncAnthropic  # deferred: >1 s to import
+
+        self._client = AsyncAnthropic(
+            api_key=key,
+            base_url=self.settings.base_url or DEFAULT_BASE_URL,
+            timeout=self.settings.timeout,
+            max_retries=0,  # the gateway owns retries, backoff and the circuit breaker
+            open_telemetry=False,  # the gateway emits the GenAI spans
+            http_client=self._http_client,
+        )
+        return self._client
+
+    # -- the contract --------------------------------------------------------------------------
+    async def is_available(self) -> bool:
+        """A key is configured. No network call, so never a billed request."""
+        return self._api_key() is not None
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        client = self._get_client()
+        model = request.model or self.model
+        params = self._params(request, model)
+        try:
+            message = await client.messages.create(**params)
+        except Exception as exc:
+            mapped = self._map_error(exc, model)
+            if mapped is None:
+                raise
+            raise mapped from None  # the SDK error holds the request, and so the key header
+
+        text = "".join(block.text for block in message.content if block.type == "text")
+        usage = message.usage
+        input_tokens = (
+            usage.input_tokens
+            + (usage.cache_read_input_tokens or 0)
+            + (usage.cache_creation_input_tokens or 0)
+        )
+        raw_finish = message.stop_reason
+        request_id: str | None = getattr(message, "_request_id", None)
+        logger.debug(
+            "claude answered",
+            extra={"model": message.model, "stop_reason": raw_finish, "request_id": request_id},
+        )
+        return Completion(
+            text=text,
+            model=message.model or model,
+            usage=Usage(input_tokens=input_tokens, output_tokens=usage.output_tokens),
+            finish_reason=_FINISH.get(raw_finish or "", FinishReason.OTHER),
+            raw_finish_reason=raw_finish,
+            request_id=request_id,
+        )
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()  # also closes an http_client passed in
+        elif self._http_client is not None:
+            await self._http_client.aclose()
+        self._http_client = None
+
+    def describe(self) -> Mapping[str, Any]:
+        facts = dict(super().describe())
+        facts.update(
+            base_url=_public_url(self.settings.base_url or DEFAULT_BASE_URL),
+            api_key_configured=self._api_key() is not None,
+            structured_output="output_config.format (json_schema)",
+        )
+        return facts
+
+    # -- request and error mapping -------------------------------------------------------------
+    def _params(self, request: CompletionRequest, model: str) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": model,
+            "max_tokens": self.settings.max_tokens or request.max_tokens,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "timeout": min(t for t in (request.timeout, self.settings.timeout) if t),
+        }
+        if request.system:
+            params["system"] = request.system  # top level: the Messages API has no system role
+        output_config: dict[str, Any] = {}
+        if request.json_schema is not None:
+            output_config["format"] = {
+                "type": "json_schema",
+                "schema": _api_schema(request.json_schema),
+            }
+        if self.settings.effort is not None:
+            output_config["effort"] = self.settings.effort
+        if output_config:
+            params["output_config"] = output_config
+        if self.settings.temperature is not None:
+            # SDK 2.x dropped the keyword (current models reject sampling parameters); older
+            # models still accept the field, so it goes in the body as is.
+            params["extra_body"] = {"temperature": self.settings.temperature}
+        return params
+
+    def _map_error(self, exc: Exception, model: str) -> LLMError | None:
+        """The core's error for an SDK exception; ``None`` for anything that is not one."""
+        import anthropic
+
+        def err(message: str, code: ErrorCode, **kw: Any) -> LLMError:
+            return LLMError(
+                self._redact(message), code=code, provider=self.name, model=model, **kw
+            )
+
+        if isinstance(exc, anthropic.APITimeoutError):
+            return err("the request to the Anthropic API timed out", ErrorCode.TIMEOUT)
+        if isinstance(exc, anthropic.APIConnectionError):
+            return err(
+                f"could not reach the Anthropic API at "
+                f"{_public_url(self.settings.base_url or DEFAULT_BASE_URL)}: {exc.message}",
+                ErrorCode.CONNECTION_ERROR,
+            )
+        if not isinstance(exc, anthropic.APIStatusError):
+            return None
+
+        status = exc.status_code
+        kind = exc.type or "error"
+        detail = exc.api_message or _body_message(exc.body) or exc.message
+        request_id = exc.request_id or _body_request_id(exc.body)
+        where = f"HTTP {status} {kind}"
+        common: dict[str, Any] = {"status_code": status, "request_id": request_id}
+        if status == 429:
+            return err(
+                f"rate limited by Anthropic ({where}): {detail}",
+                ErrorCode.RATE_LIMIT_EXCEEDED,
+                retry_after=_retry_after(exc.response.headers),
+                **common,
+            )
+        if status == 529 or kind == "overloaded_error":
+            return err(
+                f"the Anthropic API is overloaded ({where}): {detail}",
+                ErrorCode.OVERLOADED,
+                retry_after=_retry_after(exc.response.headers),
+                **common,
+            )
+        if status in (401, 403):
+            return err(
+                f"Anthropic rejected the credentials ({where}): {detail}. "
+                f"Check that {API_KEY_ENV} holds a valid key with access to {model!r}",
+                ErrorCode.AUTHENTICATION_ERROR,
+                **common,
+            )
+        if status == 404:
+            return err(
+                f"not found ({where}): {detail}. Check CLAUDE_MODEL (now {model!r})",
+                ErrorCode.NOT_FOUND,
+                **common,
+            )
+        if status == 413:
+            return err(f"the request is too large ({where}): {detail}", ErrorCode.BAD_REQUEST,
+                       **common)
+        if status in (408, 504) or kind == "timeout_error":
+            return err(f"the Anthropic API timed out ({where}): {detail}", ErrorCode.TIMEOUT,
+                       **common)
+        if status >= 500:
+            return err(f"Anthropic server error ({where}): {detail}", ErrorCode.SERVER_ERROR,
+                       **common)
+        if status == 400 and "prompt is too long" in detail.lower():
+            return err(
+                f"the prompt does not fit the context window of {model!r} ({where}): {detail}",
+                ErrorCode.CONTEXT_LENGTH_EXCEEDED,
+                **common,
+            )
+        return err(f"Anthropic rejected the request ({where}): {detail}", ErrorCode.BAD_REQUEST,
+                   **common)
+
+    def _redact(self, text: str) -> str:
+        # Belt and braces: no message we build may carry the key, whatever the server echoes.
+        key = self._api_key()
+        return text.replace(key, "[redacted]") if key else text
+
+
+def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema in the subset structured outputs accepts.
+
+    ``anthropic.transform_schema`` (what the SDK's own ``parse()`` uses) closes every object and
+    moves unsupported keywords such as ``minimum`` into the description; the core still
+    validates the answer against the full schema. A schema it cannot transform is sent as is,
+    so the API, not this module, decides.
+    """
+    from anthropic import transform_schema
+
+    try:
+        return transform_schema(dict(schema))
+    except (ValueError, TypeError):
+        return dict(schema)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _body_message(body: object) -> str | None:
+    if isinstance(body, Mapping):
+        error = body.get("error")
+        if isinstance(error, Mapping) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return None
+
+
+def _body_request_id(body: object) -> str | None:
+    if isinstance(body, Mapping) and isinstance(body.get("request_id"), str):
+        return str(body["request_id"])
+    return None
+
+
+def _public_url(url: str) -> str:
+    """``url`` without any user-info (a proxy URL may embed credentials)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+

@@ -1,0 +1,118 @@
+"""Wire-shaped Messages API answers and a recording ``httpx2.MockTransport`` (test helpers).
+
+Bodies and headers follow Anthropic's documented ``POST /v1/messages`` response, rate-limit
+headers and error envelope, field for field: a message has ``id``/``type``/``role``/``model``/
+``content``/``stop_reason``/``stop_sequence``/``usage``; an error is
+``{"type": "error", "error": {"type", "message"}, "request_id"}``; every response carries
+``request-id``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx2
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+KEY = "sk-ant-api03-TEST-cafebabe-0123456789abcdef-SECRET"
+REQUEST_ID = "req_011CSHoEeqs5C35K2UUqR7Fy"
+
+RATE_HEADERS = {
+    "anthropic-ratelimit-requests-limit": "50",
+    "anthropic-ratelimit-requests-remaining": "49",
+    "anthropic-ratelimit-requests-reset": "2026-10-30T12:00:01Z",
+    "anthropic-ratelimit-tokens-limit": "100000",
+    "anthropic-ratelimit-tokens-remaining": "97905",
+    "anthropic-ratelimit-tokens-reset": "2026-10-30T12:00:01Z",
+    "anthropic-ratelimit-input-tokens-limit": "80000",
+    "anthropic-ratelimit-input-tokens-remaining": "77905",
+    "anthropic-ratelimit-input-tokens-reset": "2026-10-30T12:00:01Z",
+    "anthropic-ratelimit-output-tokens-limit": "20000",
+    "anthropic-ratelimit-output-tokens-remaining": "20000",
+    "anthropic-ratelimit-output-tokens-reset": "2026-10-30T12:00:01Z",
+}
+
+
+def message_body(
+    text: str,
+    *,
+    model: str = "claude-sonnet-5-5",
+    stop_reason: str | None = "end_turn",
+    input_tokens: int = 2095,
+    output_tokens: int = 503,
+    cache_creation_input_tokens: int = 0,
+    cache_read_input_tokens: int = 0,
+    thinking: bool = False,
+    content: Sequence[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A non-streaming Messages API response whose answer is the text block ``text``."""
+    blocks: list[dict[str, Any]] = []
+    if thinking:  # adaptive thinking on current models; display "omitted" leaves it empty
+        blocks.append({"type": "thinking", "thinking": "", "signature": "EqQBCkgIARABGAIiQL"})
+    blocks += list(content) if content is not None else [{"type": "text", "text": text}]
+    return {
+        "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": blocks,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": cache_creation_input_tokens,
+            "cache_read_input_tokens": cache_read_input_tokens,
+            "service_tier": "standard",
+        },
+    }
+
+
+def ok(text: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx2.Response:
+    return httpx2.Response(
+        200,
+        json=message_body(text, **kw),
+        headers={"request-id": REQUEST_ID, **RATE_HEADERS, **(headers or {})},
+    )
+
+
+def error(
+    status: int, error_type: str, message: str, *, headers: dict[str, str] | None = None
+) -> httpx2.Response:
+    body = {
+        "type": "error",
+        "error": {"type": error_type, "message": message},
+        "request_id": REQUEST_ID,
+    }
+    return httpx2.Response(
+        status, json=body, headers={"request-id": REQUEST_ID, **(headers or {})}
+    )
+
+
+class Recorder:
+    """Answers each request from a script (responses, exceptions or handlers), recording it."""
+
+    def __init__(self, *replies: httpx2.Response | Exception | Handler) -> None:
+        self.replies = list(replies)
+        self.requests: list[httpx2.Request] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        if not self.replies:
+            raise AssertionError(f"unexpected request {request.method} {request.url}")
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        if callable(reply) and not isinstance(reply, httpx2.Response):
+            return reply(request)
+        return reply
+
+    def client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=httpx2.MockTransport(self))
+
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests]
