@@ -12,6 +12,8 @@ from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from aexy.errors import InvalidInputError
 
@@ -21,7 +23,9 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisType",
     "Provenance",
+    "ProviderJsonSchema",
     "canonical_json",
+    "provider_json_schema",
 ]
 
 
@@ -68,6 +72,14 @@ class Provenance(BaseModel):
     spec_version: str = ""
     prompt_version: str = ""
     repaired: bool = False
+    #: Answered by a provider after the primary in the fallback chain.
+    fallback: bool = False
+    #: Provider calls repeated after a retryable failure (all providers together).
+    retries: int = 0
+    #: Every failed or skipped step before the answer, as ``"provider/model: code"``.
+    failures: tuple[str, ...] = ()
+    #: Time spent waiting for the rate limiter.
+    rate_limit_wait_ms: float = 0.0
 
 
 class AnalysisResult(BaseModel):
@@ -115,11 +127,80 @@ class AnalysisSpec:
 
     @cached_property
     def json_schema(self) -> dict[str, Any]:
-        return self.result_model.model_json_schema()
+        return provider_json_schema(self.result_model)
 
     @cached_property
     def schema_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.json_schema).encode()).hexdigest()[:16]
+
+    @cached_property
+    def prompt_fingerprint(self) -> str:
+        """A hash of the built-in prompt: the system prompt and the user prompt rendered for a
+        fixed sample (with every documented context key set). It goes into the built-in prompt
+        version, so editing a prompt changes the cache key even if ``version`` is not bumped."""
+        sample_context = {key: f"<{key}>" for key in sorted(self.context_keys)}
+        try:
+            sample = self.build_user_prompt("<sample content>", sample_context)
+        except Exception:  # a builder that needs real context values: hash the system prompt
+            sample = ""
+        material = canonical_json([self.system_prompt, sample])
+        return hashlib.sha256(material.encode()).hexdigest()[:12]
+
+
+class ProviderJsonSchema(GenerateJsonSchema):
+    """Pydantic's JSON schema, reshaped to the subset every structured-output API accepts.
+
+    - every object lists all its properties in ``required`` (OpenAI strict mode demands it;
+      pydantic still fills defaults when a model omits a defaulted field);
+    - no ``default`` and no per-property ``title`` (noise, and not accepted everywhere);
+    - enums are inlined, and a ``$ref`` to an object carries no sibling keyword (OpenAI rejects
+      ``{"$ref": ..., "description": ...}``).
+    """
+
+    def generate(self, schema: CoreSchema, mode: JsonSchemaMode = "validation"
+                 ) -> JsonSchemaValue:
+        result = super().generate(schema, mode)
+        defs: dict[str, Any] = result.get("$defs", {})
+        inlinable = {name for name, d in defs.items() if "enum" in d}
+        out: dict[str, Any] = _reshape(result, defs, inlinable, top=True)
+        if "$defs" in out:
+            out["$defs"] = {k: v for k, v in out["$defs"].items() if k not in inlinable}
+            if not out["$defs"]:
+                del out["$defs"]
+        return out
+
+
+def _reshape(node: Any, defs: Mapping[str, Any], inlinable: set[str], *, top: bool = False
+             ) -> Any:
+    if isinstance(node, list):
+        return [_reshape(v, defs, inlinable) for v in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in inlinable:
+            merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
+            merged.pop("title", None)
+            return _reshape(merged, defs, inlinable)
+        return {"$ref": ref}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "default" or (key == "title" and not top):
+            continue
+        if key in ("properties", "$defs"):
+            out[key] = {k: _reshape(v, defs, inlinable, top=key == "$defs")
+                        for k, v in value.items()}
+        else:
+            out[key] = _reshape(value, defs, inlinable)
+    if out.get("type") == "object" and "properties" in out:
+        out["required"] = list(out["properties"])
+    return out
+
+
+def provider_json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema sent to providers for ``model`` (see :class:`ProviderJsonSchema`)."""
+    return model.model_json_schema(schema_generator=ProviderJsonSchema)
 
 
 def canonical_json(value: Any) -> str:

@@ -1,24 +1,58 @@
-"""Prompt records and the built-in prompt source.
+"""Prompt records, the built-in prompt source and the ``directory`` override source.
 
 A :class:`PromptSource` maps an analysis type to a :class:`PromptTemplate` (or ``None`` to pass);
-the gateway asks the sources in order and renders the first template it gets.
+the gateway asks the sources in priority order and renders the first template it gets.
+
+The ``directory`` source reads ``$AEXY_PROMPTS_DIR/<type>.md``::
+
+    ## system
+    You are a staff engineer reviewing code for a regulated bank. ...
+
+    ## user
+    Review `{file_path}` for compliance problems.
+
+    {context}
+
+    {content}
+
+Only ``## system`` and ``## user`` lines (any case) start sections; anything before the first one
+is a note for humans and is ignored. A missing section falls back to the built-in one. Placeholders
+are ``{name}`` with ``name`` an identifier: ``{content}`` (the content, delimited as data),
+``{context}`` (the whole context as delimited JSON), ``{shape}`` (the answer's JSON shape),
+``{schema}`` (the raw JSON schema), or any context key (its value inline; "not given" when
+absent). ``{{`` and ``}}`` give literal braces; other braces (JSON examples) are left alone.
+When the user template has no ``{content}``, the delimited content is appended; when the system
+template has neither ``{shape}`` nor ``{schema}``, the required shape is appended - the answer's
+shape is the framework's contract, not the template's. The version is a hash of the file's bytes,
+so editing an override changes the cache key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aexy.analysis import AnalysisSpec
+from aexy.errors import ConfigurationError
 
 __all__ = [
     "BuiltinPromptSource",
+    "DirectoryPromptSource",
     "Prompt",
     "PromptSource",
     "PromptTemplate",
     "builtin_prompt_sources",
+    "parse_prompt_file",
+    "render_template",
 ]
+
+PROMPTS_DIR_ENV = "AEXY_PROMPTS_DIR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +92,165 @@ class PromptSource:
 
 
 def _builtin(spec: AnalysisSpec) -> PromptTemplate:
-    return PromptTemplate(spec.system_prompt, spec.build_user_prompt, f"builtin-{spec.version}")
+    # The fingerprint makes a prompt edit change the cache key even without a version bump.
+    return PromptTemplate(spec.system_prompt, spec.build_user_prompt,
+                          f"builtin-{spec.version}-{spec.prompt_fingerprint}")
 
 
 BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)
 
 
+# -- the directory source ----------------------------------------------------------------------
+_SECTION = re.compile(r"^##[ \t]+(system|user)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def parse_prompt_file(text: str) -> dict[str, str]:
+    """The ``system`` and ``user`` sections of an override file (either may be missing)."""
+    sections: dict[str, str] = {}
+    matches = list(_SECTION.finditer(text))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        name = m.group(1).lower()
+        if name in sections:
+            raise ValueError(f"section '## {name}' appears twice")
+        sections[name] = text[m.end():end].strip()
+    return sections
+
+
+def render_template(template: str, values: Callable[[str], str | None]) -> str:
+    """Replace ``{name}`` placeholders in one pass (so substituted text is never re-scanned);
+    ``values(name)`` returning ``None`` leaves the placeholder as written."""
+
+    def sub(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        value = values(m.group(1))
+        return token if value is None else value
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def _uses(template: str, *names: str) -> bool:
+    return any(m.group(1) in names for m in _PLACEHOLDER.finditer(template))
+
+
+def _system_from(template: str, spec: AnalysisSpec) -> str:
+    from aexy.catalogue.common import shape_of
+
+    shape = shape_of(spec.result_model)
+
+    def value(name: str) -> str | None:
+        if name == "shape":
+            return shape
+        if name == "schema":
+            return json.dumps(spec.json_schema, indent=2)
+        return None
+
+    rendered = render_template(template, value)
+    if not _uses(template, "shape", "schema"):
+        rendered += ("\n\nReply with exactly one JSON object of this shape and nothing else:\n"
+                     + shape)
+    return rendered
+
+
+def _user_from(template: str) -> Callable[[str, Mapping[str, Any]], str]:
+    from aexy.catalogue.common import context_block, context_value, delimit
+
+    has_content = _uses(template, "content")
+
+    def build(content: str, context: Mapping[str, Any]) -> str:
+        def value(name: str) -> str | None:
+            if name == "content":
+                return delimit(content)
+            if name == "context":
+                return context_block(context)
+            return context_value(context, name)
+
+        rendered = render_template(template, value)
+        if not has_content:
+            rendered += "\n\n" + delimit(content)
+        return rendered
+
+    return build
+
+
+class DirectoryPromptSource:
+    """Override prompts from ``<directory>/<type>.md``; see the module docs for the format.
+
+    :param directory: fixed directory; ``None`` reads ``AEXY_PROMPTS_DIR`` (environment, then
+        ``.env`` via :class:`~aexy.settings.AexySettings`) at call time, so a process can change
+        it without rebuilding gateways.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+        self.directory = directory
+        # (path, mtime_ns, size) -> parsed template; files are re-read only when they change.
+        self._parsed: dict[tuple[str, str], tuple[tuple[int, int], PromptTemplate]] = {}
+
+    def _directory(self) -> Path | None:
+        if self.directory is not None:
+            return Path(self.directory)
+        raw = os.environ.get(PROMPTS_DIR_ENV)
+        if raw is None:
+            from aexy.settings import AexySettings
+
+            raw = AexySettings().prompts_dir
+        return Path(raw).expanduser() if raw else None
+
+    def get(self, spec: AnalysisSpec) -> PromptTemplate | None:
+        directory = self._directory()
+        if directory is None:
+            return None
+        if not directory.is_dir():
+            raise ConfigurationError(
+                f"AEXY_PROMPTS_DIR is {str(directory)!r}, which is not a directory",
+                env_var=PROMPTS_DIR_ENV,
+            )
+        path = directory / f"{spec.name}.md"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        stamp = (st.st_mtime_ns, st.st_size)
+        key = (str(path), spec.name)
+        cached = self._parsed.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        template = self._load(path, spec)
+        self._parsed[key] = (stamp, template)
+        return template
+
+    def _load(self, path: Path, spec: AnalysisSpec) -> PromptTemplate:
+        raw = path.read_bytes()
+        try:
+            sections = parse_prompt_file(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ConfigurationError(f"prompt override {path} is invalid: {exc}",
+                                     env_var=PROMPTS_DIR_ENV) from None
+        if not sections:
+            raise ConfigurationError(
+                f"prompt override {path} has no '## system' or '## user' section",
+                env_var=PROMPTS_DIR_ENV,
+            )
+        system = (_system_from(sections["system"], spec) if "system" in sections
+                  else spec.system_prompt)
+        user = _user_from(sections["user"]) if "user" in sections else spec.build_user_prompt
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        # A partial override still depends on the built-in half it keeps.
+        version = f"dir-{digest}" if len(sections) == 2 else (
+            f"dir-{digest}-{spec.version}-{spec.prompt_fingerprint}")
+        return PromptTemplate(system, user, version)
+
+    def __repr__(self) -> str:
+        return f"DirectoryPromptSource(directory={self.directory!r})"
+
+
 def builtin_prompt_sources() -> list[PromptSource]:
-    """The sources the core registers through its own plugin."""
-    return [BuiltinPromptSource]
+    """The sources the core registers through its own plugin: ``directory`` first (priority
+    10, and it passes unless ``AEXY_PROMPTS_DIR`` holds a file for the type), ``builtin`` last."""
+    directory = DirectoryPromptSource()
+    return [PromptSource(name="directory", get=directory.get, priority=10), BuiltinPromptSource]
