@@ -69,6 +69,15 @@ def test_defaults_and_keywords(monkeypatch: pytest.MonkeyPatch) -> None:
     assert OllamaProvider(kw, model="phi3").model == "phi3"
 
 
+def test_the_core_timeout_is_the_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert OllamaSettings().timeout == 120.0
+    assert OllamaSettings(read_timeout=30).timeout == 30.0
+    monkeypatch.setenv("OLLAMA_TIMEOUT", "45")
+    assert (OllamaSettings().read_timeout, OllamaSettings().timeout) == (45.0, 45.0)
+    monkeypatch.setenv("OLLAMA_READ_TIMEOUT", "200")  # the specific name wins
+    assert (OllamaSettings().read_timeout, OllamaSettings().timeout) == (200.0, 200.0)
+
+
 @pytest.mark.parametrize(("name", "value"), [
     ("OLLAMA_NUM_CTX", "0"), ("OLLAMA_READ_TIMEOUT", "-1"), ("OLLAMA_MODEL", ""),
 ])

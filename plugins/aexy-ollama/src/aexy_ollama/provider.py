@@ -7,11 +7,11 @@ imports this module) stays cheap.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
@@ -69,6 +69,20 @@ class OllamaSettings(ProviderSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _one_timeout(self) -> Self:
+        # The core's ``timeout`` (OLLAMA_TIMEOUT) and ``read_timeout`` are the same limit here:
+        # an explicit read timeout wins, and ``timeout`` always reports the one in force.
+        if "read_timeout" not in self.model_fields_set and "timeout" in self.model_fields_set:
+            self.read_timeout = self.timeout
+        self.timeout = self.read_timeout
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A URL may carry proxy credentials (https://user:pass@host): never show them.
+        for key, value in super().__repr_args__():
+            yield key, public_url(value) if key == "base_url" else value
 
 
 def public_url(url: str) -> str:
