@@ -85,13 +85,15 @@ async def test_optional_fields_are_left_out_and_turns_keep_their_order() -> None
     assert "format" not in body and "keep_alive" not in body
 
 
-@pytest.mark.parametrize(("setting", "sent"), [("300", 300.0), ("-1", -1.0), ("1h", "1h")])
-async def test_keep_alive_numbers_are_sent_as_seconds(setting: str,
-                                                      sent: object) -> None:
+@pytest.mark.parametrize(("setting", "sent"), [
+    ("300", 300), ("-1", -1), ("90.5", 90.5), ("1h", "1h"), ("inf", "inf"),
+])
+async def test_keep_alive_numbers_are_sent_as_seconds(setting: str, sent: object) -> None:
     # Ollama parses a JSON string keep_alive as a Go duration, which needs a unit.
     rec = Recorder(lambda r: ok("{}"))
     await provider_for(rec, keep_alive=setting).complete(simple_request())
     assert rec.bodies[0]["keep_alive"] == sent
+    assert type(rec.bodies[0]["keep_alive"]) is type(sent)
 
 
 async def test_timeouts_default_to_local_model_values_and_respect_the_request() -> None:

@@ -7,6 +7,7 @@ imports this module) stays cheap.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
 from urllib.parse import urlsplit, urlunsplit
@@ -94,12 +95,15 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
-def _keep_alive_value(value: str) -> str | float:
+def _keep_alive_value(value: str) -> str | int | float:
     # Ollama reads a JSON number as seconds but a string must carry a unit ("300" is rejected).
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         return value
+    if not math.isfinite(seconds):
+        return value  # "inf" is no JSON number; let the server say what it accepts
+    return int(seconds) if seconds.is_integer() else seconds
 
 
 def _same_model(wanted: str, listed: str) -> bool:
