@@ -45,3 +45,17 @@ def test_bad_values_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_CACHE_TTL", "-1")
     with pytest.raises(ValidationError, match="LLM_CACHE_TTL"):
         AexySettings()
+
+
+def test_provider_settings_never_read_bare_variable_names(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from aexy.provider import ProviderSettings
+    from aexy.testing import FakeSettings
+
+    monkeypatch.setenv("MODEL", "leaked")
+    monkeypatch.setenv("TIMEOUT", "1")
+    assert ProviderSettings().model == ""
+    assert ProviderSettings().timeout == 60.0
+    assert FakeSettings().model == "fake-model"
+    monkeypatch.setenv("AEXY_FAKE_MODEL", "fake-xl")
+    assert FakeSettings().model == "fake-xl"

@@ -29,12 +29,13 @@ class RateLimits:
 class ProviderSettings(BaseSettings):
     """Base for a provider's settings, read from the environment (and ``.env``).
 
-    Subclasses add their own fields with ``validation_alias`` set to the documented variable,
-    e.g. ``model: str = Field("llama3.2", validation_alias="OLLAMA_MODEL")``.
+    Subclasses set their own ``env_prefix`` (``OLLAMA_`` gives ``OLLAMA_MODEL``,
+    ``OLLAMA_TIMEOUT``, ...). The base prefix only exists so that a subclass that forgets to set
+    one never reads bare, unrelated variables such as ``MODEL`` or ``TIMEOUT``.
     """
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_prefix="AEXY_PROVIDER_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
 
     model: str = ""

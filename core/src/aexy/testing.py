@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.hookspecs import hookimpl
@@ -27,8 +28,12 @@ Reply = str | Completion | Exception | Callable[[CompletionRequest], "str | Comp
 
 
 class FakeSettings(ProviderSettings):
-    model: str = Field("fake-model", validation_alias="AEXY_FAKE_MODEL")
-    api_key: SecretStr | None = Field(None, validation_alias="AEXY_FAKE_API_KEY")
+    """``AEXY_FAKE_MODEL``, ``AEXY_FAKE_API_KEY``, ..."""
+
+    model_config = SettingsConfigDict(env_prefix="AEXY_FAKE_", env_file=".env", extra="ignore")
+
+    model: str = "fake-model"
+    api_key: SecretStr | None = None
 
 
 class FakeProvider(BaseLLMProvider):
