@@ -1,26 +1,69 @@
-"""Rate limiter records and the built-in ``local`` limiter (aiolimiter, one process)."""
+"""Rate limiters: the record plugins register, and the built-in ``local`` limiter.
+
+A limiter is chosen by name with ``AEXY_RATE_LIMITER`` among those registered through the
+``register_rate_limiters`` hook. The gateway builds one per provider and model (see
+``docs/resilience.md``) and, for every provider call:
+
+1. ``waited = await limiter.acquire(estimate, max_wait=remaining)`` where ``estimate`` is
+   ``prompt characters / 4 + max output tokens``. The call waits its turn; if its turn would
+   come after ``max_wait`` it raises :class:`RateLimitWaitError` at once, without waiting.
+2. ``limiter.reconcile(estimate, actual)`` once the provider reports the real usage, so the
+   budget tracks what was actually spent, not the (usually pessimistic) estimate.
+
+The ``local`` limiter is a pair of token buckets (requests and tokens) written here rather than
+``aiolimiter``: aiolimiter reads the event loop's clock (no injected clock, so no virtual-time
+tests), cannot give tokens back or charge extra after the fact (no reconciliation), and cannot
+say how long a caller would wait (needed to fail fast against a deadline).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from aexy.errors import ErrorCode, LLMError
 from aexy.provider import RateLimits
+from aexy.resilience.clock import Clock, Sleep
 
-__all__ = ["LocalRateLimiter", "RateLimiter", "RateLimiterSpec"]
+__all__ = [
+    "LocalRateLimiter",
+    "RateLimitWaitError",
+    "RateLimiter",
+    "RateLimiterSpec",
+    "TokenBucket",
+    "estimate_tokens",
+]
+
+
+def estimate_tokens(prompt_chars: int, max_output_tokens: int) -> int:
+    """What a call may cost before it is made: ~4 characters per token, plus the output cap."""
+    return prompt_chars // 4 + max_output_tokens
+
+
+class RateLimitWaitError(LLMError):
+    """The local limiter would make this call wait past its deadline; nothing was sent."""
+
+    def __init__(self, message: str, *, provider: str = "", model: str = "",
+                 wait: float = 0.0) -> None:
+        super().__init__(message, code=ErrorCode.RATE_LIMIT_EXCEEDED, provider=provider,
+                         model=model, retryable=True, retry_after=wait)
+        self.wait = wait
 
 
 @runtime_checkable
 class RateLimiter(Protocol):
-    """Limits one provider's requests and tokens per minute."""
+    """Limits one provider's (and model's) requests and tokens per period."""
 
-    async def acquire(self, tokens: int) -> None:
-        """Wait until one request of ``tokens`` estimated tokens may start."""
+    async def acquire(self, tokens: int, *, max_wait: float | None = None) -> float:
+        """Wait until one request of ``tokens`` estimated tokens may start; return the seconds
+        waited. Raise :class:`RateLimitWaitError` (without waiting) when the turn would come
+        later than ``max_wait`` seconds from now."""
         ...
 
     def reconcile(self, estimated: int, actual: int) -> None:
-        """Correct the token budget once the real usage is known."""
+        """Correct the token budget once the real usage of a call is known."""
         ...
 
 
@@ -28,31 +71,139 @@ class RateLimiter(Protocol):
 class RateLimiterSpec:
     """What ``register_rate_limiters`` returns.
 
-    :param factory: ``factory(provider_name, limits) -> RateLimiter``.
+    :param factory: ``factory(name, limits, *, clock, sleep) -> RateLimiter``; ``name`` is
+        ``"provider/model"``, ``clock`` and ``sleep`` are the gateway's (a distributed limiter
+        may ignore them).
     """
 
     name: str
-    factory: Callable[[str, RateLimits], RateLimiter]
+    factory: Callable[..., RateLimiter]
     description: str = ""
 
 
+class TokenBucket:
+    """A token bucket that hands out reservations in order.
+
+    The bucket holds up to ``capacity`` and refills at ``rate`` per ``period`` seconds. A
+    reservation takes its amount at once, even into debt; the caller then sleeps until the
+    debt is repaid. Each reservation is behind every earlier one, so callers start in arrival
+    order (FIFO) without a queue or wake-up races.
+    """
+
+    def __init__(self, rate: float, period: float, clock: Clock,
+                 capacity: float | None = None) -> None:
+        if rate <= 0 or period <= 0:
+            raise ValueError("rate and period must be positive")
+        self.capacity = float(capacity if capacity is not None else rate)
+        self.per_second = rate / period
+        self._clock = clock
+        self.level = self.capacity
+        self._updated = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        if now > self._updated:
+            self.level = min(self.capacity, self.level + (now - self._updated) * self.per_second)
+        self._updated = max(self._updated, now)
+
+    def clamp(self, amount: float) -> float:
+        """A single reservation never exceeds the capacity (or it could never be granted)."""
+        return min(float(amount), self.capacity)
+
+    def reserve(self, amount: float) -> float:
+        """Take ``amount``; return the seconds until the bucket is out of debt."""
+        self._refill()
+        self.level -= amount
+        return 0.0 if self.level >= 0 else -self.level / self.per_second
+
+    def adjust(self, delta: float) -> None:
+        """Give back (positive) or charge extra (negative)."""
+        self._refill()
+        self.level = min(self.capacity, self.level + delta)
+
+    def available(self) -> float:
+        self._refill()
+        return self.level
+
+
 class LocalRateLimiter:
-    """In-process leaky buckets for requests and tokens per minute."""
+    """In-process requests/period and tokens/period buckets (the ``local`` limiter).
 
-    def __init__(self, provider: str, limits: RateLimits) -> None:
-        from aiolimiter import AsyncLimiter
+    :param name: ``"provider/model"``, used in messages.
+    :param limits: ``None`` in either field means that dimension is unlimited.
+    :param period: the window the limits refer to: 60 s for "per minute"; shorter in tests.
+    :param burst: bucket capacity as a multiple of the per-period limit (1.0: a full period's
+        budget may be spent at once, as the providers' own token buckets allow).
+    """
 
-        self.provider = provider
+    def __init__(self, name: str, limits: RateLimits, *, clock: Clock | None = None,
+                 sleep: Sleep | None = None, period: float = 60.0, burst: float = 1.0) -> None:
+        import time
+
+        self.name = name
         self.limits = limits
+        self._clock: Clock = clock if clock is not None else time.monotonic
+        self._sleep: Sleep = sleep if sleep is not None else asyncio.sleep
         rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
-        self._requests = AsyncLimiter(rpm, 60) if rpm else None
-        self._tokens = AsyncLimiter(tpm, 60) if tpm else None
+        self.requests = (TokenBucket(rpm, period, self._clock, rpm * burst) if rpm else None)
+        self.tokens = (TokenBucket(tpm, period, self._clock, tpm * burst) if tpm else None)
+        self.waits = 0
+        self.waited_s = 0.0
+        self.rejected = 0
+        self.reconciled = 0
+        self.reconcile_delta = 0
 
-    async def acquire(self, tokens: int) -> None:
-        if self._requests is not None:
-            await self._requests.acquire()
-        if self._tokens is not None:
-            await self._tokens.acquire(min(tokens, int(self._tokens.max_rate)))
+    async def acquire(self, tokens: int, *, max_wait: float | None = None) -> float:
+        amount = self.tokens.clamp(tokens) if self.tokens is not None else 0.0
+        wait = 0.0
+        if self.requests is not None:
+            wait = self.requests.reserve(1)
+        if self.tokens is not None:
+            wait = max(wait, self.tokens.reserve(amount))
+        if wait <= 0:
+            return 0.0
+        if max_wait is not None and wait > max_wait:
+            self._refund(amount)
+            self.rejected += 1
+            raise RateLimitWaitError(
+                f"local rate limit of {self.name}: the next slot is {wait:.2f}s away, after "
+                f"the deadline ({max_wait:.2f}s left); raise the limit or the deadline "
+                "(AEXY_DEADLINE_SECONDS)", wait=wait)
+        self.waits += 1
+        try:
+            await self._sleep(wait)
+        except asyncio.CancelledError:
+            self._refund(amount)
+            raise
+        self.waited_s += wait
+        return wait
+
+    def _refund(self, amount: float) -> None:
+        if self.requests is not None:
+            self.requests.adjust(1)
+        if self.tokens is not None:
+            self.tokens.adjust(amount)
 
     def reconcile(self, estimated: int, actual: int) -> None:
-        return None
+        if self.tokens is None:
+            return
+        delta = self.tokens.clamp(estimated) - actual
+        self.tokens.adjust(delta)
+        self.reconciled += 1
+        self.reconcile_delta += int(delta)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "limiter": "local",
+            "requests_per_minute": self.limits.requests_per_minute,
+            "tokens_per_minute": self.limits.tokens_per_minute,
+            "available_requests": (None if self.requests is None
+                                   else round(self.requests.available(), 3)),
+            "available_tokens": (None if self.tokens is None
+                                 else round(self.tokens.available(), 1)),
+            "waits": self.waits,
+            "waited_s": round(self.waited_s, 3),
+            "rejected": self.rejected,
+            "reconciled": self.reconciled,
+            "tokens_returned": self.reconcile_delta,
+        }

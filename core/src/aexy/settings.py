@@ -66,6 +66,41 @@ class AexySettings(BaseSettings):
         "local", validation_alias=_alias("AEXY_RATE_LIMITER", "rate_limiter")
     )
 
+    # -- resilience (docs/resilience.md) --------------------------------------------------------
+    #: ``AEXY_MAX_ATTEMPTS``: calls per provider for one request, the first included.
+    max_attempts: int = Field(
+        3, ge=1, validation_alias=_alias("AEXY_MAX_ATTEMPTS", "max_attempts")
+    )
+    #: ``AEXY_DEADLINE_SECONDS``: overall time budget of one ``analyze()`` call, every retry,
+    #: wait and fallback included.
+    deadline_seconds: float = Field(
+        120.0, gt=0, validation_alias=_alias("AEXY_DEADLINE_SECONDS", "deadline_seconds")
+    )
+    #: ``AEXY_BACKOFF_BASE``: ceiling of the first retry's jittered backoff, seconds.
+    backoff_base: float = Field(
+        0.5, ge=0, validation_alias=_alias("AEXY_BACKOFF_BASE", "backoff_base")
+    )
+    #: ``AEXY_BACKOFF_CAP``: highest backoff ceiling, seconds.
+    backoff_cap: float = Field(
+        20.0, ge=0, validation_alias=_alias("AEXY_BACKOFF_CAP", "backoff_cap")
+    )
+    #: ``AEXY_BREAKER_THRESHOLD``: consecutive retryable failures that open a provider's
+    #: circuit; ``0`` disables the breaker.
+    breaker_threshold: int = Field(
+        5, ge=0, validation_alias=_alias("AEXY_BREAKER_THRESHOLD", "breaker_threshold")
+    )
+    #: ``AEXY_BREAKER_COOLDOWN``: seconds an open circuit waits before one trial call.
+    breaker_cooldown: float = Field(
+        30.0, ge=0, validation_alias=_alias("AEXY_BREAKER_COOLDOWN", "breaker_cooldown")
+    )
+    #: ``AEXY_AVAILABILITY_TTL``: seconds an ``is_available()`` answer is reused when a
+    #: fallback chain is configured; ``0`` never probes.
+    availability_ttl: float = Field(
+        30.0, ge=0, validation_alias=_alias("AEXY_AVAILABILITY_TTL", "availability_ttl")
+    )
+    #: ``AEXY_COALESCE``: identical concurrent requests share one provider call.
+    coalesce: bool = Field(True, validation_alias=_alias("AEXY_COALESCE", "coalesce"))
+
     @field_validator("llm_fallback_providers", "postprocessors", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -77,3 +112,8 @@ class AexySettings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("llm_fallback_providers", mode="after")
+    @classmethod
+    def _lower_all(cls, value: list[str]) -> list[str]:
+        return [v.lower() for v in value]

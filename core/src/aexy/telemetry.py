@@ -35,6 +35,14 @@ class GatewayStats:
         self.provider_calls: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
+        # Resilience: every physical call is counted in provider_calls, failed or not.
+        self.provider_failures: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()  # "provider:reason" -> count
+        self.fallbacks = 0  # results answered by a provider after the primary
+        self.unavailable = 0  # requests that ended in LLMUnavailableError
+        self.rate_limit_waits = 0
+        self.rate_limit_wait_s = 0.0
         self._latency: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=_LATENCY_WINDOW)
         )
@@ -45,6 +53,12 @@ class GatewayStats:
         self._latency[provider].append(latency_s)
         self.tokens[f"{provider}.input"] += input_tokens
         self.tokens[f"{provider}.output"] += output_tokens
+
+    def record_failure(self, provider: str, code: str) -> None:
+        """A call that reached the provider and failed."""
+        self.provider_calls[provider] += 1
+        self.provider_failures[provider] += 1
+        self.errors[code] += 1
 
     def snapshot(self) -> dict[str, Any]:
         latency = {}
@@ -66,6 +80,15 @@ class GatewayStats:
             },
             "coalesced": self.coalesced,
             "provider_calls": dict(self.provider_calls),
+            "provider_failures": dict(self.provider_failures),
+            "retries": dict(self.retries),
+            "fallbacks": self.fallbacks,
+            "skipped": dict(self.skipped),
+            "unavailable": self.unavailable,
+            "rate_limit": {
+                "waits": self.rate_limit_waits,
+                "waited_s": round(self.rate_limit_wait_s, 3),
+            },
             "errors": dict(self.errors),
             "tokens": dict(self.tokens),
             "latency": latency,
@@ -96,6 +119,15 @@ class Telemetry:
         )
         self.errors = meter.create_counter(
             "aexy.errors", description="Provider errors by code"
+        )
+        self.retries = meter.create_counter(
+            "aexy.retries", description="Provider calls repeated after a retryable failure"
+        )
+        self.fallbacks = meter.create_counter(
+            "aexy.fallbacks", description="Provider skipped or abandoned for the next in chain"
+        )
+        self.rate_limit_wait = meter.create_histogram(
+            "aexy.rate_limit.wait", unit="s", description="Time spent waiting for the limiter"
         )
 
     @contextmanager

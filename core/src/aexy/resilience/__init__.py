@@ -1,0 +1,27 @@
+"""Resilience building blocks used by :class:`aexy.LLMGateway`: deadlines and a virtual clock,
+the retry policy, the circuit breaker and single-flight request coalescing.
+
+Rate limiters live in :mod:`aexy.ratelimit` (they are a plugin hook). Everything here takes an
+injected clock and sleep, so tests and benchmarks run in virtual time.
+"""
+
+from __future__ import annotations
+
+from aexy.resilience.breaker import BreakerState, CircuitBreaker, Permit
+from aexy.resilience.clock import Clock, Deadline, Random, Sleep, VirtualClock
+from aexy.resilience.retry import RetryPolicy
+from aexy.resilience.singleflight import Shared, SingleFlight
+
+__all__ = [
+    "BreakerState",
+    "CircuitBreaker",
+    "Clock",
+    "Deadline",
+    "Permit",
+    "Random",
+    "RetryPolicy",
+    "Shared",
+    "SingleFlight",
+    "Sleep",
+    "VirtualClock",
+]

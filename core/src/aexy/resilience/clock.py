@@ -1,0 +1,101 @@
+"""Time as a dependency: the clock/sleep types, a per-call deadline, and a virtual clock.
+
+The gateway never calls ``time`` or ``asyncio.sleep`` directly; it uses the ``clock`` and
+``sleep`` it was given. :class:`VirtualClock` supplies both for tests and benchmarks: sleeping
+tasks wake in time order, and time jumps forward only when every task is blocked, so a run that
+"waits" minutes takes milliseconds and is deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import Awaitable, Callable
+
+__all__ = ["Clock", "Deadline", "Random", "Sleep", "VirtualClock"]
+
+#: Monotonic seconds.
+Clock = Callable[[], float]
+#: ``await sleep(seconds)``.
+Sleep = Callable[[float], Awaitable[None]]
+#: A uniform number in ``[0, 1)``; the source of backoff jitter.
+Random = Callable[[], float]
+
+
+class Deadline:
+    """One overall time budget, measured on ``clock``; ``seconds=None`` means no limit."""
+
+    __slots__ = ("_clock", "at", "seconds")
+
+    def __init__(self, clock: Clock, seconds: float | None) -> None:
+        self._clock = clock
+        self.seconds = seconds
+        self.at = None if seconds is None else clock() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left (``inf`` without a limit, ``0.0`` once expired)."""
+        if self.at is None:
+            return float("inf")
+        return max(0.0, self.at - self._clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+class VirtualClock:
+    """A clock and an async sleep in virtual time.
+
+    ``clock = VirtualClock(); LLMGateway(..., clock=clock, sleep=clock.sleep)``. Every requested
+    sleep is recorded in :attr:`sleeps`. Time advances to the earliest pending wake-up once the
+    event loop has nothing else ready to run (CPython's default loop; other loops fall back to
+    yielding a few times first).
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.sleeps: list[float] = []
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._driver: asyncio.Task[None] | None = None
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by hand (for code that only reads the clock)."""
+        self.now += seconds
+
+    async def sleep(self, delay: float) -> None:
+        self.sleeps.append(delay)
+        if delay <= 0:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        heapq.heappush(self._heap, (self.now + delay, next(self._seq), fut))
+        if self._driver is None or self._driver.done():
+            self._driver = loop.create_task(self._drive())
+        await fut
+
+    async def _drive(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._heap:
+            await self._until_idle(loop)
+            when, _, fut = heapq.heappop(self._heap)
+            if fut.done():  # its sleeper was cancelled
+                continue
+            self.now = max(self.now, when)
+            fut.set_result(None)
+
+    @staticmethod
+    async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
+        ready = getattr(loop, "_ready", None)
+        if ready is None:
+            for _ in range(64):
+                await asyncio.sleep(0)
+            return
+        await asyncio.sleep(0)
+        while ready:  # noqa: ASYNC110 - polling the loop's ready queue is the point
+            await asyncio.sleep(0)
