@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
@@ -63,51 +64,42 @@ _LADDER: Final[tuple[_Mode, ...]] = ("json_schema", "json_object_schema", "json_
 _AVAILABILITY_TIMEOUT: Final = 5.0
 
 
-def _alias(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
 class OpenAISettings(ProviderSettings):
-    """Settings of the ``openai`` provider; each field names its environment variable."""
+    """Settings of the ``openai`` provider, from ``OPENAI_*`` variables (or ``.env``).
+
+    Keywords use the field names: ``OpenAISettings(model="gpt-4o-mini")`` equals
+    ``OPENAI_MODEL=gpt-4o-mini``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OPENAI_")
 
     #: ``OPENAI_API_KEY``: sent as ``Authorization: Bearer``; optional for local servers.
-    api_key: SecretStr | None = Field(None, validation_alias=_alias("OPENAI_API_KEY", "api_key"))
+    api_key: SecretStr | None = None
     #: ``OPENAI_BASE_URL``: any OpenAI-compatible ``/v1`` root.
-    base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_alias("OPENAI_BASE_URL", "base_url"))
+    base_url: str = DEFAULT_BASE_URL
     #: ``OPENAI_MODEL``
-    model: str = Field(DEFAULT_MODEL, validation_alias=_alias("OPENAI_MODEL", "model"))
+    model: str = Field(DEFAULT_MODEL, min_length=1)
     #: ``OPENAI_STRUCTURED_OUTPUT``: ``auto`` | ``json_schema`` | ``json_object_schema`` |
     #: ``json_object`` | ``none``.
-    structured_output: StructuredOutput = Field(
-        "auto", validation_alias=_alias("OPENAI_STRUCTURED_OUTPUT", "structured_output")
-    )
-    #: ``OPENAI_REQUESTS_PER_MINUTE``: client-side limit; see :data:`OPENAI_TIER1_LIMITS`.
-    requests_per_minute: float | None = Field(
-        None, gt=0, validation_alias=_alias("OPENAI_REQUESTS_PER_MINUTE", "requests_per_minute")
-    )
-    #: ``OPENAI_TOKENS_PER_MINUTE``
-    tokens_per_minute: int | None = Field(
-        None, gt=0, validation_alias=_alias("OPENAI_TOKENS_PER_MINUTE", "tokens_per_minute")
-    )
+    structured_output: StructuredOutput = "auto"
+    #: ``OPENAI_REQUESTS_PER_MINUTE`` / ``OPENAI_TOKENS_PER_MINUTE``: client-side limits; see
+    #: :data:`OPENAI_TIER1_LIMITS` for the defaults on api.openai.com.
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: int | None = Field(None, gt=0)
     #: ``OPENAI_TIMEOUT``: seconds per call when the request carries no deadline.
-    timeout: float = Field(60.0, gt=0, validation_alias=_alias("OPENAI_TIMEOUT", "timeout"))
-    #: ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``: optional OpenAI account headers.
-    organization: str | None = Field(
-        None, validation_alias=_alias("OPENAI_ORG_ID", "OPENAI_ORGANIZATION", "organization")
-    )
-    project: str | None = Field(None, validation_alias=_alias("OPENAI_PROJECT_ID", "project"))
+    timeout: float = Field(60.0, gt=0)
+    #: ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``: optional OpenAI account headers (the names
+    #: the official SDK reads).
+    org_id: str | None = None
+    project_id: str | None = None
     #: ``OPENAI_MAX_TOKENS_PARAM``: ``auto`` sends ``max_completion_tokens`` to api.openai.com
     #: (its reasoning models reject ``max_tokens``) and ``max_tokens`` everywhere else.
-    max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
-        "auto", validation_alias=_alias("OPENAI_MAX_TOKENS_PARAM", "max_tokens_param")
-    )
+    max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
     #: ``OPENAI_SCHEMA_IN_PROMPT``: also put the JSON schema in the system prompt. Unset means
     #: yes, except for strict ``json_schema`` on api.openai.com, which shows the model the
     #: schema itself (self-hosted servers only constrain decoding, so the model would not see
     #: the field descriptions).
-    schema_in_prompt: bool | None = Field(
-        None, validation_alias=_alias("OPENAI_SCHEMA_IN_PROMPT", "schema_in_prompt")
-    )
+    schema_in_prompt: bool | None = None
 
     @field_validator("api_key", mode="before")
     @classmethod
@@ -207,10 +199,10 @@ class OpenAIProvider(BaseLLMProvider):
         key = self.settings.api_key
         if key is not None:
             headers["Authorization"] = "Bearer " + key.get_secret_value()
-        if self.settings.organization:
-            headers["OpenAI-Organization"] = self.settings.organization
-        if self.settings.project:
-            headers["OpenAI-Project"] = self.settings.project
+        if self.settings.org_id:
+            headers["OpenAI-Organization"] = self.settings.org_id
+        if self.settings.project_id:
+            headers["OpenAI-Project"] = self.settings.project_id
         return headers
 
     def _client_for_calls(self) -> httpx.AsyncClient:
