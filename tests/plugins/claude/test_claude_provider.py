@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -366,7 +367,7 @@ async def test_the_key_never_reaches_logs_errors_reprs_or_cache(
     cache = MemoryCache()
     # One answer per mode; the gateway may retry a retryable failure, so each mode answers
     # every attempt the same way.
-    replies: dict[str, Any] = {
+    replies: dict[str, Callable[[], httpx2.Response | Exception]] = {
         "ok": lambda: ok(json.dumps(SKILLS)),
         "auth": lambda: error(401, "authentication_error", "invalid x-api-key"),
         "rate": lambda: error(429, "rate_limit_error", "slow down", headers={"retry-after": "1"}),
