@@ -519,3 +519,18 @@ def test_message_body_helper_matches_the_sdk_model() -> None:
     msg = SDKMessage.model_validate(message_body("{}", thinking=True))
     assert [b.type for b in msg.content] == ["thinking", "text"]
     assert msg.usage.cache_read_input_tokens == 0
+
+
+async def test_a_caller_deadline_caps_the_configured_timeout() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def capture(request: httpx2.Request) -> httpx2.Response:
+        seen.append(dict(request.extensions["timeout"]))
+        return ok('{"score": 1, "tags": []}')
+
+    p = provider(Recorder(capture, capture), timeout=30.0)
+    await p.complete(request(timeout=2.5))
+    await p.complete(request())
+    await p.aclose()
+    assert seen[0]["read"] == 2.5
+    assert seen[1]["read"] == 30.0

@@ -221,7 +221,7 @@ class ClaudeProvider(BaseLLMProvider):
             "model": model,
             "max_tokens": self.settings.max_tokens or request.max_tokens,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-            "timeout": min(t for t in (request.timeout, self.settings.timeout) if t),
+            "timeout": _timeout(request.timeout, self.settings.timeout),
         }
         if request.system:
             params["system"] = request.system  # top level: the Messages API has no system role
@@ -332,6 +332,13 @@ def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         return transform_schema(dict(schema))
     except (ValueError, TypeError):
         return dict(schema)
+
+
+def _timeout(deadline: float | None, configured: float) -> float:
+    """The configured timeout, capped by what is left of the caller's deadline."""
+    if deadline is None:
+        return configured
+    return max(0.001, min(deadline, configured))  # an exhausted deadline times out at once
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
