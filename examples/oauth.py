@@ -1,24 +1,78 @@
-"""OAuth 2.0 authorization-code callback for a FastAPI service."""
+"""A small FastAPI service issuing OAuth2 password-flow tokens (JWT) for aexy's examples."""
 
 from __future__ import annotations
 
-import httpx
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
 import jwt
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from passlib.context import CryptContext
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-router = APIRouter()
-TOKEN_URL = "https://auth.example.com/oauth/token"
+from .db import User, get_session
+
+SECRET_KEY = os.environ["JWT_SECRET_KEY"]
+ALGORITHM = "HS256"
+ACCESS_TOKEN_MINUTES = 30
+
+app = FastAPI()
+pwd_context = CryptContext(schemes=["bcrypt"], deprecated="auto")
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="token")
 
 
-@router.get("/oauth/callback")
-async def oauth_callback(request: Request, code: str, state: str) -> dict[str, str]:
-    if state != request.session.get("oauth_state"):
-        raise HTTPException(status_code=400, detail="state mismatch")
-    async with httpx.AsyncClient(timeout=10) as client:
-        response = await client.post(TOKEN_URL, data={"grant_type": "authorization_code",
-                                                      "code": code})
-    if response.status_code != 200:
-        raise HTTPException(status_code=502, detail="token exchange failed")
-    claims = jwt.decode(response.json()["id_token"], options={"verify_signature": False})
-    request.session["user"] = claims["sub"]
-    return {"user": claims["sub"]}
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the user when the password matches its stored hash."""
+    user = session.scalars(select(User).where(User.username == username)).first()
+    if user is None or not pwd_context.verify(password, user.password_hash):
+        return None
+    return user
+
+
+def create_access_token(subject: str, scopes: list[str]) -> str:
+    """Sign a short-lived access token for ``subject`` with the given scopes."""
+    expires = datetime.now(UTC) + timedelta(minutes=ACCESS_TOKEN_MINUTES)
+    return jwt.encode({"sub": subject, "scopes": scopes, "exp": expires}, SECRET_KEY, ALGORITHM)
+
+
+async def current_user(
+    token: Annotated[str, Depends(oauth2_scheme)],
+    session: Annotated[Session, Depends(get_session)],
+) -> User:
+    """Decode the bearer token and load its user, or answer 401."""
+    try:
+        payload = jwt.decode(token, SECRET_KEY, algorithms=[ALGORITHM])
+    except jwt.PyJWTError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token") from exc
+    user = session.get(User, payload.get("sub"))
+    if user is None or not user.active:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "inactive user")
+    return user
+
+
+@app.post("/token", response_model=Token)
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: Annotated[Session, Depends(get_session)],
+) -> Token:
+    """OAuth2 password flow: exchange a username and password for an access token."""
+    user = authenticate(session, form.username, form.password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    allowed = [s for s in form.scopes if s in user.allowed_scopes]
+    return Token(access_token=create_access_token(user.username, allowed))
+
+
+@app.get("/me")
+async def read_me(user: Annotated[User, Depends(current_user)]) -> dict[str, str]:
+    """The signed-in user's public profile."""
+    return {"username": user.username, "email": user.email}

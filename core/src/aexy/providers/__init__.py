@@ -6,4 +6,13 @@ from aexy.provider import ProviderSpec
 
 
 def builtin_providers() -> list[ProviderSpec]:
-    return []
+    # Imported here: the host collects providers lazily, and ``aexy --help`` never gets this far.
+    from aexy.providers.offline import OfflineProvider
+
+    return [
+        ProviderSpec(
+            "offline",
+            OfflineProvider,
+            "built-in static heuristics: no network, no key, no model (deterministic)",
+        )
+    ]

@@ -1,0 +1,124 @@
+"""The ``aexy`` command line (click; rich is imported only by the commands that print with it).
+
+``aexy --help`` imports click and the plugin host, nothing else: every command imports the
+gateway, settings and rich inside its own body.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from aexy import __version__
+from aexy.cli._errors import report_error
+
+__all__ = ["AexyGroup", "cli", "main", "make_cli"]
+
+
+class AexyGroup(click.Group):
+    """The root group: adds plugin commands on first need and turns errors into one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._plugins_for: object | None = None
+        self._builtin_names: frozenset[str] = frozenset()
+        self._loading_plugins = False
+
+    def seal_builtins(self) -> None:
+        self._builtin_names = frozenset(self.commands)
+
+    def _load_plugin_commands(self) -> None:
+        from aexy.plugins import get_plugin_host
+
+        host = get_plugin_host()
+        if self._plugins_for is host:
+            return
+        self._plugins_for = host
+        # Commands from a previous host (tests swap hosts) go; built-ins stay.
+        for name in [n for n in self.commands if n not in self._builtin_names]:
+            del self.commands[name]
+        self._loading_plugins = True
+        try:
+            host.add_commands(self)
+        finally:
+            self._loading_plugins = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        name = name or cmd.name
+        if self._loading_plugins and name in self._builtin_names:
+            from aexy.plugins import get_plugin_host
+
+            # A plugin may add commands, never replace one of aexy's own.
+            get_plugin_host().hook_errors.append(
+                ("?", "register_commands", f"command {name!r} is built in and was not replaced")
+            )
+            return
+        super().add_command(cmd, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None:  # built-ins resolve without loading any plugin
+            self._load_plugin_commands()
+            cmd = super().get_command(ctx, cmd_name)
+        return cmd
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            report_error(exc, debug=bool(ctx.meta.get("aexy.debug")))
+            ctx.exit(1)
+
+
+def make_cli() -> AexyGroup:
+    """A fresh root group with every built-in command (tests build their own)."""
+
+    @click.group(
+        cls=AexyGroup,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+    @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs on stderr.")
+    @click.version_option(__version__, "--version", prog_name="aexy",
+                          message="%(prog)s %(version)s")
+    @click.pass_context
+    def root(ctx: click.Context, debug: bool) -> None:
+        """aexy: typed code and developer analysis from any LLM provider.
+
+        \b
+        Try it with no key and no server (the built-in offline heuristics):
+          aexy analyze skill_extraction examples/oauth.py
+        Pick a model provider with LLM_PROVIDER or --provider (see `aexy providers`).
+        """
+        ctx.meta["aexy.debug"] = debug
+        if debug:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            log = logging.getLogger("aexy")
+            log.addHandler(handler)
+            log.setLevel(logging.DEBUG)
+
+    from aexy.cli.batch import batch
+    from aexy.cli.commands import COMMANDS
+
+    for command in (*COMMANDS, batch):
+        root.add_command(command)
+    root.seal_builtins()
+    return root
+
+
+cli = make_cli()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``aexy``)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="aexy")

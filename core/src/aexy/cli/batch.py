@@ -1,0 +1,275 @@
+"""``aexy batch``: many files through one gateway, concurrently, resumable, as JSON Lines."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from aexy.cli._util import get_console, host, parse_context, read_text, resolve_spec
+
+if TYPE_CHECKING:
+    from rich.progress import Task
+    from rich.text import Text
+
+__all__ = ["BatchSummary", "batch", "collect_files", "finished_paths", "run_batch"]
+
+#: Directories never worth analysing, skipped when a PATH is a directory.
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "dist", "build"})
+
+
+@dataclass(slots=True)
+class BatchSummary:
+    total: int = 0
+    skipped: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cache_hits: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    elapsed: float = 0.0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # path, code, message
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+
+def collect_files(paths: Iterable[str], globs: Iterable[str], exclude: Path | None = None
+                  ) -> list[str]:
+    """Files named directly, and the files under each directory matching any glob.
+
+    Hidden files and directories (a leading dot) and :data:`SKIP_DIRS` are skipped under a
+    directory; a file named on the command line is always taken. Order is stable (sorted per
+    directory) and duplicates are dropped.
+    """
+    patterns = list(globs) or ["*"]
+    excluded = exclude.resolve() if exclude is not None else None
+    found: dict[str, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for pattern in patterns:
+                matches = path.glob(pattern) if "/" in pattern else path.rglob(pattern)
+                for f in sorted(matches):
+                    rel = f.relative_to(path).parts
+                    if any(p.startswith(".") or p in SKIP_DIRS for p in rel) or not f.is_file():
+                        continue
+                    if excluded is not None and f.resolve() == excluded:
+                        continue
+                    found[os.path.normpath(f)] = None
+        else:
+            found[os.path.normpath(path)] = None
+    return list(found)
+
+
+def finished_paths(output: Path) -> set[str]:
+    """Paths whose latest line in ``output`` holds a result (those are skipped on a re-run)."""
+    done: set[str] = set()
+    if not output.exists():
+        return done
+    with output.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interrupted run
+            if not isinstance(record, dict) or not isinstance(record.get("path"), str):
+                continue
+            if "result" in record:
+                done.add(record["path"])
+            else:
+                done.discard(record["path"])
+    return done
+
+
+async def run_batch(
+    analysis_type: str,
+    files: list[str],
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    context: dict[str, Any] | None = None,
+    concurrency: int = 4,
+    use_cache: bool = True,
+    write: Callable[[dict[str, Any]], None],
+    on_done: Callable[[BatchSummary], None] = lambda s: None,
+    clock: Callable[[], float] = time.monotonic,
+) -> BatchSummary:
+    """Analyse ``files`` through one gateway, at most ``concurrency`` at a time.
+
+    Every file ends as one record passed to ``write``: ``{"path", "result", "provenance"}`` or
+    ``{"path", "error": {"code", "message"}}``. A failure never stops the others.
+    """
+    from aexy.cli._errors import error_code, error_message
+    from aexy.gateway import LLMGateway
+
+    plugins = host()
+    spec = resolve_spec(plugins.analysis_types(), analysis_type)
+    summary = BatchSummary(total=len(files))
+    started = clock()
+    semaphore = asyncio.Semaphore(concurrency)
+    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+
+        async def one(path: str) -> None:
+            async with semaphore:
+                try:
+                    content = await asyncio.to_thread(read_text, path)
+                    result = await gateway.analyze(
+                        spec.name, content, context={**(context or {}), "file_path": path},
+                        use_cache=use_cache)
+                except Exception as exc:  # recorded per file; the batch goes on
+                    summary.failed += 1
+                    message = error_message(exc)
+                    summary.failures.append((path, error_code(exc), message))
+                    write({"path": path, "error": {"code": error_code(exc), "message": message}})
+                else:
+                    p = result.provenance
+                    summary.succeeded += 1
+                    summary.cache_hits += int(p.cache_hit)
+                    summary.input_tokens += p.input_tokens
+                    summary.output_tokens += p.output_tokens
+                    write({"path": path, "result": result.model_dump(mode="json"),
+                           "provenance": p.model_dump(mode="json")})
+                summary.elapsed = clock() - started
+                on_done(summary)
+
+        await asyncio.gather(*(one(f) for f in files))
+    summary.elapsed = clock() - started
+    return summary
+
+
+def _rate_column() -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            elapsed = task.elapsed or 0.0
+            rate = task.completed / elapsed if elapsed > 0 else 0.0
+            return Text(f"{rate:.1f} files/s", style="progress.data.speed")
+
+    return RateColumn()
+
+
+@click.command()
+@click.argument("analysis_type", metavar="TYPE")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...",
+                type=click.Path(exists=True, file_okay=True, dir_okay=True))
+@click.option("-g", "--glob", "globs", multiple=True, metavar="PATTERN",
+              help="Files to take under a directory PATH (repeatable; default: every file).")
+@click.option("-j", "--concurrency", default=4, show_default=True,
+              type=click.IntRange(1, 256), help="Analyses in flight at once.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Append JSON Lines to FILE and skip files it already has results for "
+                   "(default: JSON Lines on stdout, no resume).")
+@click.option("-p", "--provider", help="Provider to use (default: LLM_PROVIDER, or offline).")
+@click.option("-m", "--model", help="Model to use (default: the provider's configured model).")
+@click.option("-c", "--context", "contexts", multiple=True, metavar="KEY=VALUE",
+              help="Context for every file (file_path is set per file).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], concurrency: int,
+          output: str | None, provider: str | None, model: str | None,
+          contexts: tuple[str, ...], no_cache: bool) -> None:
+    """Analyse many files with TYPE through one gateway, as JSON Lines.
+
+    Each file gives one line, {"path", "result", "provenance"} or {"path", "error": {"code",
+    "message"}}, in the order files finish. A progress bar and a summary go to stderr; the exit
+    status is 1 when any file failed.
+
+    \b
+    Examples:
+      aexy batch skill_extraction src/ --glob '*.py' -o skills.jsonl
+      aexy batch code_quality a.py b.py -j 8 | jq -c '{path, score: .result.score}'
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    context = parse_context(contexts, None)
+    out_path = Path(output) if output else None
+    files = collect_files(paths, globs, exclude=out_path)
+    finished = finished_paths(out_path) if out_path else set()
+    todo = [f for f in files if f not in finished]
+    skipped = len(files) - len(todo)
+    console = get_console(stderr=True)
+    if not files:
+        raise click.UsageError("no files matched; check PATH and --glob")
+
+    sink: IO[str]
+    sink = out_path.open("a", encoding="utf-8") if out_path else sys.stdout
+
+    def write(record: dict[str, Any]) -> None:
+        # One flushed line per file: an interrupted run loses at most the files in flight.
+        sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sink.flush()
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TextColumn("cache hits {task.fields[hits]}"),
+        TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), _rate_column(),
+        console=console,
+    )
+    task = progress.add_task(analysis_type, total=len(todo), hits=0, errors=0)
+
+    def on_done(s: BatchSummary) -> None:
+        progress.update(task, completed=s.done, hits=s.cache_hits, errors=s.failed)
+
+    try:
+        with progress:
+            summary = asyncio.run(run_batch(
+                analysis_type, todo, provider=provider, model=model, context=context,
+                concurrency=concurrency, use_cache=not no_cache, write=write, on_done=on_done))
+    finally:
+        if out_path:
+            sink.close()
+    summary.skipped = skipped
+    _print_summary(console, summary, out_path)
+    if summary.failed:
+        raise SystemExit(1)
+
+
+def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None:
+    from rich.table import Table
+
+    table = Table(title="batch summary", title_justify="left", show_header=False)
+    table.add_column(style="cyan")
+    table.add_column(justify="right")
+    rate = s.done / s.elapsed if s.elapsed > 0 else 0.0
+    for label, value in (
+        ("files", s.total + s.skipped),
+        ("skipped (already in output)", s.skipped),
+        ("succeeded", s.succeeded),
+        ("cache hits", s.cache_hits),
+        ("failed", s.failed),
+        ("tokens in / out", f"{s.input_tokens} / {s.output_tokens}"),
+        ("elapsed", f"{s.elapsed:.2f} s"),
+        ("rate", f"{rate:.1f} files/s"),
+    ):
+        style = "red" if label == "failed" and value else ""
+        table.add_row(label, f"[{style}]{value}[/]" if style else str(value))
+    console.print(table)
+    if s.failures:
+        failures = Table(title="failed files", title_justify="left")
+        for col in ("path", "code", "message"):
+            failures.add_column(col, overflow="fold")
+        for path, code, message in sorted(s.failures)[:20]:
+            failures.add_row(path, code, message)
+        console.print(failures)
+        if len(s.failures) > 20:
+            console.print(f"... and {len(s.failures) - 20} more", style="dim")
+    if out_path is not None:
+        console.print(f"results: {out_path}", style="dim")

@@ -1,0 +1,450 @@
+"""The built-in commands (``batch`` lives in :mod:`aexy.cli.batch`).
+
+Heavy modules (the gateway, settings, rich) are imported inside each command, so that
+``aexy --help`` stays fast and imports no provider SDK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from aexy.cli._util import SECRET_MASK, get_console, host, parse_context, read_text, resolve_spec
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+
+    from aexy.analysis import AnalysisResult
+
+__all__ = ["COMMANDS"]
+
+CONTEXT_HELP = (
+    "Context for the analysis: key=value for a string, key:=json for any JSON value "
+    "(repeatable; wins over --context-json)."
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+# -- analyze ---------------------------------------------------------------------------------------
+
+@click.command()
+@click.argument("analysis_type", metavar="TYPE")
+@click.argument("file", required=False, metavar="[FILE|-]",
+                type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("-p", "--provider", help="Provider to use (default: LLM_PROVIDER, or offline).")
+@click.option("-m", "--model", help="Model to use (default: the provider's configured model).")
+@click.option("-c", "--context", "contexts", multiple=True, metavar="KEY=VALUE",
+              help=CONTEXT_HELP)
+@click.option("--context-json", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              metavar="FILE", help="Context as a JSON object in FILE.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"result": ..., "provenance": ...} as JSON instead of a panel.')
+def analyze(analysis_type: str, file: str | None, provider: str | None, model: str | None,
+            contexts: tuple[str, ...], context_json: str | None, no_cache: bool,
+            as_json: bool) -> None:
+    """Analyse FILE (or stdin) with analysis TYPE and print the typed result.
+
+    \b
+    The context key file_path defaults to FILE. Examples:
+      aexy analyze skill_extraction examples/oauth.py
+      git show HEAD:app.py | aexy analyze code_quality - -c file_path=app.py --json
+      aexy analyze task_signals examples/task.md -c labels:='["auth"]'
+    """
+    if file is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise click.UsageError("give a FILE to analyse, or - to read stdin")
+        file = "-"
+    if file == "-" and context_json == "-":
+        raise click.BadParameter("stdin cannot be both the content and the context",
+                                 param_hint="'--context-json'")
+    context = parse_context(contexts, context_json)
+    if file != "-":
+        context.setdefault("file_path", file)
+    result, spec_schema = asyncio.run(
+        _analyze(analysis_type, read_text(file), context, provider, model, not no_cache)
+    )
+    provenance = result.provenance
+    if as_json:
+        click.echo(_dumps({"result": result.model_dump(mode="json"),
+                           "provenance": provenance.model_dump(mode="json")}))
+        return
+    from aexy.cli.render import result_panel
+
+    label = "stdin" if file == "-" else file
+    get_console().print(result_panel(f"{analysis_type} · {label}",
+                                     result.model_dump(mode="json"), spec_schema, provenance))
+
+
+async def _analyze(analysis_type: str, content: str, context: Mapping[str, Any],
+                   provider: str | None, model: str | None, use_cache: bool
+                   ) -> tuple[AnalysisResult, Mapping[str, Any]]:
+    from aexy.gateway import LLMGateway
+
+    plugins = host()
+    spec = resolve_spec(plugins.analysis_types(), analysis_type)
+    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+        result = await gateway.analyze(spec.name, content, context=context, use_cache=use_cache)
+    return result, spec.json_schema
+
+
+# -- plugins ---------------------------------------------------------------------------------------
+
+_KINDS = ("providers", "cache_backends", "prompt_sources", "postprocessors", "analysis_types",
+          "rate_limiters")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(as_json: bool) -> None:
+    """Every plugin: distribution, version, hooks and status (active, disabled, failed)."""
+    h = host()
+    conflicts = []
+    for kind in _KINDS:
+        registry = getattr(h, kind)()
+        for name, owners in sorted(registry.conflicts.items()):
+            conflicts.append({"kind": registry.kind, "name": name, "distributions": owners})
+    infos = h.plugins()
+    hook_errors = [{"plugin": p, "hook": hook, "error": err} for p, hook, err in h.hook_errors]
+    if as_json:
+        click.echo(_dumps({
+            "plugins": [
+                {"name": i.name, "distribution": i.distribution, "version": i.version,
+                 "status": i.status, "builtin": i.builtin, "hooks": list(i.hooks),
+                 "error": i.error}
+                for i in infos
+            ],
+            "conflicts": conflicts,
+            "hook_errors": hook_errors,
+        }))
+        return
+    from rich.table import Table
+
+    console = get_console()
+    table = Table(title="aexy plugins", title_justify="left")
+    for col in ("name", "distribution", "version", "status", "hooks"):
+        table.add_column(col, overflow="fold")
+    styles = {"active": "green", "disabled": "yellow", "failed": "red"}
+    for i in infos:
+        hooks = ", ".join(hk.removeprefix("register_") for hk in i.hooks)
+        status = f"[{styles[i.status]}]{i.status}[/]"
+        table.add_row(i.name + (" (built in)" if i.builtin else ""), i.distribution, i.version,
+                      status, hooks or (i.error or ""))
+    console.print(table)
+    for c in conflicts:
+        console.print(f"[red]conflict:[/] {c['kind']} {c['name']!r} is claimed by "
+                      f"{' and '.join(c['distributions'])}; disable one with AEXY_DISABLE_PLUGINS")
+    for e in hook_errors:
+        console.print(f"[red]hook error:[/] {e['plugin']}.{e['hook']}: {e['error']}")
+
+
+# -- providers -------------------------------------------------------------------------------------
+
+@click.command()
+@click.option("--check", is_flag=True,
+              help="Probe each provider's availability (cheap, never a billed call).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds per --check probe.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def providers(check: bool, timeout: float, as_json: bool) -> None:
+    """Each installed provider with its configured model and limits.
+
+    With --check, exits 1 when the default provider (LLM_PROVIDER) is not available.
+    """
+    from aexy.settings import AexySettings
+
+    default = AexySettings().llm_provider
+    rows = asyncio.run(_provider_rows(check, timeout))
+    for row in rows:
+        row["default"] = row["name"] == default
+    if as_json:
+        click.echo(_dumps(rows))
+    else:
+        from rich.table import Table
+
+        table = Table(title="aexy providers", title_justify="left")
+        cols = ["name", "distribution", "model", "requests/min", "tokens/min", "description"]
+        for col in cols + (["available"] if check else []):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            cells = [
+                r["name"] + (" *" if r["default"] else ""), r["distribution"],
+                r.get("model") or "", _limit(r.get("requests_per_minute")),
+                _limit(r.get("tokens_per_minute")),
+                r["description"] if not r.get("error") else f"[red]{r['error']}[/]",
+            ]
+            if check:
+                ok = r.get("available")
+                cells.append("[green]yes[/]" if ok else f"[red]no[/] {r.get('check_error') or ''}")
+            table.add_row(*cells)
+        get_console().print(table)
+        get_console().print(f"* default (LLM_PROVIDER={default})", style="dim")
+    if check and not any(r["default"] and r.get("available") for r in rows):
+        sys.exit(1)
+
+
+def _limit(value: Any) -> str:
+    return "unlimited" if value is None else f"{value:g}"
+
+
+async def _provider_rows(check: bool, probe_timeout: float) -> list[dict[str, Any]]:
+    from aexy.cli._errors import error_message
+
+    registry = host().providers()
+    rows: list[dict[str, Any]] = []
+    for name in registry.names():
+        spec = registry.items[name]
+        row: dict[str, Any] = {"name": name, "distribution": registry.owners[name],
+                               "description": spec.description}
+        if name in registry.conflicts:
+            row["error"] = f"claimed by {' and '.join(registry.conflicts[name])}"
+            rows.append(row)
+            continue
+        try:
+            provider = spec.provider_class()
+        except Exception as exc:  # e.g. a missing key: shown, not fatal
+            row["error"] = error_message(exc)
+            row["available"] = False
+            rows.append(row)
+            continue
+        row.update({k: v for k, v in provider.describe().items() if k != "name"})
+        if check:
+            try:
+                async with asyncio.timeout(probe_timeout):
+                    row["available"] = bool(await provider.is_available())
+            except TimeoutError:
+                row["available"], row["check_error"] = False, f"no answer in {probe_timeout:g}s"
+            except Exception as exc:
+                row["available"], row["check_error"] = False, error_message(exc)
+        await provider.aclose()
+        rows.append(row)
+    return rows
+
+
+# -- types and prompt ------------------------------------------------------------------------------
+
+@click.command(name="types")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def types_(as_json: bool) -> None:
+    """The analysis catalogue: every registered type with its input and cache TTL."""
+    from aexy.settings import AexySettings
+
+    registry = host().analysis_types()
+    default_ttl = AexySettings().llm_cache_ttl
+    rows = [
+        {"name": name, "description": spec.description, "input": spec.input_description,
+         "context_keys": dict(spec.context_keys), "version": spec.version,
+         "ttl": spec.ttl if spec.ttl is not None else default_ttl,
+         "distribution": registry.owners[name]}
+        for name, spec in sorted(registry.items.items())
+    ]
+    if as_json:
+        click.echo(_dumps(rows))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"aexy analysis types ({len(rows)})", title_justify="left")
+    for col in ("type", "description", "input", "context keys", "ttl (s)"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["description"], r["input"], ", ".join(r["context_keys"]),
+                      str(r["ttl"]))
+    get_console().print(table)
+
+
+@click.command()
+@click.argument("analysis_type", metavar="TYPE")
+@click.option("--sample", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+              metavar="FILE", help="Render the user prompt for FILE instead of placeholders.")
+@click.option("-c", "--context", "contexts", multiple=True, metavar="KEY=VALUE",
+              help=CONTEXT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def prompt(analysis_type: str, sample: str | None, contexts: tuple[str, ...],
+           as_json: bool) -> None:
+    """One type's system prompt, user prompt (rendered for a sample) and JSON schema.
+
+    The prompt shown is the effective one: the first prompt source that has one for TYPE.
+    """
+    from aexy.analysis import AnalysisRequest
+    from aexy.settings import AexySettings
+
+    h = host()
+    spec = resolve_spec(h.analysis_types(), analysis_type)
+    if sample is None:
+        content = "{content}"
+        context: dict[str, Any] = {key: "{" + key + "}" for key in spec.context_keys}
+    else:
+        content = read_text(sample)
+        context = {"file_path": sample} if sample != "-" else {}
+    context.update(parse_context(contexts, None))
+    request = AnalysisRequest.create(spec.name, content, context,
+                                     max_content_chars=AexySettings().max_content_chars)
+    sources = sorted(h.prompt_sources().items.values(), key=lambda s: (s.priority, s.name))
+    rendered = None
+    for source in sources:
+        template = source.get(spec)
+        if template is not None:
+            rendered = template.render(request.content, request.context, source=source.name)
+            break
+    if rendered is None:
+        from aexy.errors import ConfigurationError
+
+        raise ConfigurationError(f"no prompt source has a prompt for {spec.name!r}")
+    if as_json:
+        click.echo(_dumps({"analysis_type": spec.name, "source": rendered.source,
+                           "version": rendered.version, "system": rendered.system,
+                           "user": rendered.user, "json_schema": spec.json_schema}))
+        return
+    from rich.rule import Rule
+    from rich.syntax import Syntax
+    from rich.text import Text
+
+    console = get_console()
+    console.print(Rule(f"system prompt · source {rendered.source} · version {rendered.version}",
+                       align="left"))
+    console.print(Text(rendered.system))
+    which = "placeholders" if sample is None else sample
+    console.print(Rule(f"user prompt · rendered for {which}", align="left"))
+    console.print(Text(rendered.user))
+    console.print(Rule(f"JSON schema · {spec.result_model.__name__}", align="left"))
+    console.print(Syntax(_dumps(spec.json_schema), "json", theme="ansi_dark",
+                         background_color="default", word_wrap=True))
+
+
+# -- cache -----------------------------------------------------------------------------------------
+
+@click.group()
+def cache() -> None:
+    """Inspect or clear the result cache (backend: AEXY_CACHE_BACKEND)."""
+
+
+def _cache_gateway() -> Any:
+    from aexy.gateway import LLMGateway
+    from aexy.providers.offline import OfflineProvider
+
+    # The cache does not depend on the provider: the offline one needs no key or server, so a
+    # misconfigured LLM_PROVIDER cannot stop anyone from clearing the cache.
+    return LLMGateway(OfflineProvider(), plugins=host())
+
+
+@cache.command(name="stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def cache_stats(as_json: bool) -> None:
+    """Entries, hits and misses of each cache tier."""
+    async def run() -> list[dict[str, Any]]:
+        async with _cache_gateway() as gateway:
+            return await gateway.cache_stats()  # type: ignore[no-any-return]
+
+    tiers = asyncio.run(run())
+    if as_json:
+        click.echo(_dumps(tiers))
+        return
+    if not tiers:
+        click.echo("The cache is disabled (LLM_CACHE_ENABLED=false).")
+        return
+    from rich.table import Table
+
+    keys: list[str] = []
+    for tier in tiers:
+        keys += [k for k in tier if k not in keys]
+    table = Table(title="aexy cache", title_justify="left")
+    for k in keys:
+        table.add_column(k)
+    for tier in tiers:
+        table.add_row(*(str(tier.get(k, "")) for k in keys))
+    console = get_console()
+    console.print(table)
+    if [t.get("backend") for t in tiers] == ["memory"]:
+        console.print("The memory backend lives in one process: each aexy command starts empty. "
+                      "Set AEXY_CACHE_BACKEND=redis (pip install aexy-redis) to share a cache.",
+                      style="dim")
+
+
+@cache.command(name="clear")
+@click.option("--type", "analysis_type", metavar="TYPE", help="Clear one analysis type only.")
+def cache_clear(analysis_type: str | None) -> None:
+    """Delete cached results, all of them or those of one type."""
+    if analysis_type is not None:
+        analysis_type = resolve_spec(host().analysis_types(), analysis_type).name
+
+    async def run() -> int:
+        async with _cache_gateway() as gateway:
+            return await gateway.clear_cache(analysis_type)  # type: ignore[no-any-return]
+
+    count = asyncio.run(run())
+    what = f"{analysis_type} results" if analysis_type else "cached results"
+    click.echo(f"Deleted {count} {what}.")
+
+
+# -- config ----------------------------------------------------------------------------------------
+
+def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
+    from pydantic import AliasChoices, SecretStr
+
+    rows = []
+    for name, info in type(settings).model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            alias = alias.choices[0]
+        env = alias if isinstance(alias, str) else name.upper()
+        value = getattr(settings, name)
+        # SecretStr, or a plain str field whose name says it is a credential.
+        secret = isinstance(value, SecretStr) or name.lower().endswith(
+            ("key", "secret", "password", "token"))
+        if secret:
+            shown: Any = "not set" if value in (None, "") else SECRET_MASK
+        elif isinstance(value, list | tuple):
+            shown = ",".join(map(str, value))
+        else:
+            shown = value
+        rows.append({"variable": env, "field": name, "value": shown, "secret": secret,
+                     "set": name in settings.model_fields_set})
+    return rows
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def config(as_json: bool) -> None:
+    """The effective settings of the core and of each installed provider (secrets masked)."""
+    from aexy.cli._errors import error_message
+    from aexy.settings import AexySettings
+
+    sections: dict[str, Any] = {"core": _settings_rows(AexySettings())}
+    registry = host().providers()
+    for name in registry.names():
+        try:
+            sections[name] = _settings_rows(registry.items[name].settings_class())
+        except Exception as exc:
+            sections[name] = {"error": error_message(exc)}
+    if as_json:
+        click.echo(_dumps({section: rows if isinstance(rows, dict) else
+                           {r["variable"]: r["value"] for r in rows}
+                           for section, rows in sections.items()}))
+        return
+    from rich.table import Table
+
+    console = get_console()
+    for section, rows in sections.items():
+        table = Table(title=section if section == "core" else f"provider {section}",
+                      title_justify="left")
+        table.add_column("variable")
+        table.add_column("value", overflow="fold")
+        table.add_column("from")
+        if isinstance(rows, dict):
+            table.add_row("", f"[red]{rows['error']}[/]", "")
+        else:
+            for r in rows:
+                value = r["value"]
+                text = "" if value is None else str(value)
+                table.add_row(r["variable"], text, "environment" if r["set"] else "default")
+        console.print(table)
+
+
+COMMANDS = (analyze, plugins, providers, types_, prompt, cache, config)
