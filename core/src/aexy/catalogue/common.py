@@ -171,6 +171,7 @@ def _closing_tag(tag: str) -> re.Pattern[str]:
 
 
 _CLOSERS: dict[str, re.Pattern[str]] = {}
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:content|context)\s*>", re.IGNORECASE)
 
 
 def delimit(content: str, tag: str = "content") -> str:
@@ -192,6 +193,8 @@ def context_value(context: Mapping[str, Any], key: str, default: str = "not give
     if value is None or value == "" or value == [] or value == {}:
         return default
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # Inline values sit outside the data blocks: they may not open or close one.
+    text = _BLOCK_TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
     return " ".join(text.split())
 
 
