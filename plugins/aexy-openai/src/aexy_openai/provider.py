@@ -176,7 +176,7 @@ class OpenAIProvider(BaseLLMProvider):
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._headers = self._build_headers()
-        self._strict_cache: dict[int, tuple[Mapping[str, Any], dict[str, Any], str]] = {}
+        self._strict_cache: dict[int, tuple[Mapping[str, Any], str, str]] = {}
 
     # -- configuration ---------------------------------------------------------------------
     @property
@@ -283,34 +283,36 @@ class OpenAIProvider(BaseLLMProvider):
                 _working_modes[key] = mode
         return self._parse(response, model, request if mode == "json_schema" else None)
 
-    def _schema_parts(self, schema: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
-        """``(strict schema, compact text of the original)``, cached per schema object: the
-        gateway sends the same spec schema on every call of a type."""
+    def _schema_parts(self, schema: Mapping[str, Any]) -> tuple[str, str]:
+        """``(strict schema, original schema)`` as compact JSON text, cached per schema object:
+        the gateway sends the same spec schema on every call of a type, and the schema is most
+        of the request body, so it is converted and serialised once, not per call."""
         hit = self._strict_cache.get(id(schema))
         if hit is not None and hit[0] is schema:
             return hit[1], hit[2]
-        parts = (strict_schema(schema), json.dumps(schema, separators=(",", ":")))
+        parts = (_dumps(strict_schema(schema)), _dumps(schema))
         if len(self._strict_cache) >= 128:
             self._strict_cache.clear()
         self._strict_cache[id(schema)] = (schema, *parts)
         return parts
 
     def _body(self, request: CompletionRequest, model: str, mode: _Mode,
-              send_temperature: bool) -> dict[str, Any]:
+              send_temperature: bool) -> bytes:
+        """The request body, serialised; the cached schema text is spliced in as is."""
         system = request.system
-        response_format: dict[str, Any] | None = None
+        response_format: str | None = None
         if request.json_schema is not None:
-            strict, schema_text = self._schema_parts(request.json_schema)
+            strict_text, schema_text = self._schema_parts(request.json_schema)
             if mode == "json_schema":
-                response_format = {
-                    "type": "json_schema",
-                    "json_schema": {"name": _schema_name(request.schema_name), "schema": strict,
-                                    "strict": True},
-                }
+                response_format = (
+                    '{"type":"json_schema","json_schema":{"name":'
+                    f'{_dumps(_schema_name(request.schema_name))},"schema":{strict_text},'
+                    '"strict":true}}'
+                )
             elif mode == "json_object_schema":
-                response_format = {"type": "json_object", "schema": request.json_schema}
+                response_format = f'{{"type":"json_object","schema":{schema_text}}}'
             elif mode == "json_object":
-                response_format = {"type": "json_object"}
+                response_format = '{"type":"json_object"}'
             in_prompt = self.settings.schema_in_prompt
             if in_prompt is None:
                 in_prompt = not (mode == "json_schema" and self.is_openai)
@@ -327,18 +329,19 @@ class OpenAIProvider(BaseLLMProvider):
         if param == "auto":
             param = "max_completion_tokens" if self.is_openai else "max_tokens"
         body[param] = request.max_tokens
+        text = _dumps(body)
         if response_format is not None:
-            body["response_format"] = response_format
-        return body
+            text = f'{text[:-1]},"response_format":{response_format}}}'
+        return text.encode()
 
-    async def _post(self, body: dict[str, Any], model: str, budget: float) -> httpx.Response:
+    async def _post(self, body: bytes, model: str, budget: float) -> httpx.Response:
         import httpx
 
         client = self._client_for_calls()
         url = self.base_url + "/chat/completions"
         try:
             async with asyncio.timeout(budget):
-                return await client.post(url, json=body, timeout=budget)
+                return await client.post(url, content=body, timeout=budget)
         except (httpx.TimeoutException, TimeoutError):
             raise LLMError(
                 f"no answer from {redact_url(self.base_url)} within {budget:.3g}s; raise "
@@ -466,6 +469,10 @@ _FINISH: Final = {
     "eos": FinishReason.STOP,  # some compatible servers
 }
 _SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _schema_name(name: str) -> str:
