@@ -188,18 +188,31 @@ class DirectoryPromptSource:
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
         self.directory = directory
-        # (path, mtime_ns, size) -> parsed template; files are re-read only when they change.
-        self._parsed: dict[tuple[str, str], tuple[tuple[int, int], PromptTemplate]] = {}
+        # (type, content hash, spec identity) -> parsed template: parsed once per edit.
+        self._parsed: dict[tuple[str, ...], PromptTemplate] = {}
+        self._dotenv: tuple[tuple[str, int, int], str | None] | None = None
 
     def _directory(self) -> Path | None:
         if self.directory is not None:
             return Path(self.directory)
         raw = os.environ.get(PROMPTS_DIR_ENV)
         if raw is None:
+            raw = self._from_dotenv()
+        return Path(raw).expanduser() if raw else None
+
+    def _from_dotenv(self) -> str | None:
+        # Building AexySettings costs ~1 ms, too much for every (cached) call: only do it when
+        # the working directory's .env changed since last time.
+        try:
+            st = os.stat(".env")
+        except OSError:
+            return None
+        stamp = (os.getcwd(), st.st_mtime_ns, st.st_size)
+        if self._dotenv is None or self._dotenv[0] != stamp:
             from aexy.settings import AexySettings
 
-            raw = AexySettings().prompts_dir
-        return Path(raw).expanduser() if raw else None
+            self._dotenv = (stamp, AexySettings().prompts_dir)
+        return self._dotenv[1]
 
     def get(self, spec: AnalysisSpec) -> PromptTemplate | None:
         directory = self._directory()
@@ -212,20 +225,21 @@ class DirectoryPromptSource:
             )
         path = directory / f"{spec.name}.md"
         try:
-            st = path.stat()
-        except FileNotFoundError:
+            raw = path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
             return None
-        stamp = (st.st_mtime_ns, st.st_size)
-        key = (str(path), spec.name)
-        cached = self._parsed.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        template = self._load(path, spec)
-        self._parsed[key] = (stamp, template)
+        # Keyed by content hash: an edit is seen at once, whatever the clock's resolution.
+        digest = hashlib.sha256(raw).hexdigest()[:12]
+        key = (spec.name, digest, spec.schema_hash, spec.version, spec.prompt_fingerprint)
+        template = self._parsed.get(key)
+        if template is None:
+            template = self._load(path, raw, digest, spec)
+            if len(self._parsed) > 256:
+                self._parsed.clear()
+            self._parsed[key] = template
         return template
 
-    def _load(self, path: Path, spec: AnalysisSpec) -> PromptTemplate:
-        raw = path.read_bytes()
+    def _load(self, path: Path, raw: bytes, digest: str, spec: AnalysisSpec) -> PromptTemplate:
         try:
             sections = parse_prompt_file(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
@@ -239,7 +253,6 @@ class DirectoryPromptSource:
         system = (_system_from(sections["system"], spec) if "system" in sections
                   else spec.system_prompt)
         user = _user_from(sections["user"]) if "user" in sections else spec.build_user_prompt
-        digest = hashlib.sha256(raw).hexdigest()[:12]
         # A partial override still depends on the built-in half it keeps.
         version = f"dir-{digest}" if len(sections) == 2 else (
             f"dir-{digest}-{spec.version}-{spec.prompt_fingerprint}")
