@@ -5,9 +5,9 @@ from __future__ import annotations
 import difflib
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -26,9 +26,18 @@ __all__ = [
     "parse_context",
     "read_text",
     "resolve_spec",
+    "run_async",
 ]
 
 SECRET_MASK = "**********"
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, with asyncio imported only when a command needs it."""
+    import asyncio
+
+    return asyncio.run(coro)
 
 
 def host() -> PluginHost:

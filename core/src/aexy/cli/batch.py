@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -14,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from aexy.cli._util import get_console, host, parse_context, read_text, resolve_spec
+from aexy.cli._util import get_console, host, parse_context, read_text, resolve_spec, run_async
 
 if TYPE_CHECKING:
     from rich.progress import Task
@@ -109,6 +108,8 @@ async def run_batch(
     Every file ends as one record passed to ``write``: ``{"path", "result", "provenance"}`` or
     ``{"path", "error": {"code", "message"}}``. A failure never stops the others.
     """
+    import asyncio
+
     from aexy.cli._errors import error_code, error_message
     from aexy.gateway import LLMGateway
 
@@ -210,7 +211,13 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         raise click.UsageError("no files matched; check PATH and --glob")
 
     sink: IO[str]
-    sink = out_path.open("a", encoding="utf-8") if out_path else sys.stdout
+    if out_path:
+        needs_newline = _ends_mid_line(out_path)
+        sink = out_path.open("a", encoding="utf-8")
+        if needs_newline:  # a run cut mid-line: start ours on a fresh line
+            sink.write("\n")
+    else:
+        sink = sys.stdout
 
     def write(record: dict[str, Any]) -> None:
         # One flushed line per file: an interrupted run loses at most the files in flight.
@@ -230,7 +237,7 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
 
     try:
         with progress:
-            summary = asyncio.run(run_batch(
+            summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
                 concurrency=concurrency, use_cache=not no_cache, write=write, on_done=on_done))
     finally:
@@ -240,6 +247,14 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
     _print_summary(console, summary, out_path)
     if summary.failed:
         raise SystemExit(1)
+
+
+def _ends_mid_line(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) != b"\n"
 
 
 def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None:

@@ -6,7 +6,6 @@ Heavy modules (the gateway, settings, rich) are imported inside each command, so
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Mapping
@@ -14,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from aexy.cli._util import SECRET_MASK, get_console, host, parse_context, read_text, resolve_spec
+from aexy.cli._util import (
+    SECRET_MASK,
+    get_console,
+    host,
+    parse_context,
+    read_text,
+    resolve_spec,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -69,7 +76,7 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
     context = parse_context(contexts, context_json)
     if file != "-":
         context.setdefault("file_path", file)
-    result, spec_schema = asyncio.run(
+    result, spec_schema = run_async(
         _analyze(analysis_type, read_text(file), context, provider, model, not no_cache)
     )
     provenance = result.provenance
@@ -161,7 +168,7 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
     from aexy.settings import AexySettings
 
     default = AexySettings().llm_provider
-    rows = asyncio.run(_provider_rows(check, timeout))
+    rows = run_async(_provider_rows(check, timeout))
     for row in rows:
         row["default"] = row["name"] == default
     if as_json:
@@ -170,16 +177,13 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
         from rich.table import Table
 
         table = Table(title="aexy providers", title_justify="left")
-        cols = ["name", "distribution", "model", "requests/min", "tokens/min", "description"]
-        for col in cols + (["available"] if check else []):
+        for col in ["name", "model", "limits", "distribution"] + (["available"] if check else []):
             table.add_column(col, overflow="fold")
         for r in rows:
-            cells = [
-                r["name"] + (" *" if r["default"] else ""), r["distribution"],
-                r.get("model") or "", _limit(r.get("requests_per_minute")),
-                _limit(r.get("tokens_per_minute")),
-                r["description"] if not r.get("error") else f"[red]{r['error']}[/]",
-            ]
+            cells = [r["name"] + (" *" if r["default"] else ""), r.get("model") or "",
+                     _limits(r), r["distribution"]]
+            if r.get("error"):
+                cells[1] = f"[red]{r['error']}[/]"
             if check:
                 ok = r.get("available")
                 cells.append("[green]yes[/]" if ok else f"[red]no[/] {r.get('check_error') or ''}")
@@ -190,11 +194,15 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _limit(value: Any) -> str:
-    return "unlimited" if value is None else f"{value:g}"
+def _limits(row: Mapping[str, Any]) -> str:
+    rpm, tpm = row.get("requests_per_minute"), row.get("tokens_per_minute")
+    parts = ([f"{rpm:g} req/min"] if rpm else []) + ([f"{tpm:g} tok/min"] if tpm else [])
+    return ", ".join(parts) or "unlimited"
 
 
 async def _provider_rows(check: bool, probe_timeout: float) -> list[dict[str, Any]]:
+    import asyncio
+
     from aexy.cli._errors import error_message
 
     registry = host().providers()
@@ -251,11 +259,14 @@ def types_(as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"aexy analysis types ({len(rows)})", title_justify="left")
-    for col in ("type", "description", "input", "context keys", "ttl (s)"):
-        table.add_column(col, overflow="fold")
+    table.add_column("type", no_wrap=True)
+    table.add_column("what it gives", ratio=3)
+    table.add_column("input", ratio=2)
+    table.add_column("ttl (s)", justify="right")
     for r in rows:
-        table.add_row(r["name"], r["description"], r["input"], ", ".join(r["context_keys"]),
-                      str(r["ttl"]))
+        # The first clause of each text: the full texts are in --json and `aexy prompt TYPE`.
+        table.add_row(r["name"], r["description"].split(":")[0].rstrip("."),
+                      r["input"].split(" (")[0], str(r["ttl"]))
     get_console().print(table)
 
 
@@ -342,7 +353,7 @@ def cache_stats(as_json: bool) -> None:
         async with _cache_gateway() as gateway:
             return await gateway.cache_stats()  # type: ignore[no-any-return]
 
-    tiers = asyncio.run(run())
+    tiers = run_async(run())
     if as_json:
         click.echo(_dumps(tiers))
         return
@@ -378,7 +389,7 @@ def cache_clear(analysis_type: str | None) -> None:
         async with _cache_gateway() as gateway:
             return await gateway.clear_cache(analysis_type)  # type: ignore[no-any-return]
 
-    count = asyncio.run(run())
+    count = run_async(run())
     what = f"{analysis_type} results" if analysis_type else "cached results"
     click.echo(f"Deleted {count} {what}.")
 

@@ -13,6 +13,6 @@ def builtin_providers() -> list[ProviderSpec]:
         ProviderSpec(
             "offline",
             OfflineProvider,
-            "built-in static heuristics: no network, no key, no model (deterministic)",
+            "static code heuristics; no network, key or model",
         )
     ]

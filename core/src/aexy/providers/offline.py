@@ -286,7 +286,8 @@ _LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 _IMPORT_PATTERNS = (
     re.compile(r"^\s*from\s+([\w.]+)\s+import\b", re.MULTILINE),  # Python
-    re.compile(r"^\s*import\s+([\w.]+(?:\s*,\s*[\w.]+)*)\s*$", re.MULTILINE),  # Python
+    re.compile(r"^\s*import\s+([\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*)\s*$",
+               re.MULTILINE),  # Python
     re.compile(r"""\bimport\s+(?:[\w*{}\s,]+\s+from\s+)?["']([^"']+)["']"""),  # JS/TS
     re.compile(r"""\brequire\(\s*["']([^"']+)["']\s*\)"""),  # CommonJS
     re.compile(r"""^\s*(?:import\s+)?(?:\w+\s+)?"([\w./-]+)"\s*$""", re.MULTILINE),  # Go
@@ -313,7 +314,7 @@ def imports_of(code: str) -> list[str]:
     for pattern in _IMPORT_PATTERNS:
         for match in pattern.finditer(code):
             for part in match.group(1).split(","):
-                name = part.strip()
+                name = part.strip().split(" as ")[0].strip()
                 if name and name not in found:
                     found.append(name)
     return found

@@ -1,0 +1,80 @@
+"""The installed ``aexy`` console script, run for real in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+_PREFIXES = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_")
+
+
+def _env() -> dict[str, str]:
+    """The environment of a fresh machine: no aexy settings, no keys."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+
+
+def _script() -> str:
+    here = Path(sys.executable).parent / "aexy"
+    found = str(here) if here.exists() else shutil.which("aexy")
+    if found is None:
+        pytest.fail("the aexy console script is not installed (pip install -e core)")
+    return found
+
+
+def test_readme_command_works_with_no_keys_and_no_servers(tmp_path):
+    proc = subprocess.run(
+        [_script(), "analyze", "skill_extraction", str(EXAMPLES / "oauth.py"), "--json"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["result"]["language"] == "Python"
+    assert "FastAPI" in payload["result"]["frameworks"]
+    assert "authentication" in payload["result"]["domains"]
+    assert payload["provenance"]["provider"] == "offline"
+    assert payload["provenance"]["model"] == "heuristic-v1"
+
+
+def test_errors_exit_codes_from_the_real_script(tmp_path):
+    usage = subprocess.run([_script(), "analyze"], capture_output=True, text=True, env=_env(),
+                           cwd=tmp_path, stdin=subprocess.DEVNULL, timeout=120, check=False)
+    assert usage.returncode == 2
+    missing = subprocess.run(
+        [_script(), "analyze", "skill_extraction", str(EXAMPLES / "oauth.py"), "-p", "nope"],
+        capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120, check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.count("\n") == 1 and "pip install aexy-nope" in missing.stderr
+
+
+def test_help_imports_no_sdk_no_httpx_and_no_rich(tmp_path):
+    probe = (
+        "import sys\n"
+        "from aexy.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('httpx', 'anthropic', 'openai', 'redis', 'rich', 'aexy.gateway')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy),"
+        " file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=_env(), cwd=tmp_path, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Commands:" in proc.stdout
+    assert proc.stderr.strip() == "[]"
+
+
+def test_python_dash_m(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "aexy.cli", "--version"], capture_output=True,
+                          text=True, env=_env(), cwd=tmp_path, timeout=120, check=False)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("aexy ")
