@@ -42,6 +42,7 @@ __all__ = [
     "expert_system_prompt",
     "make_spec",
     "shape_of",
+    "user_prompt",
 ]
 
 # -- bounded numbers ---------------------------------------------------------------------------
