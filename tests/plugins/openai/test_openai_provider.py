@@ -400,3 +400,23 @@ async def test_the_request_timeout_reaches_httpx() -> None:
     assert server.requests[0].extensions["timeout"]["read"] == pytest.approx(2.5, abs=0.1)
     await provider(server, timeout=30).complete(req())
     assert server.requests[1].extensions["timeout"]["read"] == pytest.approx(30, abs=0.1)
+
+
+async def test_a_schema_specific_rejection_is_not_remembered() -> None:
+    invalid = fail(400, openai_error(
+        "Invalid schema for response_format 'code_review_': In context=('properties', 'x'), "
+        "'patternProperties' is not permitted.", param="response_format",
+        code="invalid_json_schema"))
+    server = FakeServer(invalid, ok(openai_completion(ANSWER)))
+    p = provider(server)
+    await p.complete(req())
+    assert server.body(1)["response_format"]["type"] == "json_object"
+    assert p.structured_mode() == "json_schema"  # other schemas still go strict
+
+
+async def test_an_error_inside_a_200_keeps_its_status() -> None:
+    server = FakeServer(ok({"error": {"message": "Rate limit exceeded: free-models-per-min.",
+                                      "code": 429}}))
+    with pytest.raises(LLMError) as info:
+        await provider(server, base_url="https://openrouter.ai/api/v1").complete(req())
+    assert info.value.code is ErrorCode.RATE_LIMIT_EXCEEDED and info.value.retryable

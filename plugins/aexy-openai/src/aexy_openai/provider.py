@@ -263,14 +263,18 @@ class OpenAIProvider(BaseLLMProvider):
             info = _ErrorInfo.parse(response)
             if auto and mode != "none" and _rejects_structured_output(response.status_code, info):
                 lower = _LADDER[_LADDER.index(mode) + 1]
+                # "Invalid schema" is about this schema, not the server: step down for this
+                # call only, so one odd plugin schema does not downgrade every analysis type.
+                remember = not info.is_schema_specific()
                 logger.warning(
                     "structured output mode rejected; stepping down",
                     extra={"provider": self.name, "model": model, "mode": mode, "next": lower,
-                           "base_url": redact_url(self.base_url)},
+                           "base_url": redact_url(self.base_url), "remembered": remember},
                 )
                 mode = lower
-                with _memo_lock:  # the higher mode is known to fail here, whatever comes next
-                    _working_modes[key] = mode
+                if remember:  # the higher mode fails on this server, whatever follows
+                    with _memo_lock:
+                        _working_modes[key] = mode
                 continue
             if send_temperature and _rejects_temperature(response.status_code, info):
                 send_temperature = False
@@ -278,9 +282,6 @@ class OpenAIProvider(BaseLLMProvider):
                     _no_temperature.add(key)
                 continue
             raise self._error(response, info, model)
-        if auto:
-            with _memo_lock:
-                _working_modes[key] = mode
         return self._parse(response, model, request if mode == "json_schema" else None)
 
     def _schema_parts(self, schema: Mapping[str, Any]) -> tuple[str, str]:
@@ -395,6 +396,8 @@ class OpenAIProvider(BaseLLMProvider):
 
     def _error(self, response: httpx.Response, info: _ErrorInfo, model: str) -> LLMError:
         status = response.status_code
+        if status == 200 and info.code.isdigit() and 400 <= int(info.code) < 600:
+            status = int(info.code)  # an error inside a 200 (OpenRouter) carries its status
         request_id = response.headers.get("x-request-id")
         where = redact_url(self.base_url)
         detail = info.message or f"HTTP {status}"
@@ -528,6 +531,9 @@ class _ErrorInfo:
             message = json.dumps(message)[:500]
         return cls(message[:1000], _text(src.get("type")), _text(src.get("code")),
                    _text(src.get("param")))
+
+    def is_schema_specific(self) -> bool:
+        return self.code == "invalid_json_schema" or "invalid schema" in self.message.lower()
 
     def is_context_length(self) -> bool:
         if self.code == "context_length_exceeded" or self.type == "exceed_context_size_error":
