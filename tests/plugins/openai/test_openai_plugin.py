@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from openai_wire import OPENAI_HEADERS, FakeServer, ok, openai_completion
+from openai_wire import OPENAI_HEADERS, FakeServer, fail, ok, openai_completion, openai_error
 from pydantic import ValidationError
 
 from aexy import LLMGateway
@@ -121,3 +121,27 @@ async def test_analysis_through_the_gateway_to_a_typed_result(host: PluginHost) 
     assert body["response_format"]["json_schema"]["name"] == "skill_extraction"
     assert "from fastapi import FastAPI" in body["messages"][1]["content"]
     assert provider._client is None  # the gateway closed it
+
+
+async def test_a_429_is_retried_by_the_gateway_after_retry_after(host: PluginHost) -> None:
+    answer = {"language": "Go", "frameworks": [], "patterns": [], "complexity": 2,
+              "quality_indicators": [], "domains": []}
+    limited = fail(429, openai_error("Rate limit reached for gpt-4.1-mini on tokens per min "
+                                     "(TPM). Please try again in 3s.", type_="tokens",
+                                     code="rate_limit_exceeded"),
+                   {**OPENAI_HEADERS, "retry-after": "3", "x-ratelimit-remaining-tokens": "0",
+                    "x-ratelimit-reset-tokens": "3s"})
+    server = FakeServer(limited, ok(openai_completion(json.dumps(answer))))
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    provider = OpenAIProvider(OpenAISettings(api_key="sk-test-retry-0123456789"),
+                              transport=server.transport)
+    async with LLMGateway(provider=provider, plugins=host, cache=False,
+                          sleep=sleep) as gateway:
+        result = await gateway.analyze(AnalysisType.SKILL_EXTRACTION, "package main\n")
+    assert result.language == "Go"  # type: ignore[attr-defined]
+    assert len(server.requests) == 2
+    assert len(slept) == 1 and slept[0] >= 3.0  # the server's retry-after, plus jitter
