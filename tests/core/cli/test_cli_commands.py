@@ -218,7 +218,10 @@ def test_config_masks_secrets_and_shows_where_values_come_from(cli, runner, host
     table = runner.invoke(cli, ["config"])
     for out in (result.output, table.output):
         assert "sk-very-secret" not in out and "hunter2" not in out
-    assert "environment" in table.stdout and "default" in table.stdout
+    rows = {line.split("│")[1].strip(): line for line in table.stdout.splitlines()
+            if line.count("│") == 4}
+    assert "environment" in rows["LLM_CACHE_TTL"]
+    assert "default" in rows["AEXY_CACHE_BACKEND"]
     monkeypatch.delenv("KEYED_API_KEY")
     unset = json.loads(runner.invoke(cli, ["config", "--json"]).stdout)
     assert unset["keyed"]["KEYED_API_KEY"] == "not set"
@@ -258,3 +261,15 @@ def test_plugins_add_commands_but_cannot_replace_builtins(cli, runner, host, oau
     assert "hijacked" not in analyzed.stdout
     assert json.loads(analyzed.stdout)["result"]["language"] == "Python"
     assert any("'analyze' is built in" in err for _, _, err in host.hook_errors)
+
+
+def test_config_hides_url_credentials_and_names_the_env_file(cli, runner, host, monkeypatch,
+                                                              tmp_path):
+    install_fake_provider(host, _Keyed)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("KEYED_BASE_URL=https://bob:pa55word@llm.example/v1\n")
+    data = json.loads(runner.invoke(cli, ["config", "--json"]).stdout)
+    assert data["keyed"]["KEYED_BASE_URL"] == "https://**********@llm.example/v1"
+    table = runner.invoke(cli, ["config"]).stdout
+    assert "pa55word" not in table
+    assert any("KEYED_BASE_URL" in line and ".env" in line for line in table.splitlines())

@@ -7,6 +7,8 @@ Heavy modules (the gateway, settings, rich) are imported inside each command, so
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -396,15 +398,31 @@ def cache_clear(analysis_type: str | None) -> None:
 
 # -- config ----------------------------------------------------------------------------------------
 
+_URL_USERINFO = re.compile(r"(\w[\w+.-]*://)[^/@\s]+@")
+
+
+def _env_sources() -> tuple[set[str], set[str]]:
+    """Upper-cased names set in the environment and in ``./.env``."""
+    try:
+        from dotenv import dotenv_values
+
+        dotenv = {k.upper() for k in dotenv_values(".env")}
+    except Exception:  # no python-dotenv, or an unreadable file: report environment only
+        dotenv = set()
+    return {k.upper() for k in os.environ}, dotenv
+
+
 def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
     from pydantic import AliasChoices, SecretStr
 
+    environ, dotenv = _env_sources()
+    prefix = str(type(settings).model_config.get("env_prefix") or "")
     rows = []
     for name, info in type(settings).model_fields.items():
         alias = info.validation_alias
         if isinstance(alias, AliasChoices):
             alias = alias.choices[0]
-        env = alias if isinstance(alias, str) else name.upper()
+        env = alias if isinstance(alias, str) else f"{prefix}{name}".upper()
         value = getattr(settings, name)
         # SecretStr, or a plain str field whose name says it is a credential.
         secret = isinstance(value, SecretStr) or name.lower().endswith(
@@ -413,10 +431,14 @@ def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
             shown: Any = "not set" if value in (None, "") else SECRET_MASK
         elif isinstance(value, list | tuple):
             shown = ",".join(map(str, value))
+        elif isinstance(value, str):
+            shown = _URL_USERINFO.sub(r"\1" + SECRET_MASK + "@", value)  # user:pass@ in a URL
         else:
             shown = value
+        source = ("environment" if env.upper() in environ else
+                  ".env" if env.upper() in dotenv else "default")
         rows.append({"variable": env, "field": name, "value": shown, "secret": secret,
-                     "set": name in settings.model_fields_set})
+                     "from": source})
     return rows
 
 
@@ -454,7 +476,7 @@ def config(as_json: bool) -> None:
             for r in rows:
                 value = r["value"]
                 text = "" if value is None else str(value)
-                table.add_row(r["variable"], text, "environment" if r["set"] else "default")
+                table.add_row(r["variable"], text, r["from"])
         console.print(table)
 
 

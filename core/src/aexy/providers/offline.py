@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
@@ -44,8 +44,12 @@ PLACEHOLDER_SUMMARY = (
 
 
 class OfflineSettings(ProviderSettings):
-    # An explicit alias, so the base field does not pick up an unrelated ``MODEL`` variable.
-    model: str = Field(MODEL_NAME, validation_alias="AEXY_OFFLINE_MODEL")
+    """``AEXY_OFFLINE_*`` variables; a prefix, so that no bare ``MODEL`` or ``TIMEOUT`` variable
+    of some other program is read."""
+
+    model_config = SettingsConfigDict(env_prefix="AEXY_OFFLINE_")
+
+    model: str = MODEL_NAME
 
 
 class OfflineProvider(BaseLLMProvider):
