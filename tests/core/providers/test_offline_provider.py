@@ -278,3 +278,17 @@ async def test_a_different_schema_still_gets_a_valid_answer():
     assert parsed.quality_score <= 0.4  # 1-10 score scaled into 0..1
     assert parsed.issues and all(f.category in ("security", "other") for f in parsed.issues)
     assert parsed.issues[0].line == 7
+
+
+async def test_a_language_hint_in_the_context_is_used_only_when_the_code_gives_none():
+    schema = {"type": "object", "properties": {"language": {"type": "string"}},
+              "required": ["language"]}
+
+    async def language(content: str) -> str:
+        prompt = delimit(content) + "\n" + delimit(json.dumps({"language": "COBOL"}), "context")
+        request = CompletionRequest.simple("s", prompt, schema,
+                                           metadata={"analysis_type": "skill_extraction"})
+        return json.loads((await OfflineProvider().complete(request)).text)["language"]
+
+    assert await language("MOVE 1 TO X.\n") == "COBOL"
+    assert await language("def f(x):\n    return x\n\nclass A:\n    pass\n") == "Python"

@@ -322,13 +322,13 @@ def prompt(analysis_type: str, sample: str | None, contexts: tuple[str, ...],
     console = get_console()
     console.print(Rule(f"system prompt · source {rendered.source} · version {rendered.version}",
                        align="left"))
-    console.print(Text(rendered.system))
+    console.print(Text(rendered.system), soft_wrap=True)  # unwrapped: prompts get copied
     which = "placeholders" if sample is None else sample
     console.print(Rule(f"user prompt · rendered for {which}", align="left"))
-    console.print(Text(rendered.user))
+    console.print(Text(rendered.user), soft_wrap=True)
     console.print(Rule(f"JSON schema · {spec.result_model.__name__}", align="left"))
     console.print(Syntax(_dumps(spec.json_schema), "json", theme="ansi_dark",
-                         background_color="default", word_wrap=True))
+                         background_color="default"), soft_wrap=True)
 
 
 # -- cache -----------------------------------------------------------------------------------------

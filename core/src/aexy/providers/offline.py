@@ -452,14 +452,19 @@ class CodeFacts:
         where = f" in {self.file_path}" if self.file_path else ""
         libs = ", ".join(self.frameworks[:4]) or "no recognised libraries"
         base = (
-            f"{self.language} code{where}: {self.loc} lines, {len(self.functions)} functions, "
-            f"{self.decisions} branch points, nesting depth {self.max_depth}; uses {libs}."
+            f"{self.language} code{where}: {_n(self.loc, 'line')}, "
+            f"{_n(len(self.functions), 'function')}, {_n(self.decisions, 'branch point')}, "
+            f"nesting depth {self.max_depth}; uses {libs}."
         )
         if analysis_type == "code_quality":
-            base += f" {len(self.issues)} possible issue(s) flagged; score {self.score}/10."
+            base += f" {_n(len(self.issues), 'possible issue')} flagged; score {self.score}/10."
         elif analysis_type == "code_complexity":
             base += f" Estimated complexity {self.complexity}/10 ({self.level})."
         return f"{base} {OFFLINE_NOTE}; figures come from pattern matching."
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _level(complexity: int) -> str:
@@ -720,7 +725,11 @@ def answer(request: CompletionRequest) -> Any:
     data = read_request(request)
     analysis_type = request.metadata.get("analysis_type", "")
     if analysis_type in CODE_TYPES:
-        values = _code_values(analyze_code(data.content, data.file_path), analysis_type)
+        facts = analyze_code(data.content, data.file_path)
+        hint = data.context.get("language")
+        if facts.language == "unknown" and isinstance(hint, str) and hint.strip():
+            facts.language = hint.strip()  # the caller's hint when the code gives none
+        values = _code_values(facts, analysis_type)
     else:
         values = _generic_values(data.content)
     return _fill(schema, schema, values)
