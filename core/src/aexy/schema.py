@@ -8,7 +8,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["example_from_schema", "resolve_ref", "strict_schema"]
+__all__ = ["accepts_null", "example_from_schema", "resolve_ref", "strict_schema"]
 
 
 def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -152,7 +152,7 @@ def _strict(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> Any:
             props: dict[str, Any] = {}
             for name, prop in value.items():
                 sub = _strict(prop, root, inlining)
-                if name not in required and not _accepts_null(sub, root):
+                if name not in required and not accepts_null(sub, root):
                     sub = _nullable(sub)
                 props[name] = sub
             out[key] = props
@@ -170,7 +170,8 @@ def _strict(node: Any, root: dict[str, Any], inlining: frozenset[str]) -> Any:
     return out
 
 
-def _accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
+def accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
+    """Whether ``schema`` (local ``$ref``s resolved against ``root``) admits ``null``."""
     if not isinstance(schema, Mapping) or depth > 32:
         return False
     try:
@@ -185,7 +186,7 @@ def _accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
     if "enum" in schema and None in schema["enum"]:
         return True
     return any(
-        _accepts_null(option, root, depth + 1)
+        accepts_null(option, root, depth + 1)
         for key in ("anyOf", "oneOf")
         for option in schema.get(key) or ()
     )

@@ -32,7 +32,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.schema import resolve_ref, strict_schema
+from aexy.schema import accepts_null, resolve_ref, strict_schema
 
 if TYPE_CHECKING:
     import httpx
@@ -631,22 +631,6 @@ def retry_after_seconds(headers: Mapping[str, str], message: str | None) -> floa
     return None
 
 
-def _accepts_null(schema: Any, root: Mapping[str, Any], depth: int = 0) -> bool:
-    if not isinstance(schema, Mapping) or depth > 32:
-        return False
-    try:
-        schema = resolve_ref(schema, root)
-    except (KeyError, TypeError, ValueError):
-        return False
-    typ = schema.get("type")
-    if typ == "null" or (isinstance(typ, list) and "null" in typ):
-        return True
-    if schema.get("const", 0) is None or None in (schema.get("enum") or ()):
-        return True
-    return any(_accepts_null(o, root, depth + 1)
-               for k in ("anyOf", "oneOf") for o in schema.get(k) or ())
-
-
 def _restore_absent_fields(text: str, schema: Mapping[str, Any]) -> str:
     """Undo what :func:`aexy.schema.strict_schema` had to do to optional fields.
 
@@ -690,7 +674,7 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) ->
             sub = props.get(key)
             if sub is None:
                 continue
-            if value[key] is None and key not in required and not _accepts_null(sub, root):
+            if value[key] is None and key not in required and not accepts_null(sub, root):
                 del value[key]
                 changed = True
             else:
