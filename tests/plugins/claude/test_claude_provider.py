@@ -419,7 +419,7 @@ def test_settings_and_describe_hide_the_key() -> None:
 def test_describe_strips_credentials_from_a_proxy_url() -> None:
     p = ClaudeProvider(settings(base_url="https://user:hunter2@proxy.internal:8443/anthropic"))
     facts = p.describe()
-    assert facts["base_url"] == "https://proxy.internal:8443/anthropic"
+    assert facts["base_url"] == "https://***@proxy.internal:8443/anthropic"
     assert "hunter2" not in json.dumps(facts, default=str)
 
 

@@ -310,7 +310,7 @@ async def test_credentials_in_the_url_never_reach_messages_or_describe() -> None
     shown = [str(info.value), repr(info.value), repr(provider), json.dumps(provider.describe()),
              repr(provider.settings), str(provider.settings)]
     assert not any("s3cr3t-pass" in text for text in shown)
-    assert "https://ollama.internal:443" in info.value.message
+    assert "https://***@ollama.internal:443" in info.value.message
     assert rec.requests[0].headers["authorization"].startswith("Basic ")  # still used
 
 

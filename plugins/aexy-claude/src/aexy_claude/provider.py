@@ -13,7 +13,6 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -21,6 +20,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ConfigurationError, ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import public_url, scrub
 
 if TYPE_CHECKING:
     import httpx2
@@ -209,7 +209,7 @@ class ClaudeProvider(BaseLLMProvider):
     def describe(self) -> Mapping[str, Any]:
         facts = dict(super().describe())
         facts.update(
-            base_url=_public_url(self.settings.base_url or DEFAULT_BASE_URL),
+            base_url=public_url(self.settings.base_url or DEFAULT_BASE_URL),
             api_key_configured=self._api_key() is not None,
             structured_output="output_config.format (json_schema)",
         )
@@ -255,7 +255,7 @@ class ClaudeProvider(BaseLLMProvider):
         if isinstance(exc, anthropic.APIConnectionError):
             return err(
                 f"could not reach the Anthropic API at "
-                f"{_public_url(self.settings.base_url or DEFAULT_BASE_URL)}: {exc.message}",
+                f"{public_url(self.settings.base_url or DEFAULT_BASE_URL)}: {exc.message}",
                 ErrorCode.CONNECTION_ERROR,
             )
         if not isinstance(exc, anthropic.APIStatusError):
@@ -314,8 +314,7 @@ class ClaudeProvider(BaseLLMProvider):
 
     def _redact(self, text: str) -> str:
         # Belt and braces: no message we build may carry the key, whatever the server echoes.
-        key = self._api_key()
-        return text.replace(key, "[redacted]") if key else text
+        return scrub(text, self._api_key())
 
 
 def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
@@ -375,15 +374,3 @@ def _body_request_id(body: object) -> str | None:
     if isinstance(body, Mapping) and isinstance(body.get("request_id"), str):
         return str(body["request_id"])
     return None
-
-
-def _public_url(url: str) -> str:
-    """``url`` without any user-info (a proxy URL may embed credentials)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-

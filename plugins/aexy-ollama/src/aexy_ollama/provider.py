@@ -10,7 +10,6 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -18,6 +17,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import public_url
 
 if TYPE_CHECKING:
     import httpx
@@ -84,15 +84,6 @@ class OllamaSettings(ProviderSettings):
         # A URL may carry proxy credentials (https://user:pass@host): never show them.
         for key, value in super().__repr_args__():
             yield key, public_url(value) if key == "base_url" else value
-
-
-def public_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for messages and logs."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
 def _keep_alive_value(value: str) -> str | int | float:

@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -32,6 +32,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import public_url, scrub
 from aexy.schema import accepts_null, resolve_ref, strict_schema
 
 if TYPE_CHECKING:
@@ -125,18 +126,6 @@ _working_modes: dict[tuple[str, str], _Mode] = {}
 # Models that rejected a non-default temperature (OpenAI's reasoning models).
 _no_temperature: set[tuple[str, str]] = set()
 _memo_lock = threading.Lock()
-
-
-def redact_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
 
 
 def _is_openai(base_url: str) -> bool:
@@ -234,14 +223,14 @@ class OpenAIProvider(BaseLLMProvider):
     def describe(self) -> Mapping[str, Any]:
         return {
             **super().describe(),
-            "base_url": redact_url(self.base_url),
+            "base_url": public_url(self.base_url),
             "structured_output": self.settings.structured_output,
             "api_key_set": self.settings.api_key is not None,
         }
 
     def __repr__(self) -> str:
         return (
-            f"OpenAIProvider(model={self.model!r}, base_url={redact_url(self.base_url)!r}, "
+            f"OpenAIProvider(model={self.model!r}, base_url={public_url(self.base_url)!r}, "
             f"structured_output={self.settings.structured_output!r})"
         )
 
@@ -269,7 +258,7 @@ class OpenAIProvider(BaseLLMProvider):
                 logger.warning(
                     "structured output mode rejected; stepping down",
                     extra={"provider": self.name, "model": model, "mode": mode, "next": lower,
-                           "base_url": redact_url(self.base_url), "remembered": remember},
+                           "base_url": public_url(self.base_url), "remembered": remember},
                 )
                 mode = lower
                 if remember:  # the higher mode fails on this server, whatever follows
@@ -345,13 +334,13 @@ class OpenAIProvider(BaseLLMProvider):
                 return await client.post(url, content=body, timeout=budget)
         except (httpx.TimeoutException, TimeoutError):
             raise LLMError(
-                f"no answer from {redact_url(self.base_url)} within {budget:.3g}s; raise "
+                f"no answer from {public_url(self.base_url)} within {budget:.3g}s; raise "
                 "OPENAI_TIMEOUT or check the server's load",
                 code=ErrorCode.TIMEOUT, provider=self.name, model=model,
             ) from None
         except httpx.TransportError as exc:
             raise LLMError(
-                f"cannot connect to {redact_url(self.base_url)} ({type(exc).__name__}); check "
+                f"cannot connect to {public_url(self.base_url)} ({type(exc).__name__}); check "
                 "OPENAI_BASE_URL and that the server is running",
                 code=ErrorCode.CONNECTION_ERROR, provider=self.name, model=model,
             ) from None
@@ -368,7 +357,7 @@ class OpenAIProvider(BaseLLMProvider):
             if info.message:  # an error inside a 200 (some gateways do this)
                 raise self._error(response, info, model) from None
             raise LLMError(
-                f"{redact_url(self.base_url)} answered 200 without a chat completion",
+                f"{public_url(self.base_url)} answered 200 without a chat completion",
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code, request_id=request_id,
             ) from None
@@ -399,7 +388,7 @@ class OpenAIProvider(BaseLLMProvider):
         if status == 200 and info.code.isdigit() and 400 <= int(info.code) < 600:
             status = int(info.code)  # an error inside a 200 (OpenRouter) carries its status
         request_id = response.headers.get("x-request-id")
-        where = redact_url(self.base_url)
+        where = public_url(self.base_url)
         detail = info.message or f"HTTP {status}"
         retry_after: float | None = None
         retryable: bool | None = None
@@ -440,7 +429,7 @@ class OpenAIProvider(BaseLLMProvider):
             code = ErrorCode.SERVER_ERROR
             message = f"unexpected answer from {where} (HTTP {status}): {detail}"
         return LLMError(
-            _scrub(message, self.settings.api_key), code=code, provider=self.name, model=model,
+            scrub(message, self.settings.api_key), code=code, provider=self.name, model=model,
             retryable=retryable, retry_after=retry_after, status_code=status,
             request_id=request_id,
         )
@@ -484,15 +473,6 @@ def _schema_name(name: str) -> str:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _scrub(text: str, key: SecretStr | None) -> str:
-    # A server may echo the key back ("Incorrect API key provided: sk-..."); never pass it on.
-    if key is not None:
-        secret = key.get_secret_value()
-        if secret:
-            text = text.replace(secret, "***")
-    return re.sub(r"\bsk-[A-Za-z0-9_\-*]{4,}", "sk-***", text)
 
 
 def _text(value: object) -> str:
