@@ -88,6 +88,13 @@ class TokenBucket:
     reservation takes its amount at once, even into debt; the caller then sleeps until the
     debt is repaid. Each reservation is behind every earlier one, so callers start in arrival
     order (FIFO) without a queue or wake-up races.
+
+    A correction for calls already made (:meth:`adjust`, from reconciliation) moves
+    :attr:`shift`, the net seconds of budget charged (positive) or given back (negative). It
+    concerns tokens spent before anyone still waiting, so every waiter's turn moves by the same
+    amount: later for a charge (or the limit would be overrun by every request queued before
+    the charge was known), earlier for a refund (or the limit would be under-used while the
+    queue drains on pessimistic estimates).
     """
 
     def __init__(self, rate: float, period: float, clock: Clock,
@@ -99,6 +106,7 @@ class TokenBucket:
         self._clock = clock
         self.level = self.capacity
         self._updated = clock()
+        self.shift = 0.0
 
     def _refill(self) -> None:
         now = self._clock()
@@ -116,10 +124,17 @@ class TokenBucket:
         self.level -= amount
         return 0.0 if self.level >= 0 else -self.level / self.per_second
 
-    def adjust(self, delta: float) -> None:
-        """Give back (positive) or charge extra (negative)."""
+    def unreserve(self, amount: float) -> None:
+        """Give a reservation back (refused or cancelled); nobody's turn moves."""
         self._refill()
+        self.level = min(self.capacity, self.level + amount)
+
+    def adjust(self, delta: float) -> None:
+        """Correct past usage: give back (positive) or charge extra (negative)."""
+        self._refill()
+        before = self.level
         self.level = min(self.capacity, self.level + delta)
+        self.shift -= (self.level - before) / self.per_second
 
     def available(self) -> float:
         self._refill()
@@ -147,6 +162,7 @@ class LocalRateLimiter:
         rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
         self.requests = (TokenBucket(rpm, period, self._clock, rpm * burst) if rpm else None)
         self.tokens = (TokenBucket(tpm, period, self._clock, tpm * burst) if tpm else None)
+        self._changed: asyncio.Event | None = None
         self.waits = 0
         self.waited_s = 0.0
         self.rejected = 0
@@ -155,34 +171,55 @@ class LocalRateLimiter:
 
     async def acquire(self, tokens: int, *, max_wait: float | None = None) -> float:
         amount = self.tokens.clamp(tokens) if self.tokens is not None else 0.0
-        wait = 0.0
-        if self.requests is not None:
-            wait = self.requests.reserve(1)
-        if self.tokens is not None:
-            wait = max(wait, self.tokens.reserve(amount))
-        if wait <= 0:
+        request_wait = self.requests.reserve(1) if self.requests is not None else 0.0
+        token_wait = self.tokens.reserve(amount) if self.tokens is not None else 0.0
+        if request_wait <= 0 and token_wait <= 0:
             return 0.0
-        if max_wait is not None and wait > max_wait:
-            self._refund(amount)
-            self.rejected += 1
-            raise RateLimitWaitError(
-                f"local rate limit of {self.name}: the next slot is {wait:.2f}s away, after "
-                f"the deadline ({max_wait:.2f}s left); raise the limit or the deadline "
-                "(AEXY_DEADLINE_SECONDS)", wait=wait)
+        start = self._clock()
+        shift = self.tokens.shift if self.tokens is not None else 0.0
         self.waits += 1
-        try:
-            await self._sleep(wait)
-        except asyncio.CancelledError:
-            self._refund(amount)
-            raise
-        self.waited_s += wait
-        return wait
+        while True:
+            moved = (self.tokens.shift - shift) if self.tokens is not None else 0.0
+            turn = max(request_wait, token_wait + moved)
+            waited = self._clock() - start
+            remaining = turn - waited
+            if remaining <= 1e-9:
+                self.waited_s += waited
+                return waited
+            if max_wait is not None and turn > max_wait:
+                self._unreserve(amount)
+                self.rejected += 1
+                self.waited_s += waited
+                raise RateLimitWaitError(
+                    f"local rate limit of {self.name}: the next slot is {turn:.2f}s away, "
+                    f"after the deadline ({max_wait:.2f}s left); raise the limit or the "
+                    "deadline (AEXY_DEADLINE_SECONDS)", wait=turn - waited)
+            try:
+                await self._sleep_or_correction(remaining)
+            except asyncio.CancelledError:
+                self._unreserve(amount)
+                raise
 
-    def _refund(self, amount: float) -> None:
+    async def _sleep_or_correction(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a reconciliation moves the queue meanwhile."""
+        if self.tokens is None:  # nothing can move a request-only queue
+            await self._sleep(seconds)
+            return
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        changed = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait((sleeper, changed), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            changed.cancel()
+
+    def _unreserve(self, amount: float) -> None:
         if self.requests is not None:
-            self.requests.adjust(1)
+            self.requests.unreserve(1)
         if self.tokens is not None:
-            self.tokens.adjust(amount)
+            self.tokens.unreserve(amount)
 
     def reconcile(self, estimated: int, actual: int) -> None:
         if self.tokens is None:
@@ -191,6 +228,9 @@ class LocalRateLimiter:
         self.tokens.adjust(delta)
         self.reconciled += 1
         self.reconcile_delta += int(delta)
+        if self._changed is not None and delta:
+            self._changed.set()  # wake every waiter to recompute its turn
+            self._changed = None
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -216,3 +216,29 @@ async def test_a_registered_limiter_replaces_the_local_one(rhost: PluginHost) ->
     used = result.provenance.input_tokens + result.provenance.output_tokens
     assert calls[2][1] == (calls[1][1], used)
     assert gw.stats()["rate_limiters"]["fake/fake-model"] == {"limiter": "Recording"}
+
+
+async def test_a_charge_pushes_back_requests_already_waiting(vclock: VirtualClock) -> None:
+    lim = limiter(vclock, tpm=600)  # 10 tokens per second
+    await lim.acquire(600)
+    waiter = asyncio.create_task(lim.acquire(100))  # its turn: in 10 s
+    await asyncio.sleep(0)
+    lim.reconcile(600, 800)  # the first call used 200 more: 20 s more for everyone queued
+    assert await waiter == pytest.approx(30.0)
+
+
+async def test_a_refund_brings_waiting_requests_forward(vclock: VirtualClock) -> None:
+    lim = limiter(vclock, tpm=600)
+    await lim.acquire(600)
+    first = asyncio.create_task(lim.acquire(100))  # due at 10 s
+    second = asyncio.create_task(lim.acquire(100))  # due at 20 s
+    await asyncio.sleep(0)
+    lim.reconcile(600, 450)  # 150 back: the queue moves 15 s forward, in order
+    assert await first == pytest.approx(0.0, abs=1e-6)
+    assert await second == pytest.approx(5.0)
+
+
+async def test_two_virtual_clocks_on_one_loop_both_advance() -> None:
+    a, b = VirtualClock(), VirtualClock()
+    await asyncio.gather(a.sleep(5), b.sleep(7), a.sleep(1))
+    assert (a(), b()) == (5.0, 7.0)

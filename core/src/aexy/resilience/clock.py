@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 __all__ = ["Clock", "Deadline", "Random", "Sleep", "VirtualClock"]
 
@@ -81,10 +81,14 @@ class VirtualClock:
 
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._heap:
+        while True:
+            while self._heap and self._heap[0][2].done():  # sleepers cancelled meanwhile
+                heapq.heappop(self._heap)
+            if not self._heap:
+                return
             await self._until_idle(loop)
             when, _, fut = heapq.heappop(self._heap)
-            if fut.done():  # its sleeper was cancelled
+            if fut.done():
                 continue
             self.now = max(self.now, when)
             fut.set_result(None)
@@ -97,5 +101,16 @@ class VirtualClock:
                 await asyncio.sleep(0)
             return
         await asyncio.sleep(0)
-        while ready:  # noqa: ASYNC110 - polling the loop's ready queue is the point
+        while _busy(ready):  # noqa: ASYNC110 - polling the loop's ready queue is the point
             await asyncio.sleep(0)
+
+
+def _busy(ready: Iterable[object]) -> bool:
+    """Whether anything but a virtual-clock driver is ready to run (two clocks on one loop
+    would otherwise each wait forever for the other to go idle)."""
+    for handle in ready:
+        task = getattr(getattr(handle, "_callback", None), "__self__", None)
+        coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+        if getattr(coro, "__qualname__", "") != "VirtualClock._drive":
+            return True
+    return False
