@@ -14,6 +14,7 @@ from aexy import (
     AnalysisSpec,
     AnalysisType,
     Completion,
+    ConfigurationError,
     ErrorCode,
     FinishReason,
     InvalidInputError,
@@ -330,3 +331,36 @@ async def test_request_carries_the_schema_and_system_prompt(host: PluginHost) ->
     assert req.json_schema == spec.json_schema
     assert req.system and all(m.role != "system" for m in req.messages)  # type: ignore[comparison-overlap]
     assert CODE in req.messages[0].content and "auth/oauth.py" in req.messages[0].content
+
+
+async def test_post_processor_returning_another_model_is_a_configuration_error(
+    host: PluginHost,
+) -> None:
+    from aexy.postprocess import PostProcessor
+    from aexy.settings import AexySettings as Settings
+
+    class Wrong:
+        @hookimpl
+        def register_postprocessors(self) -> list[PostProcessor]:
+            return [PostProcessor("wrong", lambda result, request: object())]  # type: ignore[arg-type,return-value]
+
+    host.register(Wrong(), name="wrong-pp")
+    cache = MemoryCache(10)
+    provider = FakeProvider()
+    gw = LLMGateway(provider=provider, plugins=host, cache=cache,
+                    settings=Settings(postprocessors=["wrong"]))
+    with pytest.raises(ConfigurationError, match="'wrong' returned object, not SkillExtraction"):
+        await gw.analyze("skill_extraction", CODE)
+    assert not cache._data  # nothing unusable was cached
+    await gw.aclose()
+
+
+async def test_seed_provider_analyze_ignores_configured_fallbacks(
+    host: PluginHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_FALLBACK_PROVIDERS", "fake")
+    reset_plugin_host(host)
+    failing = FakeProvider(replies=[LLMError("no", code=ErrorCode.AUTHENTICATION_ERROR)])
+    with pytest.raises(LLMError) as info:  # its own error, not a fallback's answer
+        await failing.analyze(AnalysisType.SKILL_EXTRACTION, CODE)
+    assert info.value.code is ErrorCode.AUTHENTICATION_ERROR

@@ -56,6 +56,7 @@ def register_rate_limiters() -> list[Any]:
         RateLimiterSpec(
             name="local",
             factory=LocalRateLimiter,
-            description="in-process requests/min and tokens/min buckets (aiolimiter)",
+            description="in-process requests/min and tokens/min token buckets, reconciled "
+            "with real usage",
         )
     ]

@@ -430,7 +430,13 @@ class LLMGateway:
                 continue
             result = outcome.result
             for pp in self._postprocessors:
-                result = pp.process(result, request)
+                processed = pp.process(result, request)
+                if not isinstance(processed, spec.result_model):
+                    # Caching it would make every later read a silent miss: fail loudly now.
+                    raise ConfigurationError(
+                        f"post-processor {pp.name!r} returned {type(processed).__name__}, "
+                        f"not {spec.result_model.__name__}", env_var="AEXY_POSTPROCESSORS")
+                result = processed
             if caching:
                 await self._cache_set(self._key(spec, prompt, request, provider), spec,
                                       result, provider.name, outcome.completion.model)

@@ -114,7 +114,7 @@ class BaseLLMProvider(ABC):
         """The seed API: one analysis through this provider alone, without cache or fallback."""
         from aexy.gateway import LLMGateway
 
-        gateway = LLMGateway(provider=self, close_providers=False)
+        gateway = LLMGateway(provider=self, fallbacks=(), close_providers=False)
         try:
             return await gateway.analyze(analysis_type, content, context=context, use_cache=False)
         finally:
