@@ -122,6 +122,8 @@ class LLMGateway:
     :param clock: monotonic clock in seconds (tests inject one).
     :param sleep: async sleep (tests inject one).
     :param random: uniform ``[0, 1)`` source of backoff jitter (tests inject one).
+    :param telemetry: OpenTelemetry instruments; by default from the global providers
+        (no-ops unless the application configured an OpenTelemetry SDK).
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class LLMGateway:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         random: Random = _random.random,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings if settings is not None else AexySettings()
         self.plugins = plugins if plugins is not None else get_plugin_host()
@@ -166,7 +169,7 @@ class LLMGateway:
         self._tiers = self._build_cache(cache)
         self._flights: SingleFlight[_Produced] = SingleFlight()
         self._stats = GatewayStats()
-        self._telemetry = Telemetry()
+        self._telemetry = telemetry if telemetry is not None else Telemetry()
         self._closed = False
 
     # -- construction --------------------------------------------------------------------------
@@ -575,12 +578,13 @@ class LLMGateway:
         call = dataclasses.replace(request, timeout=remaining)
         state.calls += 1
         t0 = self.clock()
-        with self._telemetry.span(provider.name, provider.model, analysis_type):
+        with self._telemetry.span(provider.name, provider.model, analysis_type) as span:
             try:
                 # The provider gets the remaining time as request.timeout; the event loop
                 # enforces it too, for providers that ignore it.
                 async with asyncio.timeout(remaining if math.isfinite(remaining) else None):
                     completion = await provider.complete(call)
+                self._telemetry.annotate(span, completion)
             except (LLMError, TimeoutError) as exc:
                 error = exc if isinstance(exc, LLMError) else LLMError(
                     f"no answer within the remaining {remaining:.2f}s of the deadline",

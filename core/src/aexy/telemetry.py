@@ -98,11 +98,13 @@ class GatewayStats:
 class Telemetry:
     """OpenTelemetry instruments following the GenAI semantic conventions."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        """Instruments from the global providers, or from the ones given (tests, or an
+        application that keeps aexy's telemetry apart)."""
         from opentelemetry import metrics, trace
 
-        self.tracer = trace.get_tracer("aexy")
-        meter = metrics.get_meter("aexy")
+        self.tracer = trace.get_tracer("aexy", tracer_provider=tracer_provider)
+        meter = metrics.get_meter("aexy", meter_provider=meter_provider)
         self.duration = meter.create_histogram(
             "gen_ai.client.operation.duration", unit="s",
             description="GenAI operation duration",
@@ -142,6 +144,17 @@ class Telemetry:
             },
         ) as span:
             yield span
+
+    @staticmethod
+    def annotate(span: Any, completion: Any) -> None:
+        """Response attributes of the GenAI conventions, once the answer is in."""
+        usage = completion.usage
+        span.set_attribute("gen_ai.response.model", completion.model)
+        span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+        span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+        span.set_attribute("gen_ai.response.finish_reasons", [completion.finish_reason.value])
+        if completion.request_id:
+            span.set_attribute("gen_ai.response.id", completion.request_id)
 
     def record_call(self, provider: str, model: str, seconds: float, input_tokens: int,
                     output_tokens: int, error_code: str | None = None) -> None:
