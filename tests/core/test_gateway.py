@@ -26,6 +26,7 @@ from aexy import (
 )
 from aexy.cache import MemoryCache, cache_key
 from aexy.plugins import PluginHost, reset_plugin_host
+from aexy.resilience.clock import VirtualClock
 from aexy.settings import AexySettings
 from aexy.testing import FakeProvider, FakeSettings
 
@@ -34,14 +35,6 @@ SKILLS = {
     "language": "Python", "frameworks": ["PyJWT"], "patterns": ["token validation"],
     "complexity": 3, "quality_indicators": ["type hints"], "domains": ["OAuth", "JWT"],
 }
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_seed_usage_returns_a_typed_result_with_provenance(host: PluginHost) -> None:
@@ -83,23 +76,23 @@ async def test_analysis_type_by_name_string(host: PluginHost) -> None:
 
 
 async def test_ttl_expiry_with_an_injected_clock(host: PluginHost) -> None:
-    clock = Clock()
+    clock = VirtualClock(1000.0)
     provider = FakeProvider()
     gw = LLMGateway(provider=provider, plugins=host, cache=MemoryCache(100, timer=clock))
     ttl = gw.spec_for(AnalysisType.SKILL_EXTRACTION).ttl
     assert ttl == 7 * 24 * 3600
 
     await gw.analyze(AnalysisType.SKILL_EXTRACTION, CODE)
-    clock.now += ttl - 1
+    clock.advance(ttl - 1)
     assert (await gw.analyze(AnalysisType.SKILL_EXTRACTION, CODE)).provenance.cache_hit
-    clock.now += 2
+    clock.advance(2)
     assert not (await gw.analyze(AnalysisType.SKILL_EXTRACTION, CODE)).provenance.cache_hit
     assert len(provider.calls) == 2
     await gw.aclose()
 
 
 async def test_types_without_their_own_ttl_use_llm_cache_ttl(host: PluginHost) -> None:
-    clock = Clock()
+    clock = VirtualClock(1000.0)
     settings = AexySettings(llm_cache_ttl=60)
     provider = FakeProvider()
     gw = LLMGateway(provider=provider, plugins=host, settings=settings,
@@ -116,7 +109,7 @@ async def test_types_without_their_own_ttl_use_llm_cache_ttl(host: PluginHost) -
                     cache=MemoryCache(100, timer=clock))
     assert gw.ttl_for(spec) == 60
     await gw.analyze(spec.name, CODE)
-    clock.now += 61
+    clock.advance(61)
     await gw.analyze(spec.name, CODE)
     assert len(provider.calls) == 2
 
