@@ -31,3 +31,7 @@ def test_scrub_removes_given_secrets_and_key_shapes() -> None:
 def test_scrub_leaves_ordinary_text_alone() -> None:
     assert scrub("model llama3.2 not found; task-123 risky", "") == (
         "model llama3.2 not found; task-123 risky")
+
+
+def test_public_url_mask_is_configurable() -> None:
+    assert public_url("https://bob:pw@host/v1", "[hidden]") == "https://[hidden]@host/v1"

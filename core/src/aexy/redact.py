@@ -13,8 +13,9 @@ __all__ = ["public_url", "scrub"]
 _KEY_LIKE = re.compile(r"\b(sk-(?:ant-)?)[A-Za-z0-9_\-*]{4,}")
 
 
-def public_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part (proxy and server URLs may embed credentials)."""
+def public_url(url: str, mask: str = "***") -> str:
+    """``url`` with any ``user:password@`` part replaced by ``mask`` (proxy and server URLs may
+    embed credentials)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -22,7 +23,7 @@ def public_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, "***@" + host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, f"{mask}@{host}", parts.path, parts.query, parts.fragment))
 
 
 def scrub(text: str, *secrets: SecretStr | str | None) -> str:

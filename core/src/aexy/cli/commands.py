@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -398,9 +397,6 @@ def cache_clear(analysis_type: str | None) -> None:
 
 # -- config ----------------------------------------------------------------------------------------
 
-_URL_USERINFO = re.compile(r"(\w[\w+.-]*://)[^/@\s]+@")
-
-
 def _env_sources() -> tuple[set[str], set[str]]:
     """Upper-cased names set in the environment and in ``./.env``."""
     try:
@@ -414,6 +410,8 @@ def _env_sources() -> tuple[set[str], set[str]]:
 
 def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
     from pydantic import AliasChoices, SecretStr
+
+    from aexy.redact import public_url
 
     environ, dotenv = _env_sources()
     prefix = str(type(settings).model_config.get("env_prefix") or "")
@@ -432,7 +430,7 @@ def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
         elif isinstance(value, list | tuple):
             shown = ",".join(map(str, value))
         elif isinstance(value, str):
-            shown = _URL_USERINFO.sub(r"\1" + SECRET_MASK + "@", value)  # user:pass@ in a URL
+            shown = public_url(value, SECRET_MASK)  # user:pass@ in a URL
         else:
             shown = value
         source = ("environment" if env.upper() in environ else
