@@ -231,3 +231,32 @@ async def test_hanging_provider_is_cut_at_the_deadline(rhost: PluginHost) -> Non
         await gw.analyze("code_quality", CODE, timeout=0.01)
     assert info.value.code is ErrorCode.TIMEOUT
     assert primary.cancelled == 1
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after-ms": "1500", "retry-after": "2"}, 1.5),
+        ({"retry-after-ms": "soon", "retry-after": "2"}, 2.0),
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "-3"}, 0.0),
+        ({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # past date: now
+        ({"retry-after": "whenever"}, None),
+        ({}, None),
+    ],
+)
+def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    from aexy.resilience.retry import parse_retry_after
+
+    assert parse_retry_after(headers) == expected
+
+
+def test_parse_retry_after_reads_a_future_http_date() -> None:
+    import email.utils
+    import time
+
+    from aexy.resilience.retry import parse_retry_after
+
+    when = email.utils.formatdate(time.time() + 120, usegmt=True)
+    seconds = parse_retry_after({"retry-after": when})
+    assert seconds is not None and 100 < seconds <= 120

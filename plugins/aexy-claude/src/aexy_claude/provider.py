@@ -9,9 +9,7 @@ the answer (or the failure) onto the core's records.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -21,6 +19,7 @@ from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ConfigurationError, ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url, scrub
+from aexy.resilience.retry import parse_retry_after
 
 if TYPE_CHECKING:
     import httpx2
@@ -271,14 +270,14 @@ class ClaudeProvider(BaseLLMProvider):
             return err(
                 f"rate limited by Anthropic ({where}): {detail}",
                 ErrorCode.RATE_LIMIT_EXCEEDED,
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=parse_retry_after(exc.response.headers),
                 **common,
             )
         if status == 529 or kind == "overloaded_error":
             return err(
                 f"the Anthropic API is overloaded ({where}): {detail}",
                 ErrorCode.OVERLOADED,
-                retry_after=_retry_after(exc.response.headers),
+                retry_after=parse_retry_after(exc.response.headers),
                 **common,
             )
         if status in (401, 403):
@@ -338,28 +337,6 @@ def _timeout(deadline: float | None, configured: float) -> float:
     if deadline is None:
         return configured
     return max(0.001, min(deadline, configured))  # an exhausted deadline times out at once
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _body_message(body: object) -> str | None:

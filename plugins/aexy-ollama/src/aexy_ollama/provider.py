@@ -18,6 +18,7 @@ from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url
+from aexy.resilience.retry import parse_retry_after
 
 if TYPE_CHECKING:
     import httpx
@@ -291,11 +292,11 @@ class OllamaProvider(BaseLLMProvider):
             )
         elif status == 503:
             code = ErrorCode.OVERLOADED
-            retry_after = _retry_after(response)
+            retry_after = parse_retry_after(response.headers)
             message = f"Ollama at {url} is busy (503){said}"
         elif status == 429:
             code = ErrorCode.RATE_LIMIT_EXCEEDED
-            retry_after = _retry_after(response)
+            retry_after = parse_retry_after(response.headers)
             message = f"Ollama at {url} refused the request (429){said}"
         elif status >= 500:
             code = ErrorCode.SERVER_ERROR
@@ -361,11 +362,3 @@ def _server_error_text(response: httpx.Response, limit: int = 500) -> str:
         text = response.text
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        value = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-    return value if value >= 0 else None

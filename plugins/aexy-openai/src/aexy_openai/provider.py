@@ -16,7 +16,6 @@ httpx is imported when the first client is built, never at import time.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import re
@@ -33,6 +32,7 @@ from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url, scrub
+from aexy.resilience.retry import parse_retry_after
 from aexy.schema import accepts_null, resolve_ref, strict_schema
 
 if TYPE_CHECKING:
@@ -576,22 +576,14 @@ def retry_after_seconds(headers: Mapping[str, str], message: str | None) -> floa
     ``x-ratelimit-reset-*`` of the exhausted bucket (or the later one when neither says it is
     exhausted); otherwise "try again in 20ms" in the message.
     """
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(float(raw_ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    seconds = parse_retry_after(headers)
+    if seconds is not None:
+        return seconds
     raw = headers.get("retry-after")
-    if raw:
+    if raw:  # some compatible servers send a Go duration ("1s", "6m0s")
         seconds = parse_duration(raw)
         if seconds is not None:
             return seconds
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-            return max(when.timestamp() - time.time(), 0.0)
-        except (TypeError, ValueError, IndexError):
-            pass
     resets: list[float] = []
     exhausted: list[float] = []
     for bucket in ("requests", "tokens"):
