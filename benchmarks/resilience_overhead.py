@@ -31,7 +31,7 @@ from aexy.completion import Completion, CompletionRequest, FinishReason, Message
 from aexy.gateway import LLMGateway
 from aexy.output import parse_result
 from aexy.plugins import PluginHost
-from aexy.provider import BaseLLMProvider, ProviderSettings
+from aexy.providers.base import BaseLLMProvider, ProviderSettings
 from aexy.schema import example_from_schema
 from aexy.settings import AexySettings
 from aexy.testing import install_fake_provider

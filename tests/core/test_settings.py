@@ -49,7 +49,7 @@ def test_bad_values_fail_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_provider_settings_never_read_bare_variable_names(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    from aexy.provider import ProviderSettings
+    from aexy.providers.base import ProviderSettings
     from aexy.testing import FakeSettings
 
     monkeypatch.setenv("MODEL", "leaked")

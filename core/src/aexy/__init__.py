@@ -32,22 +32,23 @@ if TYPE_CHECKING:
         ProviderNotFoundError,
         UnknownAnalysisTypeError,
     )
-    from aexy.gateway import LLMGateway
+    from aexy.gateway import LLMGateway, analyze_once
     from aexy.hookspecs import hookimpl
-    from aexy.provider import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
+    from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
     from aexy.settings import AexySettings
 
 _EXPORTS: dict[str, str] = {
     "LLMGateway": "aexy.gateway",
+    "analyze_once": "aexy.gateway",
     "AnalysisType": "aexy.analysis",
     "AnalysisResult": "aexy.analysis",
     "AnalysisSpec": "aexy.analysis",
     "AnalysisRequest": "aexy.analysis",
     "Provenance": "aexy.analysis",
-    "BaseLLMProvider": "aexy.provider",
-    "ProviderSettings": "aexy.provider",
-    "ProviderSpec": "aexy.provider",
-    "RateLimits": "aexy.provider",
+    "BaseLLMProvider": "aexy.providers.base",
+    "ProviderSettings": "aexy.providers.base",
+    "ProviderSpec": "aexy.providers.base",
+    "RateLimits": "aexy.providers.base",
     "CompletionRequest": "aexy.completion",
     "Completion": "aexy.completion",
     "FinishReason": "aexy.completion",
@@ -97,6 +98,7 @@ __all__ = [
     "UnknownAnalysisTypeError",
     "Usage",
     "__version__",
+    "analyze_once",
     "hookimpl",
 ]
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from aexy.analysis import AnalysisRequest
 
 __all__ = ["Completion", "CompletionRequest", "FinishReason", "Message", "Usage"]
 
@@ -51,6 +54,10 @@ class CompletionRequest:
     :param schema_name: a short identifier for the schema (``[a-zA-Z0-9_-]``).
     :param model: overrides the provider's configured model for this call.
     :param timeout: seconds this call may take at most (the rest of the caller's deadline).
+    :param analysis: the validated analysis this call serves (type, content, context), set by
+        the gateway. Model providers send the rendered prompt and ignore it; a provider that
+        computes its answer instead of generating it (the built-in ``offline`` one) reads the
+        content and context from here, never by parsing the prompt.
     """
 
     system: str
@@ -62,6 +69,7 @@ class CompletionRequest:
     temperature: float = 0.0
     timeout: float | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    analysis: AnalysisRequest | None = None
 
     @classmethod
     def simple(

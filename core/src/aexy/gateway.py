@@ -37,7 +37,7 @@ from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plugins import PluginHost, get_plugin_host
 from aexy.postprocess import PostProcessor
 from aexy.prompts import Prompt, PromptSource
-from aexy.provider import BaseLLMProvider
+from aexy.providers.base import BaseLLMProvider
 from aexy.ratelimit import RateLimiter, RateLimitWaitError, estimate_tokens
 from aexy.resilience.breaker import CircuitBreaker, Permit
 from aexy.resilience.clock import Clock, Deadline, Random, Sleep
@@ -46,7 +46,7 @@ from aexy.resilience.singleflight import SingleFlight
 from aexy.settings import AexySettings
 from aexy.telemetry import GatewayStats, Telemetry, logger
 
-__all__ = ["LLMGateway"]
+__all__ = ["LLMGateway", "analyze_once"]
 
 #: Upper bound of one ``is_available()`` probe, seconds.
 _PROBE_TIMEOUT = 5.0
@@ -423,7 +423,7 @@ class LLMGateway:
                 self._skip(state, target, "unavailable", "is_available() returned false")
                 continue
             try:
-                outcome = await self._complete_validated(target, spec, prompt, state)
+                outcome = await self._complete_validated(target, spec, prompt, request, state)
             except _Skip as skip:
                 if isinstance(skip.__cause__, LLMError):
                     last_error = skip.__cause__
@@ -493,12 +493,12 @@ class LLMGateway:
             content=request.content, context_json=request.context_json,
         )
 
-    def _completion_request(self, spec: AnalysisSpec, prompt: Prompt,
+    def _completion_request(self, spec: AnalysisSpec, prompt: Prompt, request: AnalysisRequest,
                             messages: tuple[Message, ...]) -> CompletionRequest:
         return CompletionRequest(
             system=prompt.system, messages=messages, json_schema=spec.json_schema,
             schema_name=spec.name, max_tokens=spec.max_tokens,
-            metadata={"analysis_type": spec.name},
+            metadata={"analysis_type": spec.name}, analysis=request,
         )
 
     async def _call(self, target: _Target, request: CompletionRequest, state: _State,
@@ -640,11 +640,11 @@ class LLMGateway:
         return completion
 
     async def _complete_validated(self, target: _Target, spec: AnalysisSpec, prompt: Prompt,
-                                  state: _State) -> _Outcome:
+                                  request: AnalysisRequest, state: _State) -> _Outcome:
         """Call, parse and validate; on invalid output ask the same model once to repair it."""
         provider = target.provider
         messages: tuple[Message, ...] = (Message("user", prompt.user),)
-        first = await self._call(target, self._completion_request(spec, prompt, messages),
+        first = await self._call(target, self._completion_request(spec, prompt, request, messages),
                                  state, spec.name)
         try:
             result = parse_result(first.text, spec.result_model)
@@ -655,7 +655,7 @@ class LLMGateway:
             "provider": provider.name, "analysis_type": spec.name, "errors": errors[:5]})
         messages += (Message("assistant", first.text),
                      Message("user", repair_instructions(errors, spec.json_schema)))
-        second = await self._call(target, self._completion_request(spec, prompt, messages),
+        second = await self._call(target, self._completion_request(spec, prompt, request, messages),
                                   state, spec.name)
         try:
             result = parse_result(second.text, spec.result_model)
@@ -761,3 +761,18 @@ def _limiter_snapshot(limiter: RateLimiter) -> dict[str, Any]:
     if callable(snapshot):
         return dict(snapshot())
     return {"limiter": type(limiter).__name__}
+
+
+async def analyze_once(
+    provider: BaseLLMProvider,
+    analysis_type: AnalysisType | str,
+    content: str,
+    context: Mapping[str, Any] | None = None,
+) -> AnalysisResult:
+    """The seed's ``provider.analyze()``: one analysis through ``provider`` alone, with no cache
+    and no fallback; the caller keeps (and closes) the provider."""
+    gateway = LLMGateway(provider=provider, fallbacks=(), close_providers=False)
+    try:
+        return await gateway.analyze(analysis_type, content, context=context, use_cache=False)
+    finally:
+        await gateway.aclose()

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from aexy.cache import CacheBackendSpec
     from aexy.postprocess import PostProcessor
     from aexy.prompts import PromptSource
-    from aexy.provider import ProviderSpec
+    from aexy.providers.base import ProviderSpec
     from aexy.ratelimit import RateLimiterSpec
 
 PROJECT_NAME = "aexy"

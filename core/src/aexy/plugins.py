@@ -86,7 +86,7 @@ class PluginHost:
         self.hook_errors: list[tuple[str, str, str]] = []  # (plugin, hook, error)
         self._lock = threading.Lock()
         if builtins:
-            from aexy import builtins as builtin_plugin
+            from aexy import builtin_plugin
 
             self.register(builtin_plugin, name="aexy", distribution="aexy-core", builtin=True)
         if entry_points:

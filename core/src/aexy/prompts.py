@@ -38,8 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from aexy.analysis import AnalysisSpec
 from aexy.errors import ConfigurationError
+from aexy.schema import sketch
 
 __all__ = [
     "BuiltinPromptSource",
@@ -48,8 +51,13 @@ __all__ = [
     "PromptSource",
     "PromptTemplate",
     "builtin_prompt_sources",
+    "context_block",
+    "context_value",
+    "delimit",
     "parse_prompt_file",
     "render_template",
+    "shape_of",
+    "user_prompt",
 ]
 
 PROMPTS_DIR_ENV = "AEXY_PROMPTS_DIR"
@@ -100,6 +108,65 @@ def _builtin(spec: AnalysisSpec) -> PromptTemplate:
 BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)
 
 
+# -- rendering helpers, shared by the catalogue's prompts and the override templates ------------
+def _closing_tag(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<\s*/\s*{re.escape(tag)}\s*>", re.IGNORECASE)
+
+
+_CLOSERS: dict[str, re.Pattern[str]] = {}
+_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:content|context)\s*>", re.IGNORECASE)
+
+
+def delimit(content: str, tag: str = "content") -> str:
+    """Put untrusted text in the prompt as data: tagged, with any closing tag inside it (in any
+    case or spacing) neutralised so it cannot end the block early."""
+    closer = _CLOSERS.get(tag)
+    if closer is None:
+        closer = _CLOSERS[tag] = _closing_tag(tag)
+    # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
+    # legal escape of "/", so JSON context stays valid JSON.
+    safe = closer.sub(f"<\\/{tag}>", content)
+    return f"<{tag}>\n{safe}\n</{tag}>"
+
+
+def context_value(context: Mapping[str, Any], key: str, default: str = "not given") -> str:
+    """One context value for inline use in a sentence: strings as they are, the rest as JSON.
+    Newlines are folded so a value cannot start a new instruction line."""
+    value = context.get(key)
+    if value is None or value == "" or value == [] or value == {}:
+        return default
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    # Inline values sit outside the data blocks: they may not open or close one.
+    text = _BLOCK_TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
+    return " ".join(text.split())
+
+
+def context_block(context: Mapping[str, Any], keys: tuple[str, ...] = ()) -> str:
+    """The whole context as delimited JSON data, ``keys`` first; empty string for no context."""
+    if not context:
+        return ""
+    ordered = {k: context[k] for k in keys if k in context}
+    ordered.update({k: v for k, v in context.items() if k not in ordered})
+    return delimit(json.dumps(ordered, indent=2, ensure_ascii=False), "context")
+
+
+def user_prompt(task: str, content: str, context: Mapping[str, Any],
+                keys: tuple[str, ...] = ()) -> str:
+    """The layout every built-in user prompt shares: the task, then context, then content."""
+    parts = [task.strip()]
+    block = context_block(context, keys)
+    if block:
+        parts.append(block)
+    parts.append(delimit(content))
+    return "\n\n".join(parts)
+
+
+def shape_of(model: type[BaseModel]) -> str:
+    """A compact, commented sketch of the JSON a model expects, generated from its schema, so
+    providers that cannot enforce a schema still see the exact shape, bounds and enum values."""
+    return sketch(model.model_json_schema())
+
+
 # -- the directory source ----------------------------------------------------------------------
 _SECTION = re.compile(r"^##[ \t]+(system|user)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -139,8 +206,6 @@ def _uses(template: str, *names: str) -> bool:
 
 
 def _system_from(template: str, spec: AnalysisSpec) -> str:
-    from aexy.catalogue.common import shape_of
-
     shape = shape_of(spec.result_model)
 
     def value(name: str) -> str | None:
@@ -158,8 +223,6 @@ def _system_from(template: str, spec: AnalysisSpec) -> str:
 
 
 def _user_from(template: str) -> Callable[[str, Mapping[str, Any]], str]:
-    from aexy.catalogue.common import context_block, context_value, delimit
-
     has_content = _uses(template, "content")
 
     def build(content: str, context: Mapping[str, Any]) -> str:

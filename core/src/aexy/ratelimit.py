@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from aexy.errors import ErrorCode, LLMError
-from aexy.provider import RateLimits
+from aexy.providers.base import RateLimits
 from aexy.resilience.clock import Clock, Sleep
 
 __all__ = [

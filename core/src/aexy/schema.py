@@ -1,18 +1,45 @@
-"""JSON-schema helpers shared by providers: a minimal valid instance (for the offline and fake
-providers), resolution of local ``$ref``s, and the strict subset that OpenAI-style structured
-output accepts."""
+"""The one home of JSON-schema walking in aexy.
+
+- :func:`resolve_ref`: the one local ``$ref`` resolver (sibling keywords kept);
+- :func:`numeric_bounds` and :func:`bounds_text`: the one reading of ``minimum``/``maximum``;
+- :func:`sketch`: the commented answer shape that goes into prompts;
+- :func:`example_from_schema`: a minimal valid instance (fake providers, tests);
+- :func:`strict_schema` and its inverse :func:`drop_strict_nulls`: the subset OpenAI-style
+  strict structured output accepts, and the undoing of what it did to optional fields.
+
+The catalogue, the docs generator, the CLI's rendering, the offline provider and aexy-openai all
+walk schemas through these functions.
+"""
 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["accepts_null", "example_from_schema", "resolve_ref", "strict_schema"]
+__all__ = [
+    "accepts_null",
+    "bounds_text",
+    "drop_strict_nulls",
+    "example_from_schema",
+    "numeric_bounds",
+    "ref_name",
+    "resolve_ref",
+    "sketch",
+    "strict_schema",
+]
+
+
+def ref_name(schema: Mapping[str, Any]) -> str | None:
+    """The definition name of a local ``$ref`` (``"#/$defs/Issue"`` gives ``"Issue"``)."""
+    ref = schema.get("$ref")
+    return ref.rsplit("/", 1)[-1] if isinstance(ref, str) else None
 
 
 def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow a local ``{"$ref": "#/$defs/X"}`` (repeatedly) to its definition."""
+    """Follow a local ``{"$ref": "#/$defs/X"}`` (repeatedly) to its definition. Keywords beside
+    the ``$ref`` (pydantic puts a ``description`` there) are kept and win over the target's."""
     seen = 0
     while "$ref" in schema:
         ref = schema["$ref"]
@@ -21,11 +48,72 @@ def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[s
         node: Any = root
         for part in ref[2:].split("/"):
             node = node[part]
-        schema = node
+        siblings = {k: v for k, v in schema.items() if k != "$ref"}
+        schema = {**node, **siblings} if siblings else node
         seen += 1
         if seen > 64:
             raise ValueError("$ref cycle")
     return schema
+
+
+def numeric_bounds(schema: Mapping[str, Any]) -> tuple[Any, Any]:
+    """``(minimum, maximum)`` of a number schema, looking inside ``X | None`` unions; either is
+    ``None`` when unbounded."""
+    for option in (*schema.get("anyOf", ()), schema):
+        if isinstance(option, Mapping) and ("minimum" in option or "maximum" in option):
+            return option.get("minimum"), option.get("maximum")
+    return None, None
+
+
+def bounds_text(schema: Mapping[str, Any]) -> str:
+    """The bounds as prompts and docs write them: ``" 1-10"``, ``" >= 0"``, ``" <= 5"``, or
+    ``""`` when unbounded."""
+    lo, hi = numeric_bounds(schema)
+    if lo is not None and hi is not None:
+        return f" {lo}-{hi}"
+    if lo is not None:
+        return f" >= {lo}"
+    if hi is not None:
+        return f" <= {hi}"
+    return ""
+
+
+# Descriptions that only restate the bounds the sketch already prints.
+_BOUND_NOTES = ("0.0 to", "1 (", "0 (")
+
+
+def sketch(schema: Mapping[str, Any], root: Mapping[str, Any] | None = None,
+           indent: int = 0) -> str:
+    """A compact, commented sketch of the JSON ``schema`` describes: keys, enum values, bounds
+    and field descriptions, for models whose provider cannot enforce a schema."""
+    root = schema if root is None else root
+    node = resolve_ref(schema, root)
+    pad = "  " * indent
+    if "enum" in node:
+        return " | ".join(json.dumps(v) for v in node["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in node:
+            return " | ".join(sketch(opt, root, indent) for opt in node[key])
+    typ = node.get("type")
+    if typ == "object" or "properties" in node:
+        props: Mapping[str, Any] = node.get("properties", {})
+        if not props:
+            return "{}"
+        lines = []
+        for i, (name, sub) in enumerate(props.items()):
+            comma = "," if i < len(props) - 1 else ""
+            desc = sub.get("description")  # of the field itself, not of a referenced model
+            note = f"  // {desc}" if desc and not str(desc).startswith(_BOUND_NOTES) else ""
+            lines.append(f"{pad}  {json.dumps(name)}: {sketch(sub, root, indent + 1)}{comma}"
+                         f"{note}")
+        return "{\n" + "\n".join(lines) + f"\n{pad}}}"
+    if typ == "array":
+        return f"[{sketch(node.get('items', {}), root, indent)}, ...]"
+    if typ == "null":
+        return "null"
+    if typ in ("integer", "number", "string", "boolean"):
+        return f"<{typ}{bounds_text(node)}>"
+    return "<any JSON value>"
 
 
 def example_from_schema(
@@ -205,3 +293,50 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
         if key in inner:
             outer[key] = inner.pop(key)
     return {**outer, "anyOf": [inner, {"type": "null"}]}
+
+
+def drop_strict_nulls(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Undo what :func:`strict_schema` had to do to optional fields, in place.
+
+    Strict mode makes every property required, so an optional field that does not accept
+    ``null`` in ``schema`` (``tags: list[str] = []``) was made nullable on the wire. A ``null``
+    there means "absent": its key is dropped so the model's default applies, instead of failing
+    validation. Returns whether anything was dropped.
+    """
+    return _drop_nulls(value, schema, schema, 0)
+
+
+def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> bool:
+    if depth > 32 or not isinstance(schema, Mapping):
+        return False
+    try:
+        schema = resolve_ref(schema, root)
+    except (KeyError, TypeError, ValueError):
+        return False
+    changed = False
+    options = [o for k in ("anyOf", "oneOf") for o in schema.get(k) or ()
+               if not (isinstance(o, Mapping) and o.get("type") == "null")]
+    if len(options) == 1:  # ``X | None``: look inside X
+        return _drop_nulls(value, options[0], root, depth + 1)
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1:
+        return _drop_nulls(value, all_of[0], root, depth + 1)
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if not isinstance(props, Mapping):
+            return False
+        required = set(schema.get("required") or ())
+        for key in list(value):
+            sub = props.get(key)
+            if sub is None:
+                continue
+            if value[key] is None and key not in required and not accepts_null(sub, root):
+                del value[key]
+                changed = True
+            else:
+                changed |= _drop_nulls(value[key], sub, root, depth + 1)
+    elif isinstance(value, list):
+        items = schema.get("items")
+        for item in value:
+            changed |= _drop_nulls(item, items, root, depth + 1)
+    return changed

@@ -19,7 +19,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.hookspecs import hookimpl
 from aexy.plugins import PluginHost, PluginInfo
-from aexy.provider import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
 from aexy.schema import example_from_schema
 
 __all__ = ["FakeProvider", "FakeSettings", "install_fake_provider"]

@@ -9,13 +9,13 @@ import pytest
 from catalogue_examples import EXAMPLES, OAUTH_CODE
 
 from aexy.analysis import AnalysisRequest, AnalysisResult, AnalysisSpec, AnalysisType
-from aexy.catalogue.common import delimit
 from aexy.completion import Completion, FinishReason, Usage
 from aexy.errors import ErrorCode, InvalidOutputError, LLMError
 from aexy.gateway import LLMGateway
 from aexy.hookspecs import hookimpl
 from aexy.plugins import PluginHost
 from aexy.postprocess import PostProcessor
+from aexy.prompts import delimit
 from aexy.settings import AexySettings
 from aexy.testing import FakeProvider
 

@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
+from tools import docgen
 
 from aexy.analysis import AnalysisRequest, AnalysisResult
-from aexy.catalogue import builtin_specs, docgen
+from aexy.catalogue import builtin_specs
 from aexy.catalogue.career import JobDescription
 from aexy.plugins import PluginHost
 from aexy.postprocess import SKILL_NAMES, normalize_skill, normalize_skills
@@ -75,7 +76,7 @@ def test_normalize_skills_is_registered(host: PluginHost) -> None:
 def test_docs_page_matches_the_models() -> None:
     assert DOC.read_text(encoding="utf-8") == docgen.render(), (
         "docs/analysis-types.md is stale: run "
-        "`python -m aexy.catalogue.docgen --write docs/analysis-types.md`")
+        "`python tools/docgen.py --write docs/analysis-types.md`")
 
 
 def test_docs_page_lists_every_type_field_and_context_key() -> None:

@@ -11,7 +11,6 @@ import pytest
 from catalogue_examples import EXAMPLES, OAUTH_CODE
 
 from aexy.catalogue import builtin_specs
-from aexy.catalogue.common import delimit
 from aexy.errors import ConfigurationError
 from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
@@ -19,6 +18,7 @@ from aexy.prompts import (
     BuiltinPromptSource,
     DirectoryPromptSource,
     builtin_prompt_sources,
+    delimit,
     parse_prompt_file,
     render_template,
 )

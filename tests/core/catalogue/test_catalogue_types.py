@@ -13,10 +13,9 @@ from catalogue_examples import EXAMPLES, OAUTH_CODE
 
 from aexy.analysis import AnalysisSpec, AnalysisType, provider_json_schema
 from aexy.catalogue import builtin_specs
-from aexy.catalogue.common import delimit
 from aexy.output import OutputParseError, parse_result
 from aexy.plugins import PluginHost
-from aexy.prompts import BuiltinPromptSource
+from aexy.prompts import BuiltinPromptSource, delimit
 from aexy.schema import example_from_schema
 
 SPECS = {spec.name: spec for spec in builtin_specs()}

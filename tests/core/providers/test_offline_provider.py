@@ -12,8 +12,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 from aexy import AnalysisType, CompletionRequest, LLMError, LLMGateway
-from aexy.catalogue.common import delimit
 from aexy.plugins import PluginHost
+from aexy.prompts import delimit
 from aexy.providers import builtin_providers
 from aexy.providers.offline import (
     MODEL_NAME,

@@ -13,7 +13,7 @@ from aexy.completion import Completion, CompletionRequest
 from aexy.errors import ErrorCode, LLMError
 from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
-from aexy.provider import BaseLLMProvider
+from aexy.providers.base import BaseLLMProvider
 from aexy.resilience import VirtualClock
 from aexy.settings import AexySettings
 from aexy.testing import FakeProvider, install_fake_provider

@@ -11,7 +11,7 @@ from aexy.errors import ConfigurationError, ErrorCode, LLMError
 from aexy.gateway import LLMGateway
 from aexy.hookspecs import hookimpl
 from aexy.plugins import PluginHost
-from aexy.provider import RateLimits
+from aexy.providers.base import RateLimits
 from aexy.ratelimit import (
     LocalRateLimiter,
     RateLimiter,

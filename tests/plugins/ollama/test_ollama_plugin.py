@@ -90,7 +90,7 @@ def test_bad_values_are_rejected(monkeypatch: pytest.MonkeyPatch, name: str, val
 
 
 def test_provider_rejects_foreign_settings() -> None:
-    from aexy.provider import ProviderSettings
+    from aexy.providers.base import ProviderSettings
 
     with pytest.raises(TypeError, match="OllamaSettings"):
         OllamaProvider(ProviderSettings())  # type: ignore[arg-type]

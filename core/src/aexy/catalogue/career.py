@@ -16,10 +16,9 @@ from aexy.catalogue.common import (
     SkillList,
     SkillName,
     Unit,
-    context_value,
     make_spec,
-    user_prompt,
 )
+from aexy.prompts import context_value, user_prompt
 
 
 # -- learning_path -----------------------------------------------------------------------------

@@ -15,10 +15,9 @@ from aexy.catalogue.common import (
     Score10,
     SkillList,
     SkillName,
-    context_value,
     make_spec,
-    user_prompt,
 )
+from aexy.prompts import context_value, user_prompt
 
 _CODE_CONTEXT = {
     "file_path": "path of the file; a hint for language, framework and the file's role",

@@ -1,5 +1,6 @@
-"""Pieces shared by the catalogue: bounded scores, closed shared enums, content delimiting, the
-output-shape sketch that goes into every system prompt, and :func:`make_spec`.
+"""Pieces shared by the catalogue: bounded scores, closed shared enums, the data rules every
+system prompt states, and :func:`make_spec`. Prompt rendering (delimiting content, the context
+block, the answer shape) lives in :mod:`aexy.prompts`.
 
 Every enum below is closed, and each matches its values case-insensitively (``"High"`` is read as
 ``high``) because models capitalise freely; any other value is rejected.
@@ -7,8 +8,6 @@ Every enum below is closed, and each matches its values case-insensitively (``"H
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aexy.analysis import AnalysisResult, AnalysisSpec, UserPromptBuilder
 from aexy.postprocess import SKILL_NAMES
+from aexy.prompts import shape_of
 
 __all__ = [
     "DATA_RULES",
@@ -36,13 +36,8 @@ __all__ = [
     "Trajectory",
     "Trend",
     "Unit",
-    "context_block",
-    "context_value",
-    "delimit",
     "expert_system_prompt",
     "make_spec",
-    "shape_of",
-    "user_prompt",
 ]
 
 # -- bounded numbers ---------------------------------------------------------------------------
@@ -165,119 +160,6 @@ DATA_RULES = (
     "judgement on evidence in the material; when it is thin, say so through lower confidence "
     "rather than inventing detail."
 )
-
-
-def _closing_tag(tag: str) -> re.Pattern[str]:
-    return re.compile(rf"<\s*/\s*{re.escape(tag)}\s*>", re.IGNORECASE)
-
-
-_CLOSERS: dict[str, re.Pattern[str]] = {}
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:content|context)\s*>", re.IGNORECASE)
-
-
-def delimit(content: str, tag: str = "content") -> str:
-    """Put untrusted text in the prompt as data: tagged, with any closing tag inside it (in any
-    case or spacing) neutralised so it cannot end the block early."""
-    closer = _CLOSERS.get(tag)
-    if closer is None:
-        closer = _CLOSERS[tag] = _closing_tag(tag)
-    # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
-    # legal escape of "/", so JSON context stays valid JSON.
-    safe = closer.sub(f"<\\/{tag}>", content)
-    return f"<{tag}>\n{safe}\n</{tag}>"
-
-
-def context_value(context: Mapping[str, Any], key: str, default: str = "not given") -> str:
-    """One context value for inline use in a sentence: strings as they are, the rest as JSON.
-    Newlines are folded so a value cannot start a new instruction line."""
-    value = context.get(key)
-    if value is None or value == "" or value == [] or value == {}:
-        return default
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    # Inline values sit outside the data blocks: they may not open or close one.
-    text = _BLOCK_TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
-    return " ".join(text.split())
-
-
-def context_block(context: Mapping[str, Any], keys: tuple[str, ...] = ()) -> str:
-    """The whole context as delimited JSON data, ``keys`` first; empty string for no context."""
-    if not context:
-        return ""
-    ordered = {k: context[k] for k in keys if k in context}
-    ordered.update({k: v for k, v in context.items() if k not in ordered})
-    return delimit(json.dumps(ordered, indent=2, ensure_ascii=False), "context")
-
-
-def user_prompt(task: str, content: str, context: Mapping[str, Any],
-                keys: tuple[str, ...] = ()) -> str:
-    """The layout every built-in user prompt shares: the task, then context, then content."""
-    parts = [task.strip()]
-    block = context_block(context, keys)
-    if block:
-        parts.append(block)
-    parts.append(delimit(content))
-    return "\n\n".join(parts)
-
-
-# -- the output shape --------------------------------------------------------------------------
-def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    while "$ref" in node:
-        target: Any = root
-        for part in str(node["$ref"])[2:].split("/"):
-            target = target[part]
-        merged = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **merged}
-    return node
-
-
-def _bounds(node: Mapping[str, Any]) -> str:
-    lo, hi = node.get("minimum"), node.get("maximum")
-    if lo is not None and hi is not None:
-        return f" {lo}-{hi}"
-    if lo is not None:
-        return f" >= {lo}"
-    if hi is not None:
-        return f" <= {hi}"
-    return ""
-
-
-def _sketch(node: Mapping[str, Any], root: Mapping[str, Any], indent: int) -> str:
-    node = _resolve(node, root)
-    pad = "  " * indent
-    if "enum" in node:
-        return " | ".join(json.dumps(v) for v in node["enum"])
-    for key in ("anyOf", "oneOf"):
-        if key in node:
-            return " | ".join(_sketch(opt, root, indent) for opt in node[key])
-    typ = node.get("type")
-    if typ == "object" or "properties" in node:
-        props: Mapping[str, Any] = node.get("properties", {})
-        if not props:
-            return "{}"
-        lines = []
-        for i, (name, sub) in enumerate(props.items()):
-            comma = "," if i < len(props) - 1 else ""
-            desc = _resolve(sub, root).get("description") if "$ref" not in sub else (
-                sub.get("description"))
-            note = f"  // {desc}" if desc and not str(desc).startswith(("0.0 to", "1 (", "0 (")) \
-                else ""
-            lines.append(f"{pad}  {json.dumps(name)}: {_sketch(sub, root, indent + 1)}{comma}"
-                         f"{note}")
-        return "{\n" + "\n".join(lines) + f"\n{pad}}}"
-    if typ == "array":
-        return f"[{_sketch(node.get('items', {}), root, indent)}, ...]"
-    if typ == "null":
-        return "null"
-    if typ in ("integer", "number", "string", "boolean"):
-        return f"<{typ}{_bounds(node)}>"
-    return "<any JSON value>"
-
-
-def shape_of(model: type[BaseModel]) -> str:
-    """A compact, commented sketch of the JSON a model expects, generated from its schema, so
-    providers that cannot enforce a schema still see the exact shape, bounds and enum values."""
-    schema = model.model_json_schema()
-    return _sketch(schema, schema, 0)
 
 
 def expert_system_prompt(brief: str, result_model: type[AnalysisResult]) -> str:

@@ -16,10 +16,9 @@ from aexy.catalogue.common import (
     SoftSkill,
     Trajectory,
     Unit,
-    context_value,
     make_spec,
-    user_prompt,
 )
+from aexy.prompts import context_value, user_prompt
 
 _DEV_KEYS = ("developer_id", "period", "role")
 

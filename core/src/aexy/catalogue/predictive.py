@@ -21,10 +21,9 @@ from aexy.catalogue.common import (
     Trajectory,
     Trend,
     Unit,
-    context_value,
     make_spec,
-    user_prompt,
 )
+from aexy.prompts import context_value, user_prompt
 
 _PEOPLE_RULE = (
     "Your output supports a supportive conversation between a manager and a person; it is "

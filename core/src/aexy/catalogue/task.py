@@ -14,10 +14,9 @@ from aexy.catalogue.common import (
     Score100,
     SkillList,
     Unit,
-    context_value,
     make_spec,
-    user_prompt,
 )
+from aexy.prompts import context_value, user_prompt
 
 
 # -- task_signals ------------------------------------------------------------------------------

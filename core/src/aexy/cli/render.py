@@ -14,11 +14,10 @@ __all__ = ["provenance_line", "result_panel"]
 
 
 def _bound(prop: Mapping[str, Any]) -> str:
-    for option in prop.get("anyOf", [prop]):
-        if "maximum" in option:
-            top = option["maximum"]
-            return f" / {top}" if top not in (1, 1.0) else ""
-    return ""
+    from aexy.schema import numeric_bounds
+
+    top = numeric_bounds(prop)[1]
+    return f" / {top}" if top is not None and top not in (1, 1.0) else ""
 
 
 def _scalar(value: Any) -> str:

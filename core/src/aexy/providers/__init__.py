@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aexy.provider import ProviderSpec
+from aexy.providers.base import ProviderSpec
 
 
 def builtin_providers() -> list[ProviderSpec]:

@@ -26,7 +26,7 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
-from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.schema import example_from_schema, resolve_ref
 
 __all__ = ["MODEL_NAME", "OfflineProvider", "OfflineSettings", "analyze_code"]

@@ -17,7 +17,7 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ConfigurationError, ErrorCode, LLMError
-from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url, scrub
 from aexy.resilience.retry import parse_retry_after
 

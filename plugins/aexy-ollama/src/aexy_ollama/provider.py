@@ -16,7 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
-from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url
 from aexy.resilience.retry import parse_retry_after
 

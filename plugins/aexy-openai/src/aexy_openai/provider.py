@@ -1,6 +1,6 @@
 """``OpenAIProvider``: ``POST {base}/chat/completions`` over one pooled httpx client.
 
-Transport only (see ``aexy.provider``): the core owns prompts, parsing, retries and limits.
+Transport only (see ``aexy.providers.base``): the core owns prompts, parsing, retries and limits.
 What lives here is what differs between OpenAI and the servers that copy its API:
 
 - structured output: ``json_schema`` (strict) where supported, else llama.cpp's
@@ -30,10 +30,10 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
-from aexy.provider import BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import public_url, scrub
 from aexy.resilience.retry import parse_retry_after
-from aexy.schema import accepts_null, resolve_ref, strict_schema
+from aexy.schema import drop_strict_nulls, strict_schema
 
 if TYPE_CHECKING:
     import httpx
@@ -617,42 +617,7 @@ def _restore_absent_fields(text: str, schema: Mapping[str, Any]) -> str:
         data = json.loads(text)
     except ValueError:
         return text  # the core reports unparseable output
-    if _drop_nulls(data, schema, schema, 0):
+    if drop_strict_nulls(data, schema):
         return json.dumps(data, ensure_ascii=False)
     return text
 
-
-def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) -> bool:
-    if depth > 32 or not isinstance(schema, Mapping):
-        return False
-    try:
-        schema = resolve_ref(schema, root)
-    except (KeyError, TypeError, ValueError):
-        return False
-    changed = False
-    options = [o for k in ("anyOf", "oneOf") for o in schema.get(k) or ()
-               if not (isinstance(o, Mapping) and o.get("type") == "null")]
-    if len(options) == 1:  # ``X | None``: look inside X
-        return _drop_nulls(value, options[0], root, depth + 1)
-    all_of = schema.get("allOf")
-    if isinstance(all_of, list) and len(all_of) == 1:
-        return _drop_nulls(value, all_of[0], root, depth + 1)
-    if isinstance(value, dict):
-        props = schema.get("properties")
-        if not isinstance(props, Mapping):
-            return False
-        required = set(schema.get("required") or ())
-        for key in list(value):
-            sub = props.get(key)
-            if sub is None:
-                continue
-            if value[key] is None and key not in required and not accepts_null(sub, root):
-                del value[key]
-                changed = True
-            else:
-                changed |= _drop_nulls(value[key], sub, root, depth + 1)
-    elif isinstance(value, list):
-        items = schema.get("items")
-        for item in value:
-            changed |= _drop_nulls(item, items, root, depth + 1)
-    return changed

@@ -111,14 +111,13 @@ class BaseLLMProvider(ABC):
         content: str,
         context: Mapping[str, Any] | None = None,
     ) -> AnalysisResult:
-        """The seed API: one analysis through this provider alone, without cache or fallback."""
-        from aexy.gateway import LLMGateway
+        """The seed API: one analysis through this provider alone, without cache or fallback
+        (:func:`aexy.analyze_once`)."""
+        # Through the package facade, which sits above every layer: nothing below the gateway
+        # imports the gateway module.
+        import aexy
 
-        gateway = LLMGateway(provider=self, fallbacks=(), close_providers=False)
-        try:
-            return await gateway.analyze(analysis_type, content, context=context, use_cache=False)
-        finally:
-            await gateway.aclose()
+        return await aexy.analyze_once(self, analysis_type, content, context)
 
 
 @dataclass(frozen=True, slots=True)
