@@ -1,32 +1,56 @@
-"""Cache backends and the cache key.
+"""The result cache: keys, the backend contract, the memory tier and :class:`TieredCache`.
 
-Values are JSON strings of validated results. Keys are ``aexy:<type>:<sha256>``: the type stays
-readable (so ``aexy cache clear --type`` can match a prefix) and everything else is hashed, so
-neither content nor any secret can be read from a key.
+Keys are ``aexy:<type>:<sha256>``: the type stays readable (so ``aexy cache clear --type`` can
+match a prefix) and everything else is hashed, so neither content nor any secret can be read
+from a key. A stored value is an envelope: one line of JSON naming the envelope version, the
+result's schema hash, the provider and the model, then the result's JSON. A value that does not
+decode and validate against the reader's result model is a miss, and is deleted.
+
+A cache never fails an analysis: a shared backend's error or timeout on ``get`` is a miss and on
+``set`` is dropped, counted in ``stats()`` and OpenTelemetry, and logged once per outage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from cachetools import TLRUCache
+from pydantic import ValidationError
 
-from aexy.analysis import canonical_json
+from aexy.errors import AexyError, ConfigurationError
+from aexy.telemetry import logger
+
+if TYPE_CHECKING:
+    from aexy.analysis import AnalysisResult, AnalysisSpec
+    from aexy.plugins import PluginHost
+    from aexy.settings import AexySettings
+    from aexy.telemetry import Recorder
 
 __all__ = [
     "KEY_NAMESPACE",
     "CacheBackend",
+    "CacheBackendError",
     "CacheBackendSpec",
+    "CachedResult",
     "MemoryCache",
+    "TieredCache",
     "cache_key",
+    "select_backend",
+    "type_prefix",
 ]
 
-#: Bump to invalidate every cached value written by an older key scheme.
-KEY_NAMESPACE = "aexy:v1"
+#: Bump to invalidate every cached value written by an older key or envelope scheme.
+KEY_NAMESPACE = "aexy:v2"
+#: Version of the stored envelope (its first line).
+ENVELOPE_VERSION = 1
+
+T = TypeVar("T")
 
 
 def cache_key(
@@ -39,44 +63,72 @@ def cache_key(
     model: str,
     content: str,
     context_json: str,
+    postprocessors: Sequence[str] = (),
 ) -> str:
-    """The cache key of the design: every input that can change the answer, and nothing secret."""
-    material = canonical_json(
-        [KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash, provider, model,
-         content, context_json]
-    )
-    digest = hashlib.sha256(material.encode()).hexdigest()
-    return f"aexy:{analysis_type}:{digest}"
+    """Every input that can change the answer, and nothing secret: the type, its version, the
+    prompt's version, the result schema, provider and model, the post-processors the reader
+    applies, the context and the content. Each field is length-prefixed, and the content is
+    hashed once as UTF-8 bytes (no JSON encoding of possibly megabytes of text)."""
+    digest = hashlib.sha256()
+    for part in (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash,
+                 provider, model, context_json, ",".join(postprocessors)):
+        data = part.encode()
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    digest.update(content.encode())  # last, so its length needs no prefix
+    return f"aexy:{analysis_type}:{digest.hexdigest()}"
 
 
 def type_prefix(analysis_type: str | None) -> str:
+    """The key prefix of one type's entries, or of every aexy entry."""
     return f"aexy:{analysis_type}:" if analysis_type else "aexy:"
+
+
+class CacheBackendError(AexyError):
+    """A shared cache backend failed an administrative operation (``aexy cache clear``).
+    Analyses never see this: for them a backend error is a cache miss."""
 
 
 @runtime_checkable
 class CacheBackend(Protocol):
-    """A cache tier. All methods are async so that network backends fit the same shape."""
+    """A shared cache backend (the memory tier sits in front of it). Every method is async so
+    that network backends fit; values are strings; ``ttl`` is in seconds. A backend may raise on
+    any operation: the core turns errors into misses and never fails an analysis."""
 
+    #: The backend's name, shown by ``aexy cache stats``.
     name: str
 
-    async def get(self, key: str) -> str | None: ...
+    async def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or ``None``."""
+        ...
 
-    async def set(self, key: str, value: str, ttl: float) -> None: ...
+    async def set(self, key: str, value: str, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key`` (a corrupt or stale value found by a reader)."""
+        ...
 
     async def clear(self, prefix: str = "aexy:") -> int:
         """Delete keys starting with ``prefix``; return how many were deleted."""
         ...
 
-    async def stats(self) -> dict[str, Any]: ...
+    async def stats(self) -> dict[str, Any]:
+        """Figures for ``aexy cache stats`` (entries, hits, misses, ...)."""
+        ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class CacheBackendSpec:
     """What ``register_cache_backends`` returns.
 
-    :param factory: ``factory(settings) -> CacheBackend``, called when a gateway is built.
+    :param factory: ``factory(settings) -> CacheBackend``, called with the core
+        :class:`~aexy.settings.AexySettings` when a gateway (or ``aexy cache``) is built.
     """
 
     name: str
@@ -85,7 +137,8 @@ class CacheBackendSpec:
 
 
 class MemoryCache:
-    """Bounded in-process cache with a TTL per entry (cachetools ``TLRUCache``)."""
+    """Bounded in-process cache with a TTL per entry (cachetools ``TLRUCache``): the memory tier,
+    and the ``memory`` backend when no shared one is installed."""
 
     name = "memory"
 
@@ -109,6 +162,9 @@ class MemoryCache:
         if ttl > 0:
             self._data[key] = (value, float(ttl))
 
+    async def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
     async def clear(self, prefix: str = "aexy:") -> int:
         doomed = [k for k in list(self._data.keys()) if k.startswith(prefix)]
         for k in doomed:
@@ -127,3 +183,203 @@ class MemoryCache:
 
     async def aclose(self) -> None:
         return None
+
+
+# -- the envelope --------------------------------------------------------------------------------
+def encode_entry(result: AnalysisResult, spec: AnalysisSpec, provider: str, model: str) -> str:
+    header = json.dumps({"v": ENVELOPE_VERSION, "schema": spec.schema_hash,
+                         "provider": provider, "model": model}, separators=(",", ":"))
+    return f"{header}\n{result.model_dump_json()}"
+
+
+def decode_entry(raw: str, spec: AnalysisSpec) -> tuple[AnalysisResult, str, str]:
+    """``(result, provider, model)``; ``ValueError`` for anything stale, foreign or corrupt."""
+    head, _, body = raw.partition("\n")
+    try:
+        header = json.loads(head)
+        if (not isinstance(header, dict) or header.get("v") != ENVELOPE_VERSION
+                or header.get("schema") != spec.schema_hash):
+            raise ValueError("stale or foreign cache entry")
+        result = spec.result_model.model_validate_json(body)
+        return result, str(header["provider"]), str(header["model"])
+    except (ValidationError, KeyError, TypeError) as exc:
+        raise ValueError(f"invalid cache entry: {type(exc).__name__}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResult:
+    """A validated hit: the result, the tier that had it, and who produced it."""
+
+    result: AnalysisResult
+    tier: str
+    provider: str
+    model: str
+
+
+class TieredCache:
+    """A memory tier in front of an optional shared backend.
+
+    A hit in the backend fills the memory tier. While a backend is behind it, the memory tier
+    keeps an entry at most ``memory_max_age`` seconds (or the type's TTL when shorter), so a
+    clear or an expiry in the shared backend reaches every process within that bound. Backend
+    operations are bounded by ``timeout`` and never raise.
+
+    :param backend: the shared backend; a :class:`MemoryCache` is used as the only tier.
+    :param recorder: where lookups and backend errors are counted.
+    """
+
+    def __init__(self, backend: CacheBackend, *, recorder: Recorder, memory_entries: int = 1000,
+                 memory_max_age: float = 300.0, timeout: float = 0.1,
+                 timer: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(backend, MemoryCache):
+            self.memory, self.backend = backend, None
+        else:
+            self.memory, self.backend = MemoryCache(memory_entries, timer=timer), backend
+        self.memory_max_age = memory_max_age
+        self.timeout = timeout
+        self._recorder = recorder
+        self._outage = False
+
+    @classmethod
+    def from_settings(cls, settings: AexySettings, plugins: PluginHost, *,
+                      recorder: Recorder) -> TieredCache:
+        """The configured backend (see :func:`select_backend`) behind the memory tier."""
+        spec, _why = select_backend(settings, plugins)
+        return cls(spec.factory(settings), recorder=recorder,
+                   memory_entries=settings.cache_max_entries,
+                   memory_max_age=settings.cache_memory_ttl,
+                   timeout=settings.cache_timeout)
+
+    @property
+    def tiers(self) -> list[CacheBackend]:
+        return [self.memory] if self.backend is None else [self.memory, self.backend]
+
+    async def get(self, key: str, spec: AnalysisSpec, ttl: float) -> CachedResult | None:
+        """A validated hit, or ``None``; ``ttl`` is the type's, for filling the memory tier."""
+        raw = await self.memory.get(key)
+        if raw is not None:
+            try:
+                result, provider, model = decode_entry(raw, spec)
+            except ValueError:
+                await self._discard(self.memory, key)
+            else:
+                self._recorder.cache_lookup(True, self.memory.name)
+                return CachedResult(result, self.memory.name, provider, model)
+        backend = self.backend
+        if backend is not None:
+            raw = await self._guarded("get", backend.get(key))
+            if raw is not None:
+                try:
+                    result, provider, model = decode_entry(raw, spec)
+                except ValueError:
+                    await self._discard(backend, key)
+                else:
+                    await self.memory.set(key, raw, self._memory_ttl(ttl))
+                    self._recorder.cache_lookup(True, backend.name)
+                    return CachedResult(result, backend.name, provider, model)
+        self._recorder.cache_lookup(False)
+        return None
+
+    async def set(self, key: str, spec: AnalysisSpec, result: AnalysisResult, provider: str,
+                  model: str, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        raw = encode_entry(result, spec, provider, model)
+        if self.backend is None:
+            await self.memory.set(key, raw, ttl)
+            return
+        await self.memory.set(key, raw, self._memory_ttl(ttl))
+        await self._guarded("set", self.backend.set(key, raw, ttl))
+
+    def _memory_ttl(self, ttl: float) -> float:
+        return min(ttl, self.memory_max_age) if ttl > 0 else self.memory_max_age
+
+    async def _discard(self, tier: CacheBackend, key: str) -> None:
+        logger.warning("discarding invalid cache entry", extra={"tier": tier.name})
+        if tier is self.memory:
+            await tier.delete(key)
+        else:
+            await self._guarded("delete", tier.delete(key))
+
+    async def clear(self, analysis_type: str | None = None) -> int:
+        """Delete every entry, or one type's; returns how many the shared tier (or the memory
+        tier alone) deleted."""
+        prefix = type_prefix(analysis_type)
+        in_memory = await self.memory.clear(prefix)
+        if self.backend is None:
+            return in_memory
+        try:
+            return await self.backend.clear(prefix)
+        except Exception as exc:
+            raise CacheBackendError(
+                f"the {self.backend.name} cache backend failed to clear {prefix}* "
+                f"({type(exc).__name__}); check that it runs and REDIS_URL or its settings"
+            ) from None
+
+    async def stats(self) -> list[dict[str, Any]]:
+        out = [await self.memory.stats()]
+        if self.backend is not None:
+            shared = await self._guarded("stats", self.backend.stats(), bounded=False)
+            out.append(shared if shared is not None else
+                       {"backend": self.backend.name, "error": "unavailable"})
+        return out
+
+    async def aclose(self) -> None:
+        for tier in self.tiers:
+            await tier.aclose()
+
+    async def _guarded(self, operation: str, call: Awaitable[T], *,
+                       bounded: bool = True) -> T | None:
+        """Run a backend operation (within the cache timeout when ``bounded``); an error is
+        logged once per outage, counted, and becomes ``None``."""
+        assert self.backend is not None
+        try:
+            async with asyncio.timeout(self.timeout if bounded else None):
+                value = await call
+        except Exception as exc:  # a cache never fails an analysis
+            self._recorder.cache_error(self.backend.name, operation)
+            if not self._outage:
+                self._outage = True
+                logger.warning(
+                    "cache backend %s is unavailable (%s); serving without it until it answers",
+                    self.backend.name, type(exc).__name__)
+            return None
+        if self._outage:
+            self._outage = False
+            logger.info("cache backend %s answers again", self.backend.name)
+        return value
+
+    def __repr__(self) -> str:
+        return f"TieredCache(tiers={[t.name for t in self.tiers]})"
+
+
+def select_backend(settings: AexySettings, plugins: PluginHost) -> tuple[CacheBackendSpec, str]:
+    """The backend to use and why: ``AEXY_CACHE_BACKEND`` when set; otherwise the one installed
+    backend other than ``memory`` (installing ``aexy-redis`` swaps the cache); otherwise
+    ``memory``. Several installed backends and no choice is an error naming them."""
+    registry = plugins.cache_backends()
+    chosen = settings.cache_backend
+    if chosen:
+        spec = registry.get(chosen)
+        if spec is None:
+            raise ConfigurationError(
+                f"unknown cache backend {chosen!r}; available: {', '.join(registry.names())}",
+                env_var="AEXY_CACHE_BACKEND")
+        return spec, f"AEXY_CACHE_BACKEND={chosen}"
+    others = [name for name in registry.names() if name != "memory"]
+    if len(others) > 1:
+        owners = ", ".join(f"{n} ({registry.owners.get(n, '?')})" for n in others)
+        raise ConfigurationError(
+            f"several cache backends are installed: {owners}; choose one with "
+            "AEXY_CACHE_BACKEND (or 'memory')", env_var="AEXY_CACHE_BACKEND")
+    if others:
+        name = others[0]
+        spec = registry.get(name)
+        assert spec is not None
+        return spec, (f"the only installed backend besides memory (from "
+                      f"{registry.owners.get(name, '?')}); AEXY_CACHE_BACKEND unset")
+    memory = registry.get("memory")
+    if memory is None:
+        raise ConfigurationError("no cache backend is registered (not even 'memory')",
+                                 env_var="AEXY_CACHE_BACKEND")
+    return memory, "no other backend installed"

@@ -39,13 +39,25 @@ class AexySettings(BaseSettings):
     llm_cache_ttl: int = Field(
         3600, ge=0, validation_alias=_alias("LLM_CACHE_TTL", "llm_cache_ttl")
     )
-    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` is built in).
-    cache_backend: str = Field(
-        "memory", validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
+    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` is built in). Unset: the
+    #: one installed backend other than ``memory`` (installing ``aexy-redis`` swaps the
+    #: cache), else ``memory``.
+    cache_backend: str | None = Field(
+        None, validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
     )
     #: ``AEXY_CACHE_MAX_ENTRIES``: bound of the in-memory tier.
     cache_max_entries: int = Field(
         1000, gt=0, validation_alias=_alias("AEXY_CACHE_MAX_ENTRIES", "cache_max_entries")
+    )
+    #: ``AEXY_CACHE_MEMORY_TTL``: seconds the memory tier keeps an entry at most while a shared
+    #: backend is behind it, so a clear or expiry there reaches every process within this bound.
+    cache_memory_ttl: float = Field(
+        300.0, gt=0, validation_alias=_alias("AEXY_CACHE_MEMORY_TTL", "cache_memory_ttl")
+    )
+    #: ``AEXY_CACHE_TIMEOUT``: seconds one shared-backend operation may take before it counts
+    #: as a miss (reads) or is dropped (writes).
+    cache_timeout: float = Field(
+        0.1, gt=0, validation_alias=_alias("AEXY_CACHE_TIMEOUT", "cache_timeout")
     )
     #: ``REDIS_URL``: used by the ``redis`` cache backend when installed. May hold a password.
     redis_url: SecretStr | None = Field(None, validation_alias=_alias("REDIS_URL", "redis_url"))
@@ -112,6 +124,11 @@ class AexySettings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("cache_backend", mode="before")
+    @classmethod
+    def _name_or_unset(cls, value: object) -> object:
+        return (value.strip().lower() or None) if isinstance(value, str) else value
 
     @field_validator("llm_fallback_providers", mode="after")
     @classmethod

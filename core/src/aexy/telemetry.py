@@ -1,20 +1,30 @@
-"""Telemetry: in-process stats (always on) and OpenTelemetry GenAI instruments (no-ops unless an
-SDK is configured). ``opentelemetry`` is imported when the first gateway is built, not on
-``import aexy``."""
+"""Telemetry: one :class:`Recorder` feeds both ``LLMGateway.stats()`` (always on, in process) and
+OpenTelemetry (GenAI semantic conventions through ``opentelemetry-api``).
+
+Every event has one method on the recorder, so a figure can never reach one of the two and miss
+the other. OpenTelemetry costs nothing until an application installs an SDK: while the global
+tracer and meter providers are the API's proxies, no span is started and no instrument is
+touched. ``opentelemetry`` is imported when the first gateway is built, not on ``import aexy``.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["GatewayStats", "Telemetry", "logger"]
+if TYPE_CHECKING:
+    from aexy.analysis import Provenance
+    from aexy.completion import Completion
+
+__all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
 
 logger = logging.getLogger("aexy")
 
 _LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
+_NO_SPAN = nullcontext(None)
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -31,38 +41,26 @@ class GatewayStats:
         self.requests = 0
         self.cache_hits = 0
         self.cache_misses = 0
+        self.cache_errors: Counter[str] = Counter()  # "tier:operation" -> count
         self.coalesced = 0
+        # Every physical call is counted in provider_calls, failed or not.
         self.provider_calls: Counter[str] = Counter()
+        self.provider_failures: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
-        # Resilience: every physical call is counted in provider_calls, failed or not.
-        self.provider_failures: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
-        self.skipped: Counter[str] = Counter()  # "provider:reason" -> count
+        self.skipped: Counter[str] = Counter()  # "provider/model:reason" -> count
         self.fallbacks = 0  # results answered by a provider after the primary
         self.unavailable = 0  # requests that ended in LLMUnavailableError
         self.rate_limit_waits = 0
         self.rate_limit_wait_s = 0.0
-        self._latency: defaultdict[str, deque[float]] = defaultdict(
+        self.latency: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=_LATENCY_WINDOW)
         )
 
-    def record_call(self, provider: str, latency_s: float, input_tokens: int,
-                    output_tokens: int) -> None:
-        self.provider_calls[provider] += 1
-        self._latency[provider].append(latency_s)
-        self.tokens[f"{provider}.input"] += input_tokens
-        self.tokens[f"{provider}.output"] += output_tokens
-
-    def record_failure(self, provider: str, code: str) -> None:
-        """A call that reached the provider and failed."""
-        self.provider_calls[provider] += 1
-        self.provider_failures[provider] += 1
-        self.errors[code] += 1
-
     def snapshot(self) -> dict[str, Any]:
         latency = {}
-        for provider, samples in self._latency.items():
+        for provider, samples in self.latency.items():
             ordered = sorted(samples)
             latency[provider] = {
                 "count": len(ordered),
@@ -77,6 +75,7 @@ class GatewayStats:
                 "hits": self.cache_hits,
                 "misses": self.cache_misses,
                 "hit_rate": round(self.cache_hits / lookups, 4) if lookups else 0.0,
+                **({"errors": dict(self.cache_errors)} if self.cache_errors else {}),
             },
             "coalesced": self.coalesced,
             "provider_calls": dict(self.provider_calls),
@@ -96,13 +95,19 @@ class GatewayStats:
 
 
 class Telemetry:
-    """OpenTelemetry instruments following the GenAI semantic conventions."""
+    """OpenTelemetry instruments following the GenAI semantic conventions.
+
+    :param tracer_provider: use these providers instead of the global ones (tests, or an
+        application that keeps aexy's telemetry apart); given providers are always recorded to.
+    :param meter_provider: see ``tracer_provider``.
+    """
 
     def __init__(self, tracer_provider: Any = None, meter_provider: Any = None) -> None:
-        """Instruments from the global providers, or from the ones given (tests, or an
-        application that keeps aexy's telemetry apart)."""
         from opentelemetry import metrics, trace
 
+        self._trace = trace
+        self._metrics = metrics
+        self._explicit = tracer_provider is not None or meter_provider is not None
         self.tracer = trace.get_tracer("aexy", tracer_provider=tracer_provider)
         meter = metrics.get_meter("aexy", meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -116,11 +121,15 @@ class Telemetry:
         self.cache_lookups = meter.create_counter(
             "aexy.cache.lookups", description="Cache lookups by result (hit/miss)"
         )
+        self.cache_errors = meter.create_counter(
+            "aexy.cache.errors", description="Cache backend operations that failed or timed out"
+        )
         self.coalesced = meter.create_counter(
             "aexy.requests.coalesced", description="Calls served by an identical in-flight call"
         )
         self.errors = meter.create_counter(
-            "aexy.errors", description="Provider errors by code"
+            "aexy.errors", description="Failures by code (provider errors, truncation, "
+            "refusals, invalid output)"
         )
         self.retries = meter.create_counter(
             "aexy.retries", description="Provider calls repeated after a retryable failure"
@@ -132,9 +141,64 @@ class Telemetry:
             "aexy.rate_limit.wait", unit="s", description="Time spent waiting for the limiter"
         )
 
+    def active(self) -> bool:
+        """Whether anything listens: given providers, or an SDK installed as the global ones.
+        Checked per event (two identity tests), so an SDK installed later is picked up."""
+        if self._explicit:
+            return True
+        tracer = type(self._trace.get_tracer_provider()).__name__
+        meter = type(self._metrics.get_meter_provider()).__name__
+        return tracer not in _NOOP_PROVIDERS or meter not in _NOOP_PROVIDERS
+
+
+#: The API's own provider classes: what is installed until an application sets up an SDK.
+_NOOP_PROVIDERS = frozenset({"ProxyTracerProvider", "NoOpTracerProvider",
+                             "_ProxyMeterProvider", "NoOpMeterProvider"})
+
+
+class Recorder:
+    """The one place every gateway event is counted: ``stats()`` and OpenTelemetry alike.
+
+    :param telemetry: OpenTelemetry instruments; ``None`` builds them from the global providers.
+    """
+
+    def __init__(self, telemetry: Telemetry | None = None) -> None:
+        self.stats = GatewayStats()
+        self.otel = telemetry if telemetry is not None else Telemetry()
+
+    # -- requests and the cache ----------------------------------------------------------------
+    def request(self) -> None:
+        self.stats.requests += 1
+
+    def cache_lookup(self, hit: bool, tier: str | None = None) -> None:
+        if hit:
+            self.stats.cache_hits += 1
+        else:
+            self.stats.cache_misses += 1
+        if self.otel.active():
+            attrs = {"result": "hit", "tier": tier or ""} if hit else {"result": "miss"}
+            self.otel.cache_lookups.add(1, attrs)
+
+    def cache_error(self, tier: str, operation: str) -> None:
+        self.stats.cache_errors[f"{tier}:{operation}"] += 1
+        if self.otel.active():
+            self.otel.cache_errors.add(1, {"tier": tier, "operation": operation})
+
+    def coalesced(self, analysis_type: str) -> None:
+        self.stats.coalesced += 1
+        if self.otel.active():
+            self.otel.coalesced.add(1, {"aexy.analysis_type": analysis_type})
+
+    # -- provider calls ------------------------------------------------------------------------
+    def span(self, provider: str, model: str, analysis_type: str) -> Any:
+        """A GenAI span around one physical call; a shared no-op when nothing listens."""
+        if not self.otel.active():
+            return _NO_SPAN
+        return self._span(provider, model, analysis_type)
+
     @contextmanager
-    def span(self, provider: str, model: str, analysis_type: str) -> Iterator[Any]:
-        with self.tracer.start_as_current_span(
+    def _span(self, provider: str, model: str, analysis_type: str) -> Iterator[Any]:
+        with self.otel.tracer.start_as_current_span(
             f"chat {model}",
             attributes={
                 "gen_ai.operation.name": "chat",
@@ -145,28 +209,92 @@ class Telemetry:
         ) as span:
             yield span
 
-    @staticmethod
-    def annotate(span: Any, completion: Any) -> None:
-        """Response attributes of the GenAI conventions, once the answer is in."""
+    def call_ok(self, provider: str, seconds: float, completion: Completion,
+                span: Any = None) -> None:
+        """A physical call that answered (its answer may still be refused or invalid)."""
         usage = completion.usage
-        span.set_attribute("gen_ai.response.model", completion.model)
-        span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
-        span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
-        span.set_attribute("gen_ai.response.finish_reasons", [completion.finish_reason.value])
-        if completion.request_id:
-            span.set_attribute("gen_ai.response.id", completion.request_id)
+        s = self.stats
+        s.provider_calls[provider] += 1
+        s.latency[provider].append(seconds)
+        s.tokens[f"{provider}.input"] += usage.input_tokens
+        s.tokens[f"{provider}.output"] += usage.output_tokens
+        if span is not None:
+            span.set_attribute("gen_ai.response.model", completion.model)
+            span.set_attribute("gen_ai.usage.input_tokens", usage.input_tokens)
+            span.set_attribute("gen_ai.usage.output_tokens", usage.output_tokens)
+            span.set_attribute("gen_ai.response.finish_reasons",
+                               [completion.finish_reason.value])
+            if completion.request_id:
+                span.set_attribute("gen_ai.response.id", completion.request_id)
+        if self.otel.active():
+            attrs = _call_attrs(provider, completion.model)
+            self.otel.duration.record(seconds, attrs)
+            self.otel.token_usage.record(usage.input_tokens,
+                                         {**attrs, "gen_ai.token.type": "input"})
+            self.otel.token_usage.record(usage.output_tokens,
+                                         {**attrs, "gen_ai.token.type": "output"})
 
-    def record_call(self, provider: str, model: str, seconds: float, input_tokens: int,
-                    output_tokens: int, error_code: str | None = None) -> None:
-        attrs: dict[str, str] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": provider,
-            "gen_ai.request.model": model,
-        }
-        if error_code:
-            attrs["error.type"] = error_code
-            self.errors.add(1, {"gen_ai.provider.name": provider, "error.type": error_code})
-        self.duration.record(seconds, attrs)
-        if not error_code:
-            self.token_usage.record(input_tokens, {**attrs, "gen_ai.token.type": "input"})
-            self.token_usage.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
+    def call_failed(self, provider: str, model: str, seconds: float, code: str) -> None:
+        """A physical call that reached the provider and failed with ``code``."""
+        s = self.stats
+        s.provider_calls[provider] += 1
+        s.provider_failures[provider] += 1
+        s.errors[code] += 1
+        if self.otel.active():
+            attrs = {**_call_attrs(provider, model), "error.type": code}
+            self.otel.duration.record(seconds, attrs)
+            self.otel.errors.add(1, {"gen_ai.provider.name": provider, "error.type": code})
+
+    def answer_refused(self, provider: str, code: str) -> None:
+        """An answer that arrived but is no result: truncated, filtered or invalid output."""
+        self.stats.errors[code] += 1
+        if self.otel.active():
+            self.otel.errors.add(1, {"gen_ai.provider.name": provider, "error.type": code})
+
+    def retry(self, provider: str, code: str) -> None:
+        self.stats.retries[provider] += 1
+        if self.otel.active():
+            self.otel.retries.add(1, {"gen_ai.provider.name": provider, "error.type": code})
+
+    def limiter_wait(self, provider: str, seconds: float) -> None:
+        self.stats.rate_limit_waits += 1
+        self.stats.rate_limit_wait_s += seconds
+        if self.otel.active():
+            self.otel.rate_limit_wait.record(seconds, {"gen_ai.provider.name": provider})
+
+    def skipped(self, label: str, reason: str) -> None:
+        """A provider of the chain passed over without a call (circuit open, rate limited,
+        unavailable)."""
+        self.stats.skipped[f"{label}:{reason}"] += 1
+
+    # -- the chain -----------------------------------------------------------------------------
+    def fallback(self, provider: str) -> None:
+        """The chain moved on to ``provider`` after the one before it failed or was skipped."""
+        if self.otel.active():
+            self.otel.fallbacks.add(1, {"gen_ai.provider.name": provider})
+
+    def answered_by_fallback(self) -> None:
+        self.stats.fallbacks += 1
+
+    def unavailable(self) -> None:
+        self.stats.unavailable += 1
+
+    def completed(self, p: Provenance) -> None:
+        """The one structured log line of a finished analysis (its ``extra`` is only built
+        when INFO is on)."""
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "LLM analysis completed",
+                extra={
+                    "provider": p.provider, "model": p.model, "analysis_type": p.analysis_type,
+                    "latency_ms": round(p.latency_ms, 3),
+                    "tokens_used": p.input_tokens + p.output_tokens, "cache_hit": p.cache_hit,
+                    "attempts": p.attempts, "retries": p.retries, "fallback": p.fallback,
+                    "coalesced": p.coalesced,
+                },
+            )
+
+
+def _call_attrs(provider: str, model: str) -> dict[str, str]:
+    return {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model}

@@ -1,0 +1,279 @@
+"""Resilience around one provider: :class:`GuardedProvider`.
+
+One logical call (:meth:`GuardedProvider.complete`) is a loop of physical attempts. Each attempt
+takes a circuit-breaker permit and its turn at the rate limiter (:class:`_Admission`, which also
+settles both when the attempt ends, whatever way it ends), runs under one timeout (the provider's
+own timeout capped by what is left of the caller's deadline), and is recorded once. Retryable
+failures sleep a jittered backoff and go again; a truncated or refused answer is an error, never
+a result. ``docs/resilience.md`` describes the behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aexy.completion import Completion, CompletionRequest, FinishReason
+from aexy.errors import Attempt, ErrorCode, LLMError
+from aexy.ratelimit import RateLimiter, RateLimitWaitError, estimate_tokens
+from aexy.resilience.breaker import CircuitBreaker, Permit
+from aexy.resilience.clock import Clock, Deadline, Random, Sleep
+from aexy.resilience.retry import RetryPolicy
+from aexy.telemetry import Recorder, logger
+
+if TYPE_CHECKING:
+    from aexy.providers.base import BaseLLMProvider
+
+__all__ = ["CallState", "GuardedProvider", "ProviderSkipped"]
+
+#: Upper bound of one ``is_available()`` probe, seconds.
+PROBE_TIMEOUT = 5.0
+
+
+@dataclass(eq=False)
+class CallState:
+    """What one request has done so far, across retries and providers."""
+
+    deadline: Deadline
+    calls: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    rate_wait: float = 0.0
+    failures: list[Attempt] = field(default_factory=list)
+
+    def fail(self, provider: BaseLLMProvider, code: str, message: str) -> None:
+        self.failures.append(Attempt(provider.name, provider.model, code, message))
+
+
+class ProviderSkipped(Exception):
+    """The provider was passed over (its circuit is open); the reason is in the request state.
+    ``__cause__`` holds the error that opened the circuit, if this request caused it."""
+
+
+class GuardedProvider:
+    """One provider of the chain with its breaker, limiter and availability cache."""
+
+    def __init__(self, provider: BaseLLMProvider, *, breaker: CircuitBreaker,
+                 limiter: RateLimiter | None, policy: RetryPolicy, recorder: Recorder,
+                 clock: Clock, sleep: Sleep, random: Random, availability_ttl: float) -> None:
+        self.provider = provider
+        # Breakers, limiters and availability are kept per provider *and* model.
+        self.label = f"{provider.name}/{provider.model}"
+        self.breaker = breaker
+        self.limiter = limiter
+        self.policy = policy
+        self._recorder = recorder
+        self._clock = clock
+        self._sleep = sleep
+        self._random = random
+        self._availability_ttl = availability_ttl
+        self.available = True
+        self.available_until = -math.inf
+        self._probe: asyncio.Task[bool] | None = None
+
+    # -- one logical call ------------------------------------------------------------------------
+    async def complete(self, request: CompletionRequest, state: CallState) -> Completion:
+        """Attempts until an answer, a final error or the deadline. Raises :class:`LLMError`
+        (its code says why) or :class:`ProviderSkipped`."""
+        provider = self.provider
+        attempt = 0
+        while True:
+            if state.deadline.remaining() <= 0:
+                error = LLMError(f"the deadline of {state.deadline.seconds}s ran out",
+                                 code=ErrorCode.TIMEOUT, provider=provider.name,
+                                 model=provider.model)
+                state.fail(provider, error.code.value, error.message)
+                raise error
+            permit = self.breaker.acquire()
+            if permit is None:
+                self.skip(state, "circuit_open",
+                          f"circuit open; next trial in {self.breaker.retry_in():.1f}s")
+                raise ProviderSkipped
+            attempt += 1
+            try:
+                completion = await self._attempt(request, permit, state)
+            except RateLimitWaitError as exc:
+                exc.provider, exc.model = provider.name, provider.model
+                self.skip(state, "rate_limited", exc.message, code=exc.code.value)
+                raise
+            except LLMError as exc:
+                state.fail(provider, exc.code.value, exc.message)
+                delay = self.policy.delay(exc, attempt, state.deadline.remaining(), self._random)
+                if delay is None:
+                    raise
+                if not self.breaker.allows():
+                    # This failure opened the circuit: move on now rather than sleep.
+                    self.skip(state, "circuit_open", "circuit opened")
+                    raise ProviderSkipped from exc
+                state.retries += 1
+                self._recorder.retry(provider.name, exc.code.value)
+                await self._sleep(delay)
+                continue
+            return self._checked(completion, state)
+
+    async def _attempt(self, request: CompletionRequest, permit: Permit,
+                       state: CallState) -> Completion:
+        """One physical call, admitted by the breaker and the limiter, under one timeout."""
+        provider = self.provider
+        async with _Admission(self, permit, request, state) as admission:
+            # The provider's own timeout caps every attempt; the deadline caps them all.
+            limit = min(provider.settings.timeout, state.deadline.remaining())
+            state.calls += 1
+            started = self._clock()
+            with self._recorder.span(provider.name, provider.model,
+                                     request.metadata.get("analysis_type", "")) as span:
+                try:
+                    # The event loop enforces the limit too, for providers that ignore it.
+                    async with asyncio.timeout(limit):
+                        completion = await provider.complete(
+                            dataclasses.replace(request, timeout=limit))
+                except TimeoutError:
+                    error = LLMError(f"no answer within {limit:.2f}s (the provider's timeout "
+                                     "or the rest of the deadline)", code=ErrorCode.TIMEOUT,
+                                     provider=provider.name, model=provider.model)
+                    self._recorder.call_failed(provider.name, provider.model,
+                                               self._clock() - started, error.code.value)
+                    raise error from None
+                except LLMError as exc:
+                    self._recorder.call_failed(provider.name, provider.model,
+                                               self._clock() - started, exc.code.value)
+                    raise
+                self._recorder.call_ok(provider.name, self._clock() - started, completion, span)
+            admission.used(completion.usage.total_tokens)
+        if self._availability_ttl > 0:  # a call that answered is a fresh "available"
+            self.available, self.available_until = True, self._clock() + self._availability_ttl
+        state.input_tokens += completion.usage.input_tokens
+        state.output_tokens += completion.usage.output_tokens
+        return completion
+
+    def _checked(self, completion: Completion, state: CallState) -> Completion:
+        """A truncated or refused answer is an error (never retried: it would say the same)."""
+        provider = self.provider
+        reason = completion.finish_reason
+        if reason is FinishReason.LENGTH:
+            error = LLMError(
+                f"the answer was cut off at {completion.usage.output_tokens} output tokens "
+                f"(finish reason {completion.raw_finish_reason or 'length'}); shorten the input "
+                "or raise the output limit",
+                code=ErrorCode.OUTPUT_TRUNCATED, provider=provider.name, model=completion.model,
+                retryable=False, request_id=completion.request_id,
+            )
+        elif reason is FinishReason.CONTENT_FILTER:
+            error = LLMError(
+                "the model refused or its answer was filtered "
+                f"(finish reason {completion.raw_finish_reason or 'content_filter'})",
+                code=ErrorCode.CONTENT_FILTERED, provider=provider.name, model=completion.model,
+                retryable=False, request_id=completion.request_id,
+            )
+        else:
+            return completion
+        self._recorder.answer_refused(provider.name, error.code.value)
+        state.fail(provider, error.code.value, error.message)
+        raise error
+
+    def skip(self, state: CallState, reason: str, message: str, code: str | None = None) -> None:
+        state.fail(self.provider, code or reason, message)
+        self._recorder.skipped(self.label, reason)
+
+    # -- availability --------------------------------------------------------------------------
+    async def is_available(self, deadline: Deadline) -> bool:
+        """``is_available()``, asked at most once per ``AEXY_AVAILABILITY_TTL``; concurrent
+        callers share one probe, and a successful call counts as a fresh "yes"."""
+        ttl = self._availability_ttl
+        if ttl <= 0:
+            return True
+        if self._clock() < self.available_until:
+            return self.available
+        if self._probe is None or self._probe.done():
+            limit = min(PROBE_TIMEOUT, deadline.remaining())
+            self._probe = asyncio.ensure_future(self._run_probe(limit, ttl))
+        return await asyncio.shield(self._probe)
+
+    async def _run_probe(self, limit: float, ttl: float) -> bool:
+        try:
+            async with asyncio.timeout(limit):
+                ok = bool(await self.provider.is_available())
+        except Exception as exc:  # a failing probe means "not available", never a crash
+            logger.warning("availability probe failed",
+                           extra={"provider": self.label, "error": type(exc).__name__})
+            ok = False
+        self.available = ok
+        self.available_until = self._clock() + ttl
+        return ok
+
+    def cancel_probe(self) -> None:
+        if self._probe is not None and not self._probe.done():
+            self._probe.cancel()
+
+    def availability(self) -> dict[str, object]:
+        now = self._clock()
+        return {
+            "available": self.available if now < self.available_until else None,
+            "expires_in_s": round(max(0.0, self.available_until - now), 3)
+            if math.isfinite(self.available_until) else None,
+        }
+
+
+class _Admission:
+    """Leave to make one physical call: a breaker permit and the limiter's estimated tokens,
+    both settled here when the call ends, whichever way it ends.
+
+    - an answer: a healthy verdict for the breaker; the limiter is charged the real usage;
+    - an :class:`LLMError`: a failed verdict when retryable; the limiter keeps the input
+      estimate (the prompt was sent);
+    - anything else (cancelled, a provider bug): no verdict; the limiter keeps the input estimate.
+    """
+
+    __slots__ = ("_actual", "_estimate", "_guard", "_input_estimate", "_permit", "_state")
+
+    def __init__(self, guard: GuardedProvider, permit: Permit, request: CompletionRequest,
+                 state: CallState) -> None:
+        self._guard = guard
+        self._permit = permit
+        self._state = state
+        self._estimate = estimate_tokens(request.prompt_chars, request.max_tokens)
+        self._input_estimate = request.prompt_chars // 4
+        self._actual = 0
+
+    def used(self, tokens: int) -> None:
+        """The real usage of the answer (0 when the provider reports none)."""
+        self._actual = tokens
+
+    async def __aenter__(self) -> _Admission:
+        guard, state = self._guard, self._state
+        limiter = guard.limiter
+        try:
+            if limiter is not None:
+                waited = await limiter.acquire(self._estimate,
+                                               max_wait=state.deadline.remaining())
+                if waited > 0:
+                    state.rate_wait += waited
+                    guard._recorder.limiter_wait(guard.provider.name, waited)
+            if state.deadline.remaining() <= 0:
+                raise LLMError("the deadline ran out while waiting for the rate limiter",
+                               code=ErrorCode.TIMEOUT, provider=guard.provider.name,
+                               model=guard.provider.model)
+        except BaseException:
+            guard.breaker.release(self._permit)  # nothing was sent: no verdict
+            raise
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: object) -> None:
+        guard = self._guard
+        limiter = guard.limiter
+        if exc is None:
+            guard.breaker.record(self._permit, failed=False)
+            if limiter is not None and self._actual > 0:
+                limiter.reconcile(self._estimate, self._actual)
+            return
+        if isinstance(exc, LLMError):
+            guard.breaker.record(self._permit, failed=exc.retryable)
+        else:
+            guard.breaker.release(self._permit)
+        if limiter is not None:
+            limiter.reconcile(self._estimate, self._input_estimate)
