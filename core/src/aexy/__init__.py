@@ -1,6 +1,8 @@
 """aexy: a provider-agnostic LLM gateway for typed code and developer analysis.
 
 Names are imported on first use so that ``import aexy`` stays fast and pulls in no provider SDK.
+The public names are listed once, in the ``TYPE_CHECKING`` block below: type checkers read it as
+explicit re-exports, and :func:`__getattr__` reads the same block to know where each name lives.
 """
 
 from __future__ import annotations
@@ -11,100 +13,60 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from aexy.analysis import (
-        AnalysisRequest,
-        AnalysisResult,
-        AnalysisSpec,
-        AnalysisType,
-        Provenance,
-    )
-    from aexy.completion import Completion, CompletionRequest, FinishReason, Message, Usage
-    from aexy.errors import (
-        AexyError,
-        Attempt,
-        ConfigurationError,
-        ErrorCode,
-        InvalidInputError,
-        InvalidOutputError,
-        LLMError,
-        LLMUnavailableError,
-        PluginConflictError,
-        ProviderNotFoundError,
-        UnknownAnalysisTypeError,
-    )
-    from aexy.gateway import LLMGateway, analyze_once
-    from aexy.hookspecs import hookimpl
-    from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
-    from aexy.settings import AexySettings
+    from aexy.analysis import AnalysisRequest as AnalysisRequest
+    from aexy.analysis import AnalysisResult as AnalysisResult
+    from aexy.analysis import AnalysisSpec as AnalysisSpec
+    from aexy.analysis import AnalysisType as AnalysisType
+    from aexy.analysis import Provenance as Provenance
+    from aexy.completion import Completion as Completion
+    from aexy.completion import CompletionRequest as CompletionRequest
+    from aexy.completion import FinishReason as FinishReason
+    from aexy.completion import Message as Message
+    from aexy.completion import Usage as Usage
+    from aexy.errors import AexyError as AexyError
+    from aexy.errors import Attempt as Attempt
+    from aexy.errors import ConfigurationError as ConfigurationError
+    from aexy.errors import ErrorCode as ErrorCode
+    from aexy.errors import InvalidInputError as InvalidInputError
+    from aexy.errors import InvalidOutputError as InvalidOutputError
+    from aexy.errors import LLMError as LLMError
+    from aexy.errors import LLMUnavailableError as LLMUnavailableError
+    from aexy.errors import PluginConflictError as PluginConflictError
+    from aexy.errors import ProviderNotFoundError as ProviderNotFoundError
+    from aexy.errors import UnknownAnalysisTypeError as UnknownAnalysisTypeError
+    from aexy.gateway import GatewayClosedError as GatewayClosedError
+    from aexy.gateway import LLMGateway as LLMGateway
+    from aexy.gateway import analyze_once as analyze_once
+    from aexy.hookspecs import hookimpl as hookimpl
+    from aexy.providers.base import BaseLLMProvider as BaseLLMProvider
+    from aexy.providers.base import ProviderSettings as ProviderSettings
+    from aexy.providers.base import ProviderSpec as ProviderSpec
+    from aexy.providers.base import RateLimits as RateLimits
+    from aexy.settings import AexySettings as AexySettings
 
-_EXPORTS: dict[str, str] = {
-    "LLMGateway": "aexy.gateway",
-    "analyze_once": "aexy.gateway",
-    "AnalysisType": "aexy.analysis",
-    "AnalysisResult": "aexy.analysis",
-    "AnalysisSpec": "aexy.analysis",
-    "AnalysisRequest": "aexy.analysis",
-    "Provenance": "aexy.analysis",
-    "BaseLLMProvider": "aexy.providers.base",
-    "ProviderSettings": "aexy.providers.base",
-    "ProviderSpec": "aexy.providers.base",
-    "RateLimits": "aexy.providers.base",
-    "CompletionRequest": "aexy.completion",
-    "Completion": "aexy.completion",
-    "FinishReason": "aexy.completion",
-    "Message": "aexy.completion",
-    "Usage": "aexy.completion",
-    "hookimpl": "aexy.hookspecs",
-    "AexySettings": "aexy.settings",
-    "AexyError": "aexy.errors",
-    "Attempt": "aexy.errors",
-    "ConfigurationError": "aexy.errors",
-    "ErrorCode": "aexy.errors",
-    "InvalidInputError": "aexy.errors",
-    "InvalidOutputError": "aexy.errors",
-    "LLMError": "aexy.errors",
-    "LLMUnavailableError": "aexy.errors",
-    "PluginConflictError": "aexy.errors",
-    "ProviderNotFoundError": "aexy.errors",
-    "UnknownAnalysisTypeError": "aexy.errors",
-}
+_exports: dict[str, str] | None = None
 
-__all__ = [
-    "AexyError",
-    "AexySettings",
-    "AnalysisRequest",
-    "AnalysisResult",
-    "AnalysisSpec",
-    "AnalysisType",
-    "Attempt",
-    "BaseLLMProvider",
-    "Completion",
-    "CompletionRequest",
-    "ConfigurationError",
-    "ErrorCode",
-    "FinishReason",
-    "InvalidInputError",
-    "InvalidOutputError",
-    "LLMError",
-    "LLMGateway",
-    "LLMUnavailableError",
-    "Message",
-    "PluginConflictError",
-    "Provenance",
-    "ProviderNotFoundError",
-    "ProviderSettings",
-    "ProviderSpec",
-    "RateLimits",
-    "UnknownAnalysisTypeError",
-    "Usage",
-    "__version__",
-    "analyze_once",
-    "hookimpl",
-]
+
+def _public() -> dict[str, str]:
+    """``{name: module}`` read from the ``TYPE_CHECKING`` imports of this file, once."""
+    global _exports
+    if _exports is None:
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+        block = next(node for node in tree.body if isinstance(node, ast.If)
+                     and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        _exports = {alias.name: node.module for node in block.body
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    for alias in node.names}
+    return _exports
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    if name == "__all__":
+        return [*_public(), "__version__"]
+    module = _public().get(name)
     if module is None:
         raise AttributeError(f"module 'aexy' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -113,4 +75,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return __all__
+    return sorted([*_public(), "__version__"])

@@ -256,15 +256,15 @@ class AnalysisRequest:
             raise InvalidInputError(
                 f"content must be a str, got {type(content).__name__}"
             )
-        if not content.strip():
+        if not content or content.isspace():  # no copy of possibly megabytes
             raise InvalidInputError("content is empty")
         if len(content) > max_content_chars:
             raise InvalidInputError(
                 f"content is {len(content):,} characters, above the limit of "
                 f"{max_content_chars:,} (set AEXY_MAX_CONTENT_CHARS to change it)"
             )
-        if context is None:
-            context = {}
+        if context is None or (isinstance(context, Mapping) and not context):
+            return cls(analysis_type, content, {}, "{}")  # the common case: nothing to copy
         if not isinstance(context, Mapping):
             raise InvalidInputError(f"context must be a mapping, got {type(context).__name__}")
         _check_json(context, "")

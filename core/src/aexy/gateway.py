@@ -33,7 +33,7 @@ from aexy.errors import (
 from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plugins import PluginHost, get_plugin_host
 from aexy.postprocess import PostProcessor
-from aexy.prompts import Prompt, PromptSource
+from aexy.prompts import Prompt, ordered_sources, render_prompt
 from aexy.providers.base import BaseLLMProvider
 from aexy.ratelimit import RateLimiter
 from aexy.resilience.breaker import CircuitBreaker
@@ -107,8 +107,7 @@ class LLMGateway:
         self._close_passed = close_providers
         self._closed = False
         self._types = self.plugins.analysis_types()
-        self._prompt_sources: list[PromptSource] = sorted(
-            self.plugins.prompt_sources().items.values(), key=lambda p: (p.priority, p.name))
+        self._prompt_sources = ordered_sources(self.plugins.prompt_sources().items.values())
         self._postprocessors = self._resolve_postprocessors(s.postprocessors)
         self._postprocessor_names = tuple(pp.name for pp in self._postprocessors)
         policy = RetryPolicy(max_attempts=s.max_attempts, base=s.backoff_base,
@@ -301,11 +300,8 @@ class LLMGateway:
 
     def prompt_for(self, spec: AnalysisSpec, request: AnalysisRequest) -> Prompt:
         """The effective prompt: the first source that has a template for this type."""
-        for source in self._prompt_sources:
-            template = source.get(spec)
-            if template is not None:
-                return template.render(request.content, request.context, source=source.name)
-        raise ConfigurationError(f"no prompt source has a prompt for {spec.name!r}")
+        return render_prompt(self._prompt_sources, spec, request.content, request.context,
+                             self.settings)
 
     def _key(self, spec: AnalysisSpec, prompt: Prompt, request: AnalysisRequest,
              provider: BaseLLMProvider) -> str:

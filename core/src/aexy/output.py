@@ -136,6 +136,10 @@ def _unwrapped(value: dict[str, Any]) -> dict[str, Any] | None:
 
 def parse_result(text: str, model: type[M]) -> M:
     """Extract and validate; raises :class:`OutputParseError` with every problem found."""
+    try:  # the common case, a plain JSON answer: one pass in pydantic-core, no search
+        return model.model_validate_json(text)
+    except ValidationError:
+        pass
     if not text.strip():
         raise OutputParseError(["the answer is empty"])
     best: tuple[int, list[str]] | None = None

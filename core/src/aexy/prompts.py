@@ -30,19 +30,23 @@ so editing an override changes the cache key.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from aexy.analysis import AnalysisSpec
 from aexy.errors import ConfigurationError
 from aexy.schema import sketch
+
+if TYPE_CHECKING:
+    from aexy.settings import AexySettings
 
 __all__ = [
     "BuiltinPromptSource",
@@ -54,7 +58,9 @@ __all__ = [
     "context_block",
     "context_value",
     "delimit",
+    "ordered_sources",
     "parse_prompt_file",
+    "render_prompt",
     "render_template",
     "shape_of",
     "user_prompt",
@@ -89,14 +95,34 @@ class PromptTemplate:
 class PromptSource:
     """What ``register_prompt_sources`` returns.
 
-    :param name: the source's name (``AEXY_PROMPT_SOURCES`` orders sources by it).
-    :param get: ``get(spec) -> PromptTemplate | None``; ``None`` lets the next source answer.
+    :param name: the source's name, shown by ``aexy plugins``.
+    :param get: ``get(spec, settings) -> PromptTemplate | None``; ``None`` lets the next source
+        answer. ``settings`` is the asking gateway's :class:`~aexy.settings.AexySettings`; a
+        ``get(spec)`` that takes the spec alone is called that way (sources may take fewer
+        arguments, which is how this contract grows without breaking them).
     :param priority: lower is asked first; the built-in source is 1000 (asked last).
     """
 
     name: str
-    get: Callable[[AnalysisSpec], PromptTemplate | None]
+    get: Callable[..., PromptTemplate | None]
     priority: int = 100
+    takes_settings: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        try:
+            params = inspect.signature(self.get).parameters.values()
+        except (TypeError, ValueError):  # a builtin without a signature: the spec alone
+            params = ()  # type: ignore[assignment]
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+        object.__setattr__(self, "takes_settings", len(positional) >= 2 or any(
+            p.kind is p.VAR_POSITIONAL for p in positional))
+
+    def template_for(self, spec: AnalysisSpec, settings: AexySettings) -> PromptTemplate | None:
+        """This source's template for ``spec``, or ``None``."""
+        if self.takes_settings:
+            return self.get(spec, settings)
+        return self.get(spec)
 
 
 def _builtin(spec: AnalysisSpec) -> PromptTemplate:
@@ -107,6 +133,22 @@ def _builtin(spec: AnalysisSpec) -> PromptTemplate:
 
 BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)
 
+
+
+def ordered_sources(sources: Iterable[PromptSource]) -> list[PromptSource]:
+    """Prompt sources in the order they are asked: by priority, then name."""
+    return sorted(sources, key=lambda source: (source.priority, source.name))
+
+
+def render_prompt(sources: Sequence[PromptSource], spec: AnalysisSpec, content: str,
+                  context: Mapping[str, Any], settings: AexySettings) -> Prompt:
+    """The effective prompt: rendered from the first source (in ``sources`` order) that has a
+    template for ``spec``."""
+    for source in sources:
+        template = source.template_for(spec, settings)
+        if template is not None:
+            return template.render(content, context, source=source.name)
+    raise ConfigurationError(f"no prompt source has a prompt for {spec.name!r}")
 
 # -- rendering helpers, shared by the catalogue's prompts and the override templates ------------
 def _closing_tag(tag: str) -> re.Pattern[str]:
@@ -244,9 +286,10 @@ def _user_from(template: str) -> Callable[[str, Mapping[str, Any]], str]:
 class DirectoryPromptSource:
     """Override prompts from ``<directory>/<type>.md``; see the module docs for the format.
 
-    :param directory: fixed directory; ``None`` reads ``AEXY_PROMPTS_DIR`` (environment, then
-        ``.env`` via :class:`~aexy.settings.AexySettings`) at call time, so a process can change
-        it without rebuilding gateways.
+    :param directory: fixed directory; ``None`` reads ``AEXY_PROMPTS_DIR`` at call time (so a
+        process can change it without rebuilding gateways), and otherwise the asking gateway's
+        settings, which read ``.env`` once; asked without settings, the source reads ``.env``
+        itself, again only when the file changed.
     """
 
     def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
@@ -255,12 +298,12 @@ class DirectoryPromptSource:
         self._parsed: dict[tuple[str, ...], PromptTemplate] = {}
         self._dotenv: tuple[tuple[str, int, int], str | None] | None = None
 
-    def _directory(self) -> Path | None:
+    def _directory(self, settings: AexySettings | None) -> Path | None:
         if self.directory is not None:
             return Path(self.directory)
         raw = os.environ.get(PROMPTS_DIR_ENV)
         if raw is None:
-            raw = self._from_dotenv()
+            raw = settings.prompts_dir if settings is not None else self._from_dotenv()
         return Path(raw).expanduser() if raw else None
 
     def _from_dotenv(self) -> str | None:
@@ -277,8 +320,9 @@ class DirectoryPromptSource:
             self._dotenv = (stamp, AexySettings().prompts_dir)
         return self._dotenv[1]
 
-    def get(self, spec: AnalysisSpec) -> PromptTemplate | None:
-        directory = self._directory()
+    def get(self, spec: AnalysisSpec, settings: AexySettings | None = None
+            ) -> PromptTemplate | None:
+        directory = self._directory(settings)
         if directory is None:
             return None
         if not directory.is_dir():

@@ -10,6 +10,8 @@ touched. ``opentelemetry`` is imported when the first gateway is built, not on `
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -108,6 +110,8 @@ class Telemetry:
         self._trace = trace
         self._metrics = metrics
         self._explicit = tracer_provider is not None or meter_provider is not None
+        self._active = self._explicit
+        self._recheck_at = -math.inf
         self.tracer = trace.get_tracer("aexy", tracer_provider=tracer_provider)
         meter = metrics.get_meter("aexy", meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -143,12 +147,17 @@ class Telemetry:
 
     def active(self) -> bool:
         """Whether anything listens: given providers, or an SDK installed as the global ones.
-        Checked per event (two identity tests), so an SDK installed later is picked up."""
+        The global check is redone at most once a second, so an SDK installed after the
+        gateway was built is picked up without costing every event a lookup."""
         if self._explicit:
             return True
-        tracer = type(self._trace.get_tracer_provider()).__name__
-        meter = type(self._metrics.get_meter_provider()).__name__
-        return tracer not in _NOOP_PROVIDERS or meter not in _NOOP_PROVIDERS
+        now = time.monotonic()
+        if now >= self._recheck_at:
+            tracer = type(self._trace.get_tracer_provider()).__name__
+            meter = type(self._metrics.get_meter_provider()).__name__
+            self._active = tracer not in _NOOP_PROVIDERS or meter not in _NOOP_PROVIDERS
+            self._recheck_at = now + 1.0
+        return self._active
 
 
 #: The API's own provider classes: what is installed until an application sets up an SDK.

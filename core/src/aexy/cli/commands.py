@@ -122,6 +122,7 @@ def plugins(as_json: bool) -> None:
             conflicts.append({"kind": registry.kind, "name": name, "distributions": owners})
     infos = h.plugins()
     hook_errors = [{"plugin": p, "hook": hook, "error": err} for p, hook, err in h.hook_errors]
+    cache_backend = _active_cache_backend(h)
     if as_json:
         click.echo(_dumps({
             "plugins": [
@@ -132,6 +133,7 @@ def plugins(as_json: bool) -> None:
             ],
             "conflicts": conflicts,
             "hook_errors": hook_errors,
+            "cache_backend": cache_backend,
         }))
         return
     from rich.table import Table
@@ -152,6 +154,23 @@ def plugins(as_json: bool) -> None:
                       f"{' and '.join(c['distributions'])}; disable one with AEXY_DISABLE_PLUGINS")
     for e in hook_errors:
         console.print(f"[red]hook error:[/] {e['plugin']}.{e['hook']}: {e['error']}")
+    if "error" in cache_backend:
+        console.print(f"[red]cache backend:[/] {cache_backend['error']}")
+    else:
+        console.print(f"cache backend: {cache_backend['name']} ({cache_backend['reason']})")
+
+
+def _active_cache_backend(h: Any) -> dict[str, str]:
+    """Which cache backend a gateway would use, and why (or why none can be chosen)."""
+    from aexy.cache import select_backend
+    from aexy.errors import ConfigurationError
+    from aexy.settings import AexySettings
+
+    try:
+        spec, why = select_backend(AexySettings(), h)
+    except ConfigurationError as exc:
+        return {"error": str(exc)}
+    return {"name": spec.name, "reason": why}
 
 
 # -- providers -------------------------------------------------------------------------------------
@@ -285,6 +304,7 @@ def prompt(analysis_type: str, sample: str | None, contexts: tuple[str, ...],
     The prompt shown is the effective one: the first prompt source that has one for TYPE.
     """
     from aexy.analysis import AnalysisRequest
+    from aexy.prompts import ordered_sources, render_prompt
     from aexy.settings import AexySettings
 
     h = host()
@@ -296,19 +316,11 @@ def prompt(analysis_type: str, sample: str | None, contexts: tuple[str, ...],
         content = read_text(sample)
         context = {"file_path": sample} if sample != "-" else {}
     context.update(parse_context(contexts, None))
+    settings = AexySettings()
     request = AnalysisRequest.create(spec.name, content, context,
-                                     max_content_chars=AexySettings().max_content_chars)
-    sources = sorted(h.prompt_sources().items.values(), key=lambda s: (s.priority, s.name))
-    rendered = None
-    for source in sources:
-        template = source.get(spec)
-        if template is not None:
-            rendered = template.render(request.content, request.context, source=source.name)
-            break
-    if rendered is None:
-        from aexy.errors import ConfigurationError
-
-        raise ConfigurationError(f"no prompt source has a prompt for {spec.name!r}")
+                                     max_content_chars=settings.max_content_chars)
+    rendered = render_prompt(ordered_sources(h.prompt_sources().items.values()), spec,
+                             request.content, request.context, settings)
     if as_json:
         click.echo(_dumps({"analysis_type": spec.name, "source": rendered.source,
                            "version": rendered.version, "system": rendered.system,
@@ -337,24 +349,40 @@ def cache() -> None:
     """Inspect or clear the result cache (backend: AEXY_CACHE_BACKEND)."""
 
 
-def _cache_gateway() -> Any:
-    from aexy.gateway import LLMGateway
-    from aexy.providers.offline import OfflineProvider
+def _open_cache() -> tuple[Any, str]:
+    """The configured :class:`~aexy.cache.TieredCache` (``None`` when caching is off) and why
+    its backend was chosen. No provider is built: a misconfigured LLM_PROVIDER cannot stop
+    anyone from inspecting or clearing the cache."""
+    from aexy.cache import TieredCache, select_backend
+    from aexy.settings import AexySettings
+    from aexy.telemetry import Recorder
 
-    # The cache does not depend on the provider: the offline one needs no key or server, so a
-    # misconfigured LLM_PROVIDER cannot stop anyone from clearing the cache.
-    return LLMGateway(OfflineProvider(), plugins=host())
+    settings = AexySettings()
+    if not settings.llm_cache_enabled:
+        return None, "LLM_CACHE_ENABLED=false"
+    spec, why = select_backend(settings, host())
+    cache = TieredCache(spec.factory(settings), recorder=Recorder(),
+                        memory_entries=settings.cache_max_entries,
+                        memory_max_age=settings.cache_memory_ttl, timeout=settings.cache_timeout)
+    return cache, f"{spec.name}: {why}"
 
 
 @cache.command(name="stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def cache_stats(as_json: bool) -> None:
-    """Entries, hits and misses of each cache tier."""
-    async def run() -> list[dict[str, Any]]:
-        async with _cache_gateway() as gateway:
-            return await gateway.cache_stats()  # type: ignore[no-any-return]
+    """Entries, hits and misses of each cache tier, and which backend is active and why."""
+    async def run() -> tuple[list[dict[str, Any]], str]:
+        cache, why = _open_cache()
+        if cache is None:
+            return [], why
+        try:
+            tiers: list[dict[str, Any]] = await cache.stats()
+        finally:
+            await cache.aclose()
+        tiers[-1]["selected"] = why
+        return tiers, why
 
-    tiers = run_async(run())
+    tiers, why = run_async(run())
     if as_json:
         click.echo(_dumps(tiers))
         return
@@ -365,7 +393,7 @@ def cache_stats(as_json: bool) -> None:
 
     keys: list[str] = []
     for tier in tiers:
-        keys += [k for k in tier if k not in keys]
+        keys += [k for k in tier if k not in keys and k != "selected"]
     table = Table(title="aexy cache", title_justify="left")
     for k in keys:
         table.add_column(k)
@@ -373,9 +401,10 @@ def cache_stats(as_json: bool) -> None:
         table.add_row(*(str(tier.get(k, "")) for k in keys))
     console = get_console()
     console.print(table)
+    console.print(f"backend {why}")
     if [t.get("backend") for t in tiers] == ["memory"]:
         console.print("The memory backend lives in one process: each aexy command starts empty. "
-                      "Set AEXY_CACHE_BACKEND=redis (pip install aexy-redis) to share a cache.",
+                      "Install aexy-redis (pip install aexy-redis) to share a cache.",
                       style="dim")
 
 
@@ -387,8 +416,13 @@ def cache_clear(analysis_type: str | None) -> None:
         analysis_type = resolve_spec(host().analysis_types(), analysis_type).name
 
     async def run() -> int:
-        async with _cache_gateway() as gateway:
-            return await gateway.clear_cache(analysis_type)  # type: ignore[no-any-return]
+        cache, _why = _open_cache()
+        if cache is None:
+            return 0
+        try:
+            return await cache.clear(analysis_type)  # type: ignore[no-any-return]
+        finally:
+            await cache.aclose()
 
     count = run_async(run())
     what = f"{analysis_type} results" if analysis_type else "cached results"

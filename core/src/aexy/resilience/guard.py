@@ -11,7 +11,6 @@ a result. ``docs/resilience.md`` describes the behaviour.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -129,8 +128,7 @@ class GuardedProvider:
                 try:
                     # The event loop enforces the limit too, for providers that ignore it.
                     async with asyncio.timeout(limit):
-                        completion = await provider.complete(
-                            dataclasses.replace(request, timeout=limit))
+                        completion = await provider.complete(request.with_timeout(limit))
                 except TimeoutError:
                     error = LLMError(f"no answer within {limit:.2f}s (the provider's timeout "
                                      "or the rest of the deadline)", code=ErrorCode.TIMEOUT,

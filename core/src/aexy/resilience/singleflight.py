@@ -1,10 +1,11 @@
 """Single-flight: concurrent calls with the same key share one execution.
 
-The shared work runs in its own task and every caller awaits it through ``asyncio.shield``: a
-caller that is cancelled leaves, the work goes on for the others. When the last caller leaves,
-the work is cancelled (nobody wants its result). The key is dropped before the task finishes,
-so an error reaches the callers that were waiting and nobody after them: errors are never
-remembered.
+The shared work runs in its own task, so a caller that is cancelled leaves and the work goes on
+for the others; when the last caller leaves, the work is cancelled (nobody wants its result).
+Each caller waits on a future of its own, which the work resolves itself as it finishes (one
+event-loop turn sooner than a done-callback or ``asyncio.shield`` would). The key is dropped
+before the callers resume, so an error reaches the callers that were waiting and nobody after
+them: errors are never remembered.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ class Shared(NamedTuple, Generic[T]):
 
 
 class _Flight(Generic[T]):
-    __slots__ = ("task", "waiters")
+    __slots__ = ("callers", "task", "waiting")
 
     def __init__(self) -> None:
-        self.task: asyncio.Task[T] | None = None
-        self.waiters = 0
+        self.task: asyncio.Task[None] | None = None
+        self.waiting: list[asyncio.Future[T]] = []
+        self.callers = 0  # every caller that received (or will receive) the value
 
 
 class SingleFlight(Generic[T]):
@@ -55,45 +57,44 @@ class SingleFlight(Generic[T]):
         flight = self._flights.get(key)
         joined = flight is not None
         if flight is None:
-            flight = self._start(key, fn)
-        task = flight.task
-        assert task is not None
-        flight.waiters += 1
+            flight = self._flights[key] = _Flight()
+            flight.task = asyncio.get_running_loop().create_task(self._run(key, flight, fn))
+        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        flight.waiting.append(waiter)
+        flight.callers += 1
         try:
-            value = await asyncio.shield(task)
-            # Joiners decrement only after they resume, so the count still includes them.
-            return Shared(value, joined, joined or flight.waiters > 1)
+            value = await waiter
         except asyncio.CancelledError:
-            # This caller was cancelled (the work itself is not done): if it was the last
-            # one waiting, nobody wants the result any more.
-            if not task.done() and flight.waiters == 1:
+            # This caller was cancelled (or the work was): if it was the last one waiting,
+            # nobody wants the result any more.
+            flight.waiting.remove(waiter)
+            flight.callers -= 1
+            if not flight.waiting and flight.task is not None and not flight.task.done():
                 self._drop(key, flight)
-                task.cancel()
+                flight.task.cancel()
             raise
-        finally:
-            flight.waiters -= 1
+        return Shared(value, joined, joined or flight.callers > 1)
 
-    def _start(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> _Flight[T]:
-        flight: _Flight[T] = _Flight()
-
-        async def run() -> T:
-            try:
-                return await fn()
-            finally:
-                self._drop(key, flight)
-
-        flight.task = asyncio.ensure_future(run())
-        flight.task.add_done_callback(_retrieve)
-        self._flights[key] = flight
-        return flight
+    async def _run(self, key: Hashable, flight: _Flight[T],
+                   fn: Callable[[], Awaitable[T]]) -> None:
+        try:
+            value = await fn()
+        except BaseException as exc:
+            self._drop(key, flight)
+            for waiter in flight.waiting:
+                if not waiter.done():
+                    if isinstance(exc, asyncio.CancelledError):
+                        waiter.cancel()
+                    else:
+                        waiter.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        self._drop(key, flight)
+        for waiter in flight.waiting:
+            if not waiter.done():
+                waiter.set_result(value)
 
     def _drop(self, key: Hashable, flight: _Flight[T]) -> None:
         if self._flights.get(key) is flight:
             del self._flights[key]
-
-
-def _retrieve(task: asyncio.Task[object]) -> None:
-    # Mark the exception as seen: if every caller left, nobody else would, and asyncio would
-    # log "Task exception was never retrieved".
-    if not task.cancelled():
-        task.exception()
