@@ -63,7 +63,8 @@ def start_stub() -> tuple[subprocess.Popen[str], int]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, str(HERE / "_stub_server.py"), str(port)],
                             stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
     return proc, port
 
 
@@ -163,63 +164,68 @@ def ratio_line(name: str, ours: list[float], base: list[float], target: str) -> 
 async def loopback(port: int, a: argparse.Namespace) -> None:
     print("\n## loopback, sequential: us per call (aexy, raw httpx), median ratio")
     for kind in ("openai", "ollama"):
-        path, body, headers = await captured_body(kind, CODE)
-        provider = make_provider(kind, port)
-        raw = raw_client(provider, headers)
-        url = f"http://127.0.0.1:{port}{path}"
-        async with gateway(provider) as gw:
-            async def ours(i: int) -> Any:
-                return await gw.analyze(TYPE, CODE, use_cache=False)
+        await loopback_one(kind, port, a)
 
-            async def theirs(i: int) -> Any:
-                return (await raw.post(url, json=body)).json()
 
-            for fn in (ours, theirs):  # warm the pools
-                for i in range(50):
-                    await fn(i)
-            got = await rounds({"aexy": per_call(ours, a.calls),
-                                "raw": per_call(theirs, a.calls)}, a.rounds)
-        await raw.aclose()
-        print(ratio_line(f"analyze() via aexy-{kind}", got["aexy"], got["raw"], "<= 1.10x"))
+async def loopback_one(kind: str, port: int, a: argparse.Namespace) -> None:
+    path, body, headers = await captured_body(kind, CODE)
+    provider = make_provider(kind, port)
+    raw = raw_client(provider, headers)
+    url = f"http://127.0.0.1:{port}{path}"
+    async with gateway(provider) as gw:
+        async def ours(i: int) -> Any:
+            return await gw.analyze(TYPE, CODE, use_cache=False)
+
+        async def theirs(i: int) -> Any:
+            return (await raw.post(url, json=body)).json()
+
+        for fn in (ours, theirs):  # warm the pools
+            for i in range(50):
+                await fn(i)
+        got = await rounds({"aexy": per_call(ours, a.calls),
+                            "raw": per_call(theirs, a.calls)}, a.rounds)
+    await raw.aclose()
+    print(ratio_line(f"analyze() via aexy-{kind}", got["aexy"], got["raw"], "<= 1.10x"))
 
 
 async def inprocess(a: argparse.Namespace) -> None:
     print("\n## in process (MockTransport): us per call, analyze() minus provider.complete()")
-    from aexy.completion import CompletionRequest
-
     for kind in ("openai", "ollama"):
-        stub = {"openai": _openai_stub_body(), "ollama": _ollama_stub_body()}[kind]
-        transport = httpx.MockTransport(lambda r, b=stub: httpx.Response(
-            200, content=b, headers={"content-type": "application/json"}))
-        provider = make_provider(kind, None, transport)
-        gw = gateway(provider)
-        spec = gw.spec_for(TYPE)
-        from aexy.analysis import AnalysisRequest
+        await inprocess_one(kind, a)
 
-        request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
-        prompt = gw.prompt_for(spec, request)
-        from aexy.completion import Message
 
-        call = CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
-                                 json_schema=spec.json_schema, schema_name=spec.name,
-                                 max_tokens=spec.max_tokens, analysis=request)
+async def inprocess_one(kind: str, a: argparse.Namespace) -> None:
+    from aexy.analysis import AnalysisRequest
+    from aexy.completion import CompletionRequest, Message
 
-        async def ours(i: int) -> Any:
-            return await gw.analyze(TYPE, CODE, use_cache=False)
+    stub = {"openai": _openai_stub_body(), "ollama": _ollama_stub_body()}[kind]
+    transport = httpx.MockTransport(lambda r: httpx.Response(
+        200, content=stub, headers={"content-type": "application/json"}))
+    provider = make_provider(kind, None, transport)
+    gw = gateway(provider)
+    spec = gw.spec_for(TYPE)
+    request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
+    prompt = gw.prompt_for(spec, request)
+    call = CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
+                             json_schema=spec.json_schema, schema_name=spec.name,
+                             max_tokens=spec.max_tokens, analysis=request)
 
-        async def bare(i: int) -> Any:
-            return await provider.complete(call)
+    async def ours(i: int) -> Any:
+        return await gw.analyze(TYPE, CODE, use_cache=False)
 
-        for fn in (ours, bare):
-            for i in range(200):
-                await fn(i)
-        got = await rounds({"aexy": per_call(ours, a.calls * 3),
-                            "bare": per_call(bare, a.calls * 3)}, a.rounds)
-        deltas = [o - b for o, b in zip(got["aexy"], got["bare"], strict=True)]
-        print(f"{'analyze() via aexy-' + kind:<44} {statistics.median(got['aexy']):>9.1f} "
-              f"{statistics.median(got['bare']):>9.1f} {statistics.median(deltas):>+7.1f}us"
-              "   target <= +60 us")
-        await gw.aclose()
+    async def bare(i: int) -> Any:
+        return await provider.complete(call)
+
+    for fn in (ours, bare):
+        for i in range(200):
+            await fn(i)
+    got = await rounds({"aexy": per_call(ours, a.calls * 3),
+                        "bare": per_call(bare, a.calls * 3)}, a.rounds)
+    deltas = [o - b for o, b in zip(got["aexy"], got["bare"], strict=True)]
+    print(f"{'analyze() via aexy-' + kind:<44} {statistics.median(got['aexy']):>9.1f} "
+          f"{statistics.median(got['bare']):>9.1f} {statistics.median(deltas):>+7.1f}us"
+          "   target <= +60 us")
+    await gw.aclose()
 
 
 async def concurrency(port: int, a: argparse.Namespace, workers: int = 64) -> None:
