@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aexy.errors import (
         AexyError,
         Attempt,
+        ClosedError,
         ConfigurationError,
         ErrorCode,
         InvalidInputError,
@@ -34,7 +35,13 @@ if TYPE_CHECKING:
     )
     from aexy.gateway import LLMGateway, analyze_once
     from aexy.hookspecs import hookimpl
-    from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
+    from aexy.providers.base import (
+        Availability,
+        BaseLLMProvider,
+        ProviderSettings,
+        ProviderSpec,
+        RateLimits,
+    )
     from aexy.settings import AexySettings
 
 _EXPORTS: dict[str, str] = {
@@ -45,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "AnalysisSpec": "aexy.analysis",
     "AnalysisRequest": "aexy.analysis",
     "Provenance": "aexy.analysis",
+    "Availability": "aexy.providers.base",
     "BaseLLMProvider": "aexy.providers.base",
     "ProviderSettings": "aexy.providers.base",
     "ProviderSpec": "aexy.providers.base",
@@ -58,6 +66,7 @@ _EXPORTS: dict[str, str] = {
     "AexySettings": "aexy.settings",
     "AexyError": "aexy.errors",
     "Attempt": "aexy.errors",
+    "ClosedError": "aexy.errors",
     "ConfigurationError": "aexy.errors",
     "ErrorCode": "aexy.errors",
     "InvalidInputError": "aexy.errors",
@@ -77,7 +86,9 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisType",
     "Attempt",
+    "Availability",
     "BaseLLMProvider",
+    "ClosedError",
     "Completion",
     "CompletionRequest",
     "ConfigurationError",

@@ -20,7 +20,14 @@ from typing import Any, Self
 
 from pydantic import ValidationError
 
-from aexy.analysis import AnalysisRequest, AnalysisResult, AnalysisSpec, AnalysisType, Provenance
+from aexy.analysis import (
+    AnalysisRequest,
+    AnalysisResult,
+    AnalysisSpec,
+    AnalysisType,
+    Provenance,
+    check_prompt_size,
+)
 from aexy.cache import CacheBackend, MemoryCache, cache_key, type_prefix
 from aexy.completion import Completion, CompletionRequest, FinishReason, Message
 from aexy.errors import (
@@ -325,6 +332,7 @@ class LLMGateway:
             spec.name, content, context, max_content_chars=self.settings.max_content_chars
         )
         prompt = self.prompt_for(spec, request)
+        check_prompt_size(prompt, self.settings.max_prompt_chars)
         self._stats.requests += 1
         primary = self.provider
         key = self._key(spec, prompt, request, primary)
