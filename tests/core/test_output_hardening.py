@@ -99,7 +99,7 @@ async def test_every_coalesced_caller_gets_the_typed_error() -> None:
         async def call() -> BaseException | None:
             try:
                 await gateway.analyze("skill_extraction", "x = 1\n")
-            except BaseException as exc:  # noqa: BLE001 - the test inspects what each got
+            except BaseException as exc:
                 return exc
             return None
 
