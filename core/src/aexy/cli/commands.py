@@ -187,19 +187,21 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
         from rich.table import Table
 
         table = Table(title="aexy providers", title_justify="left")
-        columns = ["name", "model", "limits", "distribution"]
-        columns += ["available", "reason"] if check else []
+        # A health check shows the verdict and its reason instead of limits and distribution
+        # (still in --json), so the reason has room on one line.
+        columns = ["name", "model"] + (["available", "reason"] if check
+                                       else ["limits", "distribution"])
         for col in columns:
-            table.add_column(col, overflow="fold", ratio=3 if col == "reason" else None)
+            table.add_column(col, overflow="fold")
         for r in rows:
-            cells = [r["name"] + (" *" if r["default"] else ""), r.get("model") or "",
-                     _limits(r), r["distribution"]]
+            cells = [r["name"] + (" *" if r["default"] else ""), r.get("model") or ""]
             if r.get("error"):
-                cells[1] = f"[red]{r['error']}[/]"
+                cells[1] = f"[red]{escape(r['error'])}[/]"
             if check:
-                ok = r.get("available")
-                cells.append("[green]yes[/]" if ok else "[red]no[/]")
+                cells.append("[green]yes[/]" if r.get("available") else "[red]no[/]")
                 cells.append(escape(r.get("reason") or ""))
+            else:
+                cells += [_limits(r), r["distribution"]]
             table.add_row(*cells)
         get_console().print(table)
         get_console().print(f"* default (LLM_PROVIDER={default})", style="dim")
