@@ -34,3 +34,46 @@ def host() -> PluginHost:
     h = PluginHost(entry_points=False)
     install_fake_provider(h)
     return h
+
+
+def _secret_paths(root: object, secret: str) -> list[str]:
+    """Where ``secret`` can be reached from ``root``, following every reference an object holds
+    (exception ``__context__``/``__cause__``/``args``, attributes, containers, headers).
+
+    Tracebacks, frames, code, modules, classes and functions are not followed: any exception
+    raised inside a provider method has the provider (and so its key) among its frame locals;
+    what the standard forbids is a secret riding along with the error object itself.
+    """
+    import gc
+    import types
+
+    skip = (types.TracebackType, types.FrameType, types.CodeType, types.ModuleType, type,
+            types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+    needle = secret.encode()
+    seen: set[int] = set()
+    stack: list[tuple[object, str]] = [(root, type(root).__name__)]
+    found: list[str] = []
+    while stack:
+        obj, path = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            if secret in obj:
+                found.append(path)
+            continue
+        if isinstance(obj, bytes | bytearray):
+            if needle in obj:
+                found.append(path)
+            continue
+        if isinstance(obj, skip):
+            continue
+        stack.extend((ref, f"{path} -> {type(ref).__name__}") for ref in gc.get_referents(obj))
+    return found
+
+
+@pytest.fixture
+def secret_paths() -> object:
+    """``secret_paths(error, key)``: the reference paths from ``error`` to ``key`` (empty when
+    the key is unreachable)."""
+    return _secret_paths

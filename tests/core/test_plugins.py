@@ -117,12 +117,12 @@ def test_allow_and_deny_lists_are_read_from_the_environment(monkeypatch: pytest.
     assert get_plugin_host() is host  # built once per process
 
 
-def test_unknown_provider_lists_installed_ones_and_the_pip_command() -> None:
+def test_unknown_provider_lists_installed_ones_and_no_made_up_package() -> None:
     host = PluginHost(environ={"AEXY_DISABLE_PLUGINS": "dup"})
     with pytest.raises(ProviderNotFoundError) as info:
         LLMGateway(provider="mistral", plugins=host)
     msg = str(info.value)
-    assert "pip install aexy-mistral" in msg
+    assert "pip install" not in msg  # aexy-mistral is no package of this repository
     assert "echo" in msg
     assert info.value.installed == tuple(sorted(host.providers().names()))
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from aexy.completion import Usage as Usage
     from aexy.errors import AexyError as AexyError
     from aexy.errors import Attempt as Attempt
+    from aexy.errors import ClosedError as ClosedError
     from aexy.errors import ConfigurationError as ConfigurationError
     from aexy.errors import ErrorCode as ErrorCode
     from aexy.errors import InvalidInputError as InvalidInputError
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from aexy.gateway import LLMGateway as LLMGateway
     from aexy.gateway import analyze_once as analyze_once
     from aexy.hookspecs import hookimpl as hookimpl
+    from aexy.providers.base import Availability as Availability
     from aexy.providers.base import BaseLLMProvider as BaseLLMProvider
     from aexy.providers.base import ProviderSettings as ProviderSettings
     from aexy.providers.base import ProviderSpec as ProviderSpec

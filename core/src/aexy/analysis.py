@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
@@ -17,7 +17,11 @@ from pydantic_core import CoreSchema
 
 from aexy.errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from aexy.prompts import Prompt
+
 __all__ = [
+    "MAX_CONTEXT_DEPTH",
     "AnalysisRequest",
     "AnalysisResult",
     "AnalysisSpec",
@@ -25,6 +29,7 @@ __all__ = [
     "Provenance",
     "ProviderJsonSchema",
     "canonical_json",
+    "check_prompt_size",
     "provider_json_schema",
 ]
 
@@ -209,28 +214,92 @@ def canonical_json(value: Any) -> str:
                       allow_nan=False)
 
 
-def _check_json(value: Any, path: str) -> None:
-    # json.dumps would accept tuples and coerce int keys silently; be strict up front so that
-    # the cache key and the prompt see exactly what the caller passed.
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInputError(f"context{path} is {value!r}, which JSON cannot represent")
-        return
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise InvalidInputError(f"context{path} has a non-string key {k!r}")
-            _check_json(v, f"{path}[{k!r}]")
-        return
-    if isinstance(value, list | tuple):
-        for i, v in enumerate(value):
-            _check_json(v, f"{path}[{i}]")
-        return
-    raise InvalidInputError(
-        f"context{path} is a {type(value).__name__}, which is not JSON-serialisable"
-    )
+#: How deeply a context may nest: the context mapping itself is level 1, a list or mapping
+#: inside it level 2, and so on. Real contexts are a few levels deep; the bound keeps hostile
+#: input (or a cycle) from reaching anything recursive (the JSON encoder, the prompt).
+MAX_CONTEXT_DEPTH: Final = 64
+
+# A path into the context built only when an error needs it: (key or index, parent trail).
+_Trail = tuple["str | int", "_Trail"] | None
+
+
+def _path(trail: _Trail) -> str:
+    parts: list[str] = []
+    while trail is not None:
+        key, trail = trail
+        parts.append(f"[{key!r}]")
+    return "".join(reversed(parts))
+
+
+def _surrogate_at(text: str) -> int | None:
+    """Index of the first lone surrogate in ``text`` (which no UTF-8 encoder accepts), or None."""
+    if text.isascii():
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def _check_text(text: str, what: str) -> None:
+    at = _surrogate_at(text)
+    if at is not None:  # raised here, outside the except: no UnicodeEncodeError attached
+        raise InvalidInputError(
+            f"{what} holds a lone surrogate (U+{ord(text[at]):04X}) at index {at}, which is not "
+            "valid Unicode text; decode the input with errors='replace' or fix its encoding"
+        )
+
+
+def _check_json(value: Any) -> None:
+    """Strict JSON, walked without recursion: json.dumps would accept tuples and coerce int
+    keys silently, so the cache key and the prompt see exactly what the caller passed."""
+    stack: list[tuple[Any, int, _Trail]] = [(value, 1, None)]
+    while stack:
+        node, depth, trail = stack.pop()
+        if node is None or isinstance(node, bool | int):
+            continue
+        if isinstance(node, str):
+            _check_text(node, f"context{_path(trail)}")
+            continue
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise InvalidInputError(
+                    f"context{_path(trail)} is {node!r}, which JSON cannot represent")
+            continue
+        if not isinstance(node, Mapping | list | tuple):
+            raise InvalidInputError(
+                f"context{_path(trail)} is a {type(node).__name__}, which is not "
+                "JSON-serialisable"
+            )
+        if depth > MAX_CONTEXT_DEPTH:
+            raise InvalidInputError(
+                f"context{_path(trail)} is nested more than {MAX_CONTEXT_DEPTH} levels deep "
+                "(or refers to itself); flatten it"
+            )
+        children: list[tuple[Any, int, _Trail]] = []
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if not isinstance(k, str):
+                    raise InvalidInputError(f"context{_path(trail)} has a non-string key {k!r}")
+                _check_text(k, f"a key of context{_path(trail)}")
+                children.append((v, depth + 1, (k, trail)))
+        else:
+            children = [(v, depth + 1, (i, trail)) for i, v in enumerate(node)]
+        stack.extend(reversed(children))  # report problems left to right
+
+
+def check_prompt_size(prompt: Prompt, max_prompt_chars: int) -> None:
+    """Refuse a rendered prompt (system and user text together) above ``max_prompt_chars``
+    (``AEXY_MAX_PROMPT_CHARS``) before any provider sees it: content has its own limit, but a
+    large context (or a prompt override) makes the prompt itself large."""
+    size = len(prompt.system) + len(prompt.user)
+    if size > max_prompt_chars:
+        raise InvalidInputError(
+            f"the prompt is {size:,} characters (instructions, context and content together), "
+            f"above the limit of {max_prompt_chars:,}; shorten the content or the context, or "
+            "set AEXY_MAX_PROMPT_CHARS to change it"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +320,16 @@ class AnalysisRequest:
         context: object,
         *,
         max_content_chars: int,
+        max_prompt_chars: int | None = None,
     ) -> AnalysisRequest:
+        """Validate and freeze one request.
+
+        :param max_content_chars: the content's limit (``AEXY_MAX_CONTENT_CHARS``).
+        :param max_prompt_chars: when given, content and context together may not exceed it
+            (``AEXY_MAX_PROMPT_CHARS``), so a huge context is refused before a prompt is
+            rendered from it; :func:`check_prompt_size` checks the rendered prompt itself.
+        :raises InvalidInputError: for anything a provider should not be sent.
+        """
         if not isinstance(content, str):
             raise InvalidInputError(
                 f"content must be a str, got {type(content).__name__}"
@@ -263,11 +341,29 @@ class AnalysisRequest:
                 f"content is {len(content):,} characters, above the limit of "
                 f"{max_content_chars:,} (set AEXY_MAX_CONTENT_CHARS to change it)"
             )
+        _check_text(content, "content")
         if context is None or (isinstance(context, Mapping) and not context):
-            return cls(analysis_type, content, {}, "{}")  # the common case: nothing to copy
+            context = {}  # the common case: nothing to check, encode or copy
+            if max_prompt_chars is None or len(content) + 2 <= max_prompt_chars:
+                return cls(analysis_type, content, context, "{}")
         if not isinstance(context, Mapping):
             raise InvalidInputError(f"context must be a mapping, got {type(context).__name__}")
-        _check_json(context, "")
-        ctx_json = canonical_json(context)
+        _check_json(context)
+        ctx_json = _encode_context(context)
+        if max_prompt_chars is not None and len(content) + len(ctx_json) > max_prompt_chars:
+            raise InvalidInputError(
+                f"content and context are {len(content) + len(ctx_json):,} characters together, "
+                f"above the prompt limit of {max_prompt_chars:,}; shorten the context or set "
+                "AEXY_MAX_PROMPT_CHARS to change it"
+            )
         # A round trip gives the request its own immutable-by-convention copy.
         return cls(analysis_type, content, json.loads(ctx_json), ctx_json)
+
+
+def _encode_context(context: Mapping[str, Any]) -> str:
+    try:
+        return canonical_json(context)
+    except (TypeError, ValueError) as exc:
+        # e.g. an int beyond Python's digit limit for str(), or a Mapping json cannot walk.
+        problem = f"{type(exc).__name__}: {str(exc)[:200]}"
+    raise InvalidInputError(f"context cannot be encoded as JSON ({problem})")

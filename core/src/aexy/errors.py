@@ -5,14 +5,18 @@ Messages name the fix (the variable to set, the command to run) and never carry 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 __all__ = [
+    "PROVIDER_PACKAGES",
     "RETRYABLE_CODES",
     "AexyError",
     "Attempt",
+    "ClosedError",
     "ConfigurationError",
     "ErrorCode",
     "InvalidInputError",
@@ -22,6 +26,7 @@ __all__ = [
     "PluginConflictError",
     "ProviderNotFoundError",
     "UnknownAnalysisTypeError",
+    "code_for_status",
 ]
 
 
@@ -54,8 +59,41 @@ RETRYABLE_CODES: frozenset[ErrorCode] = frozenset(
 )
 
 
+def code_for_status(status: int) -> ErrorCode:
+    """The core's code for an HTTP status, the one mapping every provider starts from.
+
+    A provider adds only what its API really says beyond the status (an error type or message
+    meaning "context too long", a quota that waiting will not refill, ...).
+    """
+    if status in (408, 504):  # the server, or a gateway in front of it, gave up waiting
+        return ErrorCode.TIMEOUT
+    if status == 429:
+        return ErrorCode.RATE_LIMIT_EXCEEDED
+    if status in (503, 529):  # 529: Anthropic's "overloaded"
+        return ErrorCode.OVERLOADED
+    if status in (401, 403):
+        return ErrorCode.AUTHENTICATION_ERROR
+    if status == 404:
+        return ErrorCode.NOT_FOUND
+    if status == 413:  # the request is too large: shorten the input, as for a full context
+        return ErrorCode.CONTEXT_LENGTH_EXCEEDED
+    if 400 <= status < 500:
+        return ErrorCode.BAD_REQUEST
+    # 5xx, and anything that is not an HTTP error at all where an answer was expected.
+    return ErrorCode.SERVER_ERROR
+
+
 class AexyError(Exception):
     """Root of every error aexy raises on purpose."""
+
+
+class ClosedError(AexyError, RuntimeError):
+    """A gateway or provider was used after ``aclose()``; build a new one. Also a
+    ``RuntimeError``, which is what closed objects raised before."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} is closed (aclose() was called); create a new one")
 
 
 class InvalidInputError(AexyError, ValueError):
@@ -81,21 +119,49 @@ class ConfigurationError(AexyError):
         super().__init__(message)
 
 
+#: Providers published from this repository, by provider name: the only distributions an
+#: error message may tell anyone to install (a name built from user input could be a typosquat).
+PROVIDER_PACKAGES: Mapping[str, str] = MappingProxyType({
+    "claude": "aexy-claude",
+    "ollama": "aexy-ollama",
+    "openai": "aexy-openai",
+})
+
+
 class ProviderNotFoundError(ConfigurationError):
-    """The requested provider is not installed (or its plugin failed to load)."""
+    """The requested provider is not installed (or its plugin failed to load).
+
+    ``suggestion`` is the closest installed or published provider name (did-you-mean), and
+    ``pip_command`` installs a provider published from the aexy repository, never a package
+    name made up from what was typed; both are ``None`` when there is nothing to offer.
+    """
 
     def __init__(self, name: str, installed: Sequence[str], *, reason: str | None = None) -> None:
         self.name = name
         self.installed = tuple(installed)
-        hint = f"pip install aexy-{name}"
+        known = sorted(set(self.installed) | set(PROVIDER_PACKAGES))
+        close = [] if name in known else difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        self.suggestion: str | None = close[0] if close else None
+        wanted = name if name in PROVIDER_PACKAGES else self.suggestion
+        self.pip_command: str | None = None
+        if wanted is not None and wanted in PROVIDER_PACKAGES and wanted not in self.installed:
+            self.pip_command = f"pip install {PROVIDER_PACKAGES[wanted]}"
         listed = ", ".join(self.installed) or "none"
         detail = f" ({reason})" if reason else ""
-        super().__init__(
-            f"provider {name!r} is not available{detail}; installed providers: {listed}. "
-            f"To add it: {hint}",
-            env_var="LLM_PROVIDER",
-        )
-        self.pip_command = hint
+        message = f"provider {name!r} is not available{detail}; installed providers: {listed}."
+        if self.suggestion is not None:
+            message += f" Did you mean {self.suggestion!r}?"
+        if self.pip_command is not None:
+            message += f" To add it: {self.pip_command}"
+        super().__init__(message, env_var="LLM_PROVIDER")
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.pip_command is None:
+            # Read here, not in __init__: the gateway sets env_var to the variable that named
+            # the provider (LLM_PROVIDER or LLM_FALLBACK_PROVIDERS) after construction.
+            text += f" Set {self.env_var} to an installed provider."
+        return text
 
 
 class PluginConflictError(ConfigurationError):

@@ -18,11 +18,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
-from aexy.analysis import AnalysisRequest, AnalysisResult, AnalysisSpec, AnalysisType, Provenance
+from aexy.analysis import (
+    AnalysisRequest,
+    AnalysisResult,
+    AnalysisSpec,
+    AnalysisType,
+    Provenance,
+    check_prompt_size,
+)
 from aexy.cache import CacheBackend, TieredCache, cache_key
 from aexy.completion import CompletionRequest, Message
 from aexy.errors import (
-    AexyError,
+    ClosedError,
     ConfigurationError,
     InvalidOutputError,
     LLMError,
@@ -47,7 +54,7 @@ from aexy.telemetry import Recorder, Telemetry, logger
 __all__ = ["GatewayClosedError", "LLMGateway", "analyze_once"]
 
 
-class GatewayClosedError(AexyError, RuntimeError):
+class GatewayClosedError(ClosedError):
     """The gateway was closed (``aclose()``); build a new one."""
 
 
@@ -244,14 +251,16 @@ class LLMGateway:
         :raises GatewayClosedError: the gateway was closed.
         """
         if self._closed:
-            raise GatewayClosedError("this LLMGateway is closed")
+            raise GatewayClosedError("this LLMGateway")
         started = self.clock()
         # 1-2 validate the input against its type's spec: nothing is sent for bad input.
         spec = self.spec_for(analysis_type)
         request = AnalysisRequest.create(spec.name, content, context,
-                                         max_content_chars=self.settings.max_content_chars)
+                                         max_content_chars=self.settings.max_content_chars,
+                                         max_prompt_chars=self.settings.max_prompt_chars)
         # 3 the prompt.
         prompt = self.prompt_for(spec, request)
+        check_prompt_size(prompt, self.settings.max_prompt_chars)
         self._recorder.request()
         # 4-5 the key and the cache.
         caching = use_cache and self._cache is not None

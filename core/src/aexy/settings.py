@@ -3,9 +3,9 @@ provider (``BaseLLMProvider.settings_class``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["AexySettings"]
@@ -65,6 +65,12 @@ class AexySettings(BaseSettings):
     max_content_chars: int = Field(
         200_000, gt=0, validation_alias=_alias("AEXY_MAX_CONTENT_CHARS", "max_content_chars")
     )
+    #: ``AEXY_MAX_PROMPT_CHARS``: bound of the whole rendered prompt (instructions, context and
+    #: content together), checked before any provider is called; twice
+    #: ``AEXY_MAX_CONTENT_CHARS`` when unset.
+    max_prompt_chars: int = Field(
+        0, ge=0, validation_alias=_alias("AEXY_MAX_PROMPT_CHARS", "max_prompt_chars")
+    )
     #: ``AEXY_PROMPTS_DIR``: directory of prompt overrides (one file per type).
     prompts_dir: str | None = Field(
         None, validation_alias=_alias("AEXY_PROMPTS_DIR", "prompts_dir")
@@ -112,6 +118,13 @@ class AexySettings(BaseSettings):
     )
     #: ``AEXY_COALESCE``: identical concurrent requests share one provider call.
     coalesce: bool = Field(True, validation_alias=_alias("AEXY_COALESCE", "coalesce"))
+
+    @model_validator(mode="after")
+    def _default_prompt_limit(self) -> Self:
+        # Derived rather than fixed, so raising the content limit alone keeps working.
+        if self.max_prompt_chars == 0:
+            self.max_prompt_chars = 2 * self.max_content_chars
+        return self
 
     @field_validator("llm_fallback_providers", "postprocessors", mode="before")
     @classmethod

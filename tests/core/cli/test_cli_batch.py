@@ -48,34 +48,47 @@ def test_failures_are_recorded_and_the_run_goes_on_then_resumes(cli, runner, tmp
     first = runner.invoke(cli, ["batch", "skill_extraction", str(src), "-o", str(out)])
     assert first.exit_code == 1, first.output
     records = {Path(r["path"]).name: r for r in _lines(out)}
-    assert set(records) == {"app.py", "util.js", "empty.py", "logo.png"}
+    # logo.png is not text: skipped and counted, never sent to a provider.
+    assert set(records) == {"app.py", "util.js", "empty.py"}
     assert records["app.py"]["result"]["language"] == "Python"
     assert records["app.py"]["provenance"]["provider"] == "offline"
     assert records["util.js"]["result"]["frameworks"] == ["Express"]
     assert records["empty.py"]["error"] == {"code": "invalid_input",
                                             "message": "content is empty"}
-    assert records["logo.png"]["error"]["code"] == "invalid_input"
-    assert "not UTF-8" in records["logo.png"]["error"]["message"]
     summary = first.stderr
     assert "batch summary" in summary
     assert "succeeded" in summary and "failed" in summary
     assert "content is empty" in summary  # the failed-files table
+    assert _summary_count(summary, "skipped (not text)") == 1
+    assert _summary_count(summary, "files") == 4
 
-    # Re-run: the two finished files are skipped, the failed ones are tried again.
+    # Re-run: the two finished files are skipped, the failed one is tried again.
     (src / "pkg" / "empty.py").write_text("def now_filled():\n    return 2\n")
     second = runner.invoke(cli, ["batch", "skill_extraction", str(src), "-o", str(out)])
-    assert second.exit_code == 1  # logo.png still fails
-    new = _lines(out)[4:]
-    assert sorted(Path(r["path"]).name for r in new) == ["empty.py", "logo.png"]
-    assert "skipped (already in output)" in second.stderr
+    assert second.exit_code == 0, second.output
+    new = _lines(out)[3:]
+    assert [Path(r["path"]).name for r in new] == ["empty.py"]
+    assert _summary_count(second.stderr, "skipped (already in output)") == 2
     assert finished_paths(out) == {str(src / "app.py"), str(src / "pkg" / "util.js"),
                                    str(src / "pkg" / "empty.py")}
 
-    # Only the still-failing file is left; excluding it by glob gives a clean, empty run.
-    third = runner.invoke(cli, ["batch", "skill_extraction", str(src), "-g", "*.py",
-                                "-g", "*.js", "-o", str(out)])
-    assert third.exit_code == 0, third.output
-    assert len(_lines(out)) == 6
+    # A file named directly is the caller's choice: taken, and refused as not UTF-8 text.
+    third = runner.invoke(cli, ["batch", "skill_extraction", str(src / "logo.png"),
+                                "-o", str(out)])
+    assert third.exit_code == 1
+    (last,) = _lines(out)[4:]
+    assert last["error"]["code"] == "invalid_input"
+    assert "not UTF-8 text" in last["error"]["message"]
+    assert "--encoding" in last["error"]["message"]
+
+
+def _summary_count(stderr: str, label: str) -> int:
+    """The number on the summary table's row ``label``."""
+    for line in stderr.splitlines():
+        cells = [c.strip() for c in line.strip().strip("│").split("│")]
+        if len(cells) == 2 and cells[0] == label:
+            return int(cells[1])
+    raise AssertionError(f"no {label!r} row in:\n{stderr}")
 
 
 def test_jsonl_goes_to_stdout_without_output_and_provider_errors_keep_going(

@@ -110,8 +110,13 @@ class Recorder:
             return reply(request)
         return reply
 
+    @property
+    def transport(self) -> httpx2.MockTransport:
+        """For ``ClaudeProvider(transport=...)``: the SDK's own client, this server's answers."""
+        return httpx2.MockTransport(self)
+
     def client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=httpx2.MockTransport(self))
+        return httpx2.AsyncClient(transport=self.transport)
 
     @property
     def bodies(self) -> list[dict[str, Any]]:

@@ -56,12 +56,15 @@ def test_importing_and_registering_does_not_import_the_sdk() -> None:
     ) == []
 
 
-def test_constructing_a_provider_and_checking_availability_does_not_import_the_sdk() -> None:
+def test_constructing_a_provider_and_a_keyless_check_do_not_import_the_sdk() -> None:
+    # With a key, check() asks GET /v1/models and so needs the SDK; without one it answers
+    # "key missing" at once.
     code = (
         "import asyncio\n"
         "from aexy_claude import ClaudeProvider, ClaudeSettings\n"
         "p = ClaudeProvider(ClaudeSettings(api_key='k'))\n"
-        "assert asyncio.run(p.is_available())\n"
         "p.describe(); repr(p); p.limits\n"
+        "a = asyncio.run(ClaudeProvider(ClaudeSettings()).check())\n"
+        "assert not a.ok and 'ANTHROPIC_API_KEY' in a.reason, a\n"
     )
     assert loaded_after(code) == []

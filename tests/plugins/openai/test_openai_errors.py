@@ -124,7 +124,8 @@ async def test_insufficient_quota_is_not_retryable() -> None:
          ErrorCode.BAD_REQUEST),
         (422, {"detail": [{"loc": ["body", "messages"], "msg": "field required",
                            "type": "value_error.missing"}]}, ErrorCode.BAD_REQUEST),
-        (413, "Request Entity Too Large", ErrorCode.BAD_REQUEST),
+        # code_for_status: too large to send is, for the caller, a context that is full.
+        (413, "Request Entity Too Large", ErrorCode.CONTEXT_LENGTH_EXCEEDED),
     ],
 )
 async def test_status_mapping(status: int, body: dict[str, Any] | str, code: ErrorCode) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import json
 import sys
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SECRET_MASK",
+    "check_encoding",
     "get_console",
     "host",
+    "looks_like_text",
     "parse_context",
     "read_text",
     "resolve_spec",
@@ -53,8 +56,30 @@ def get_console(*, stderr: bool = False) -> Console:
     return Console(stderr=stderr, highlight=False)
 
 
-def read_text(path: str) -> str:
-    """A file's text (``-`` is stdin). Content must be UTF-8; a BOM is dropped."""
+def check_encoding(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
+    """Click callback for ``--encoding``: a text encoding Python knows, or a usage error."""
+    try:
+        # LookupError for unknown names and for bytes-to-bytes codecs such as base64 (empty
+        # input would skip the lookup; "ignore" keeps one byte from being an error in utf-16).
+        b"a".decode(value, "ignore")
+    except LookupError:
+        raise click.BadParameter(
+            f"{value!r} is not a text encoding Python knows (e.g. utf-8, latin-1, cp1252, "
+            "utf-16)", ctx=ctx, param=param) from None
+    return value
+
+
+def _codec(encoding: str) -> str:
+    # UTF-8 input may start with a byte-order mark: drop it rather than analyse it.
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def read_text(path: str, encoding: str = "utf-8", *, option: str | None = "--encoding") -> str:
+    """A file's text (``-`` is stdin) in ``encoding`` (UTF-8 by default; a BOM is dropped).
+
+    :param option: the command's option that sets the encoding, named in the error when the
+        bytes are not text in ``encoding``; ``None`` for inputs that are UTF-8 by definition.
+    """
     if path == "-":
         data = sys.stdin.buffer.read()
         name = "stdin"
@@ -62,11 +87,30 @@ def read_text(path: str) -> str:
         data = Path(path).read_bytes()
         name = path
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(_codec(encoding))
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            f"{name} is not UTF-8 text (byte {exc.start}); aexy analyses text files only"
-        ) from None
+        where = exc.start
+    hint = (f"; if it is text in another encoding, say which with {option} "
+            f"(e.g. {option} latin-1)" if option else "; it must be UTF-8")
+    label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+    raise InvalidInputError(f"{name} is not {label} text (byte {where}){hint}")
+
+
+def looks_like_text(path: Path, encoding: str = "utf-8", sample: int = 8192) -> bool:
+    """Whether the start of ``path`` decodes in ``encoding`` and holds no NUL character
+    (binary files nearly always do). An unreadable file counts as text: reading it later
+    reports the real error."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(sample)
+    except OSError:
+        return True
+    decoder = codecs.getincrementaldecoder(_codec(encoding))()
+    try:
+        text = decoder.decode(head, final=False)  # a character cut at the end is no error
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in text
 
 
 def parse_context(pairs: Iterable[str], json_file: str | None) -> dict[str, Any]:
@@ -77,7 +121,7 @@ def parse_context(pairs: Iterable[str], json_file: str | None) -> dict[str, Any]
     context: dict[str, Any] = {}
     if json_file is not None:
         try:
-            loaded = json.loads(read_text(json_file))
+            loaded = json.loads(read_text(json_file, option=None))
         except json.JSONDecodeError as exc:
             raise click.BadParameter(f"{json_file} is not valid JSON: {exc}",
                                      param_hint="'--context-json'") from None

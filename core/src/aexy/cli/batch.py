@@ -13,13 +13,23 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from aexy.cli._util import get_console, host, parse_context, read_text, resolve_spec, run_async
+from aexy.cli._util import (
+    check_encoding,
+    get_console,
+    host,
+    looks_like_text,
+    parse_context,
+    read_text,
+    resolve_spec,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Task
     from rich.text import Text
 
-__all__ = ["BatchSummary", "batch", "collect_files", "finished_paths", "run_batch"]
+__all__ = ["BatchSummary", "FoundFiles", "batch", "collect_files", "find_files",
+           "finished_paths", "run_batch"]
 
 #: Directories never worth analysing, skipped when a PATH is a directory.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "dist", "build"})
@@ -28,7 +38,10 @@ SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "
 @dataclass(slots=True)
 class BatchSummary:
     total: int = 0
+    #: Files whose result is already in the output file.
     skipped: int = 0
+    #: Files under a directory that are not text (binary, or not in the chosen encoding).
+    not_text: int = 0
     succeeded: int = 0
     failed: int = 0
     cache_hits: int = 0
@@ -42,17 +55,37 @@ class BatchSummary:
         return self.succeeded + self.failed
 
 
+@dataclass(frozen=True, slots=True)
+class FoundFiles:
+    """What :func:`find_files` found: the files to analyse, and those left out as not text."""
+
+    files: list[str]
+    not_text: list[str]
+
+
 def collect_files(paths: Iterable[str], globs: Iterable[str], exclude: Path | None = None
                   ) -> list[str]:
+    """The files :func:`find_files` would analyse, without the text check."""
+    return find_files(paths, globs, exclude, text_only=False).files
+
+
+def find_files(paths: Iterable[str], globs: Iterable[str], exclude: Path | None = None, *,
+               encoding: str = "utf-8", text_only: bool = True) -> FoundFiles:
     """Files named directly, and the files under each directory matching any glob.
 
     Hidden files and directories (a leading dot) and :data:`SKIP_DIRS` are skipped under a
     directory; a file named on the command line is always taken. Order is stable (sorted per
-    directory) and duplicates are dropped.
+    directory) and duplicates are dropped. Without ``globs`` (every file under a directory),
+    files that are not text in ``encoding`` (:func:`~aexy.cli._util.looks_like_text`) go to
+    ``not_text`` instead of being sent to a model; a glob or a file named directly is the
+    caller's explicit choice and is always taken.
     """
-    patterns = list(globs) or ["*"]
+    globs = list(globs)
+    patterns = globs or ["*"]
+    check_text = text_only and not globs
     excluded = exclude.resolve() if exclude is not None else None
     found: dict[str, None] = {}
+    not_text: dict[str, None] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -64,10 +97,13 @@ def collect_files(paths: Iterable[str], globs: Iterable[str], exclude: Path | No
                         continue
                     if excluded is not None and f.resolve() == excluded:
                         continue
+                    if check_text and not looks_like_text(f, encoding):
+                        not_text[os.path.normpath(f)] = None
+                        continue
                     found[os.path.normpath(f)] = None
         else:
             found[os.path.normpath(path)] = None
-    return list(found)
+    return FoundFiles(list(found), [f for f in not_text if f not in found])
 
 
 def finished_paths(output: Path) -> set[str]:
@@ -99,6 +135,7 @@ async def run_batch(
     context: dict[str, Any] | None = None,
     concurrency: int = 4,
     use_cache: bool = True,
+    encoding: str = "utf-8",
     write: Callable[[dict[str, Any]], None],
     on_done: Callable[[BatchSummary], None] = lambda s: None,
     clock: Callable[[], float] = time.monotonic,
@@ -123,7 +160,7 @@ async def run_batch(
         async def one(path: str) -> None:
             async with semaphore:
                 try:
-                    content = await asyncio.to_thread(read_text, path)
+                    content = await asyncio.to_thread(read_text, path, encoding)
                     result = await gateway.analyze(
                         spec.name, content, context={**(context or {}), "file_path": path},
                         use_cache=use_cache)
@@ -177,14 +214,17 @@ def _rate_column() -> Any:
 @click.option("-c", "--context", "contexts", multiple=True, metavar="KEY=VALUE",
               help="Context for every file (file_path is set per file).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
+              help="Text encoding of the files, e.g. latin-1 or cp1252.")
 def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], concurrency: int,
           output: str | None, provider: str | None, model: str | None,
-          contexts: tuple[str, ...], no_cache: bool) -> None:
+          contexts: tuple[str, ...], no_cache: bool, encoding: str) -> None:
     """Analyse many files with TYPE through one gateway, as JSON Lines.
 
     Each file gives one line, {"path", "result", "provenance"} or {"path", "error": {"code",
     "message"}}, in the order files finish. A progress bar and a summary go to stderr; the exit
-    status is 1 when any file failed.
+    status is 1 when any file failed. Without --glob, files under a directory that are not
+    text (binary, or not in --encoding) are skipped and counted in the summary.
 
     \b
     Examples:
@@ -202,13 +242,16 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
 
     context = parse_context(contexts, None)
     out_path = Path(output) if output else None
-    files = collect_files(paths, globs, exclude=out_path)
+    found = find_files(paths, globs, exclude=out_path, encoding=encoding)
+    files = found.files
     finished = finished_paths(out_path) if out_path else set()
     todo = [f for f in files if f not in finished]
     skipped = len(files) - len(todo)
     console = get_console(stderr=True)
     if not files:
-        raise click.UsageError("no files matched; check PATH and --glob")
+        also = (f" ({len(found.not_text)} skipped as not {encoding} text; see --encoding)"
+                if found.not_text else "")
+        raise click.UsageError(f"no files matched{also}; check PATH and --glob")
 
     sink: IO[str]
     if out_path:
@@ -239,11 +282,13 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         with progress:
             summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
-                concurrency=concurrency, use_cache=not no_cache, write=write, on_done=on_done))
+                concurrency=concurrency, use_cache=not no_cache, encoding=encoding, write=write,
+                on_done=on_done))
     finally:
         if out_path:
             sink.close()
     summary.skipped = skipped
+    summary.not_text = len(found.not_text)
     _print_summary(console, summary, out_path)
     if summary.failed:
         raise SystemExit(1)
@@ -265,8 +310,9 @@ def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None
     table.add_column(justify="right")
     rate = s.done / s.elapsed if s.elapsed > 0 else 0.0
     for label, value in (
-        ("files", s.total + s.skipped),
+        ("files", s.total + s.skipped + s.not_text),
         ("skipped (already in output)", s.skipped),
+        ("skipped (not text)", s.not_text),
         ("succeeded", s.succeeded),
         ("cache hits", s.cache_hits),
         ("failed", s.failed),

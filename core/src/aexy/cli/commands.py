@@ -16,6 +16,7 @@ import click
 
 from aexy.cli._util import (
     SECRET_MASK,
+    check_encoding,
     get_console,
     host,
     parse_context,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMMANDS"]
 
+ENCODING_HELP = "Text encoding of the input files (default utf-8), e.g. latin-1 or cp1252."
 CONTEXT_HELP = (
     "Context for the analysis: key=value for a string, key:=json for any JSON value "
     "(repeatable; wins over --context-json)."
@@ -54,11 +56,13 @@ def _dumps(value: Any) -> str:
 @click.option("--context-json", type=click.Path(exists=True, dir_okay=False, allow_dash=True),
               metavar="FILE", help="Context as a JSON object in FILE.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
+@click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
+              help=ENCODING_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"result": ..., "provenance": ...} as JSON instead of a panel.')
 def analyze(analysis_type: str, file: str | None, provider: str | None, model: str | None,
             contexts: tuple[str, ...], context_json: str | None, no_cache: bool,
-            as_json: bool) -> None:
+            encoding: str, as_json: bool) -> None:
     """Analyse FILE (or stdin) with analysis TYPE and print the typed result.
 
     \b
@@ -66,6 +70,7 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
       aexy analyze skill_extraction examples/oauth.py
       git show HEAD:app.py | aexy analyze code_quality - -c file_path=app.py --json
       aexy analyze task_signals examples/task.md -c labels:='["auth"]'
+      aexy analyze code_quality legacy.c --encoding latin-1
     """
     if file is None:
         if sys.stdin is None or sys.stdin.isatty():
@@ -78,7 +83,8 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
     if file != "-":
         context.setdefault("file_path", file)
     result, spec_schema = run_async(
-        _analyze(analysis_type, read_text(file), context, provider, model, not no_cache)
+        _analyze(analysis_type, read_text(file, encoding), context, provider, model,
+                 not no_cache)
     )
     provenance = result.provenance
     if as_json:
@@ -177,13 +183,15 @@ def _active_cache_backend(h: Any) -> dict[str, str]:
 
 @click.command()
 @click.option("--check", is_flag=True,
-              help="Probe each provider's availability (cheap, never a billed call).")
+              help="Probe each provider's availability and say why not (cheap, never billed).")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds per --check probe.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def providers(check: bool, timeout: float, as_json: bool) -> None:
     """Each installed provider with its configured model and limits.
 
-    With --check, exits 1 when the default provider (LLM_PROVIDER) is not available.
+    With --check, each provider is probed (never a billed call) and the reason is shown (server
+    down, model not pulled, key missing, endpoint unreachable); exits 1 when the default
+    provider (LLM_PROVIDER) is not available.
     """
     from aexy.settings import AexySettings
 
@@ -194,19 +202,25 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
     if as_json:
         click.echo(_dumps(rows))
     else:
+        from rich.markup import escape
         from rich.table import Table
 
         table = Table(title="aexy providers", title_justify="left")
-        for col in ["name", "model", "limits", "distribution"] + (["available"] if check else []):
+        # A health check shows the verdict and its reason instead of limits and distribution
+        # (still in --json), so the reason has room on one line.
+        columns = ["name", "model"] + (["available", "reason"] if check
+                                       else ["limits", "distribution"])
+        for col in columns:
             table.add_column(col, overflow="fold")
         for r in rows:
-            cells = [r["name"] + (" *" if r["default"] else ""), r.get("model") or "",
-                     _limits(r), r["distribution"]]
+            cells = [r["name"] + (" *" if r["default"] else ""), r.get("model") or ""]
             if r.get("error"):
-                cells[1] = f"[red]{r['error']}[/]"
+                cells[1] = f"[red]{escape(r['error'])}[/]"
             if check:
-                ok = r.get("available")
-                cells.append("[green]yes[/]" if ok else f"[red]no[/] {r.get('check_error') or ''}")
+                cells.append("[green]yes[/]" if r.get("available") else "[red]no[/]")
+                cells.append(escape(r.get("reason") or ""))
+            else:
+                cells += [_limits(r), r["distribution"]]
             table.add_row(*cells)
         get_console().print(table)
         get_console().print(f"* default (LLM_PROVIDER={default})", style="dim")
@@ -240,17 +254,20 @@ async def _provider_rows(check: bool, probe_timeout: float) -> list[dict[str, An
         except Exception as exc:  # e.g. a missing key: shown, not fatal
             row["error"] = error_message(exc)
             row["available"] = False
+            if check:
+                row["reason"] = row["error"]
             rows.append(row)
             continue
         row.update({k: v for k, v in provider.describe().items() if k != "name"})
         if check:
             try:
                 async with asyncio.timeout(probe_timeout):
-                    row["available"] = bool(await provider.is_available())
+                    availability = await provider.check()
+                row["available"], row["reason"] = availability.ok, availability.reason
             except TimeoutError:
-                row["available"], row["check_error"] = False, f"no answer in {probe_timeout:g}s"
-            except Exception as exc:
-                row["available"], row["check_error"] = False, error_message(exc)
+                row["available"], row["reason"] = False, f"no answer in {probe_timeout:g}s"
+            except Exception as exc:  # a provider whose check() breaks its promise
+                row["available"], row["reason"] = False, error_message(exc)
         await provider.aclose()
         rows.append(row)
     return rows
@@ -313,7 +330,7 @@ def prompt(analysis_type: str, sample: str | None, contexts: tuple[str, ...],
         content = "{content}"
         context: dict[str, Any] = {key: "{" + key + "}" for key in spec.context_keys}
     else:
-        content = read_text(sample)
+        content = read_text(sample, option=None)
         context = {"file_path": sample} if sample != "-" else {}
     context.update(parse_context(contexts, None))
     settings = AexySettings()

@@ -15,7 +15,7 @@ from aexy.completion import Completion, CompletionRequest
 if TYPE_CHECKING:
     from aexy.analysis import AnalysisResult, AnalysisType
 
-__all__ = ["BaseLLMProvider", "ProviderSettings", "ProviderSpec", "RateLimits"]
+__all__ = ["Availability", "BaseLLMProvider", "ProviderSettings", "ProviderSpec", "RateLimits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,16 @@ class RateLimits:
 
     requests_per_minute: float | None = None
     tokens_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    """The answer of :meth:`BaseLLMProvider.check`: whether the provider can take requests,
+    and why (``"server down: ..."``, ``"model 'x' is not pulled: ..."``, ``"key missing: ..."``).
+    ``reason`` is for people; it never holds a secret."""
+
+    ok: bool
+    reason: str = ""
 
 
 class ProviderSettings(BaseSettings):
@@ -87,6 +97,16 @@ class BaseLLMProvider(ABC):
     async def is_available(self) -> bool:
         """Whether the provider can take requests now. Cheap; never a billed call."""
         return True
+
+    async def check(self) -> Availability:
+        """:meth:`is_available` with the reason (``aexy providers --check`` shows it). Cheap and
+        never billed; it never raises. Providers that can say why they are not available
+        override this and answer :meth:`is_available` from it."""
+        try:
+            ok = await self.is_available()
+        except Exception as exc:  # a health check reports, it does not fail
+            return Availability(False, f"is_available() failed ({type(exc).__name__})")
+        return Availability(ok, "available" if ok else "is_available() answered no")
 
     async def aclose(self) -> None:
         """Release network clients. Called by :meth:`aexy.LLMGateway.aclose`."""

@@ -125,21 +125,25 @@ class GuardedProvider:
             started = self._clock()
             with self._recorder.span(provider.name, provider.model,
                                      request.metadata.get("analysis_type", "")) as span:
+                answer: Completion | None = None
                 try:
                     # The event loop enforces the limit too, for providers that ignore it.
                     async with asyncio.timeout(limit):
-                        completion = await provider.complete(request.with_timeout(limit))
+                        answer = await provider.complete(request.with_timeout(limit))
                 except TimeoutError:
+                    pass  # raised below, outside this block: no exception chain to carry
+                except LLMError as exc:
+                    self._recorder.call_failed(provider.name, provider.model,
+                                               self._clock() - started, exc.code.value)
+                    raise
+                if answer is None:
                     error = LLMError(f"no answer within {limit:.2f}s (the provider's timeout "
                                      "or the rest of the deadline)", code=ErrorCode.TIMEOUT,
                                      provider=provider.name, model=provider.model)
                     self._recorder.call_failed(provider.name, provider.model,
                                                self._clock() - started, error.code.value)
-                    raise error from None
-                except LLMError as exc:
-                    self._recorder.call_failed(provider.name, provider.model,
-                                               self._clock() - started, exc.code.value)
-                    raise
+                    raise error
+                completion = answer
                 self._recorder.call_ok(provider.name, self._clock() - started, completion, span)
             admission.used(completion.usage.total_tokens)
         if self._availability_ttl > 0:  # a call that answered is a fresh "available"

@@ -4,21 +4,25 @@ The SDK is imported when the first client is built, never at import or registrat
 takes over a second to import. The core owns retries, tracing, prompts and validation, so the
 SDK's own retries and spans are switched off and this module only moves one request and maps
 the answer (or the failure) onto the core's records.
+
+Credentials in ``ANTHROPIC_BASE_URL`` (``https://user:pass@proxy``) are sent as HTTP Basic auth
+to that host, as a URL with userinfo always was; the SDK and its logs only see the URL without
+them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ConfigurationError, ErrorCode, LLMError
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import public_url, scrub
+from aexy.errors import ClosedError, ConfigurationError, ErrorCode, LLMError, code_for_status
+from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -33,6 +37,9 @@ DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_KEY_ENV = "ANTHROPIC_API_KEY"
 
 logger = logging.getLogger("aexy.claude")
+
+#: Upper bound of the ``GET /v1/models`` health check, seconds.
+_CHECK_TIMEOUT: Final = 5.0
 
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
@@ -99,14 +106,23 @@ class ClaudeSettings(ProviderSettings):
             return None
         return value.strip() if isinstance(value, str) else value
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A proxy URL may carry credentials (https://user:pass@host): never show them.
+        return masked_repr_args(super().__repr_args__())
+
 
 class ClaudeProvider(BaseLLMProvider):
     """Anthropic's Messages API through one ``AsyncAnthropic`` client per provider.
 
     :param settings: read from the environment when omitted.
     :param model: overrides ``CLAUDE_MODEL``.
-    :param http_client: an ``httpx2.AsyncClient`` for the SDK (tests pass one with a
-        ``MockTransport``); the provider owns it and closes it in :meth:`aclose`.
+    :param transport: an ``httpx2`` transport for the SDK's client (tests pass
+        ``httpx2.MockTransport`` to script the API's answers).
+    :param http_client: a whole ``httpx2.AsyncClient`` for the SDK instead; the provider owns
+        it and closes it in :meth:`aclose`. Give ``transport`` or ``http_client``, not both.
+
+    After :meth:`aclose` every call raises :class:`~aexy.errors.ClosedError`: a closed
+    provider never opens a new client.
     """
 
     name: ClassVar[str] = "claude"
@@ -123,13 +139,24 @@ class ClaudeProvider(BaseLLMProvider):
         settings: ProviderSettings | None = None,
         *,
         model: str | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
         if settings is not None and not isinstance(settings, ClaudeSettings):
             raise TypeError(f"ClaudeProvider needs ClaudeSettings, got {type(settings).__name__}")
+        if transport is not None and http_client is not None:
+            raise TypeError("give ClaudeProvider a transport or an http_client, not both")
         super().__init__(settings, model=model)
+        self._transport = transport
         self._http_client = http_client
         self._client: AsyncAnthropic | None = None
+        self._closed = False
+        self._base_url, self._credentials = split_credentials(
+            self.settings.base_url or DEFAULT_BASE_URL)
+        self._where = public_url(self.settings.base_url or DEFAULT_BASE_URL)
+        # Structured-output schema per schema object: the gateway sends the same spec schema
+        # on every call of a type, and transform_schema walks all of it.
+        self._schemas: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
 
     # -- configuration -------------------------------------------------------------------------
     def _api_key(self) -> str | None:
@@ -139,6 +166,8 @@ class ClaudeProvider(BaseLLMProvider):
     def _get_client(self) -> AsyncAnthropic:
         if self._client is not None:
             return self._client
+        if self._closed:  # never reopen: nothing would close the new client
+            raise ClosedError(f"the {self.name} provider")
         key = self._api_key()
         if key is None:
             raise ConfigurationError(
@@ -146,34 +175,83 @@ class ClaudeProvider(BaseLLMProvider):
                 "(create one at https://platform.claude.com/settings/keys)",
                 env_var=API_KEY_ENV,
             )
-        from anthropic import AsyncAnthropic  # deferred: >1 s to import
+        import httpx2
+        from anthropic import AsyncAnthropic, DefaultAsyncHttpxClient  # deferred: >1 s to import
 
+        http_client = self._http_client
+        auth = httpx2.BasicAuth(*self._credentials) if self._credentials else None
+        if http_client is None and (self._transport is not None or auth is not None):
+            kwargs: dict[str, Any] = {"auth": auth}
+            if self._transport is not None:
+                kwargs["transport"] = self._transport
+            http_client = self._http_client = DefaultAsyncHttpxClient(**kwargs)
+        elif http_client is not None and auth is not None:
+            http_client.auth = auth
         self._client = AsyncAnthropic(
             api_key=key,
-            base_url=self.settings.base_url or DEFAULT_BASE_URL,
+            base_url=self._base_url,
             timeout=self.settings.timeout,
             max_retries=0,  # the gateway owns retries, backoff and the circuit breaker
             open_telemetry=False,  # the gateway emits the GenAI spans
-            http_client=self._http_client,
+            http_client=http_client,
         )
         return self._client
 
     # -- the contract --------------------------------------------------------------------------
+    async def check(self) -> Availability:
+        """A key is configured and ``GET /v1/models`` (free, never billed) accepts it within a
+        few seconds; otherwise why not. Never raises."""
+        if self._api_key() is None:  # answered without importing the SDK
+            return Availability(False, f"key missing: set {API_KEY_ENV}")
+        import anthropic
+
+        timeout = min(_CHECK_TIMEOUT, self.settings.timeout)
+        failure = ""
+        try:
+            await self._get_client().models.list(limit=1, timeout=timeout)
+        except ClosedError:
+            failure = "the provider is closed"
+        except anthropic.APITimeoutError:
+            failure = f"endpoint unreachable: no answer from {self._where} within {timeout:g}s"
+        except anthropic.APIConnectionError:
+            failure = (f"endpoint unreachable: cannot connect to {self._where}; check "
+                       "ANTHROPIC_BASE_URL and the network")
+        except anthropic.APIStatusError as exc:
+            status = exc.status_code
+            if status == 401:
+                failure = f"key rejected (HTTP 401); check {API_KEY_ENV}"
+            elif status == 403:
+                failure = f"the key may not use the API (HTTP 403); check {API_KEY_ENV}"
+            elif status == 404:
+                failure = (f"no Anthropic API at {self._where} (GET /v1/models answered 404); "
+                           "check ANTHROPIC_BASE_URL")
+            else:
+                failure = f"{self._where} answered HTTP {status} ({exc.type or 'error'})"
+        except Exception as exc:  # a health check reports; it does not fail
+            failure = f"GET /v1/models failed ({type(exc).__name__})"
+        if failure:
+            return Availability(False, self._redact(failure))
+        return Availability(True, f"{self._where} accepted the key (GET /v1/models)")
+
     async def is_available(self) -> bool:
-        """A key is configured. No network call, so never a billed request."""
-        return self._api_key() is not None
+        """The key is accepted by ``GET /v1/models`` (free, never billed). Never raises."""
+        return (await self.check()).ok
 
     async def complete(self, request: CompletionRequest) -> Completion:
         client = self._get_client()
         model = request.model or self.model
         params = self._params(request, model)
+        failure: LLMError | None = None
         try:
             message = await client.messages.create(**params)
         except Exception as exc:
-            mapped = self._map_error(exc, model)
-            if mapped is None:
+            failure = self._map_error(exc, model)
+            if failure is None:
                 raise
-            raise mapped from None  # the SDK error holds the request, and so the key header
+        if failure is not None:
+            # Raised after the except block: the SDK error holds the request, and so the key
+            # header, and must not ride along as __context__.
+            raise failure
 
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
@@ -198,6 +276,7 @@ class ClaudeProvider(BaseLLMProvider):
         )
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._client is not None:
             client, self._client = self._client, None
             await client.close()  # also closes an http_client passed in
@@ -208,7 +287,7 @@ class ClaudeProvider(BaseLLMProvider):
     def describe(self) -> Mapping[str, Any]:
         facts = dict(super().describe())
         facts.update(
-            base_url=public_url(self.settings.base_url or DEFAULT_BASE_URL),
+            base_url=self._where,
             api_key_configured=self._api_key() is not None,
             structured_output="output_config.format (json_schema)",
         )
@@ -228,7 +307,7 @@ class ClaudeProvider(BaseLLMProvider):
         if request.json_schema is not None:
             output_config["format"] = {
                 "type": "json_schema",
-                "schema": _api_schema(request.json_schema),
+                "schema": self._api_schema(request.json_schema),
             }
         if self.settings.effort is not None:
             output_config["effort"] = self.settings.effort
@@ -239,6 +318,18 @@ class ClaudeProvider(BaseLLMProvider):
             # models still accept the field, so it goes in the body as is.
             params["extra_body"] = {"temperature": self.settings.temperature}
         return params
+
+    def _api_schema(self, schema: Mapping[str, Any]) -> dict[str, Any]:
+        """:func:`_api_schema`, cached per schema object (the identity is checked, so a
+        recycled ``id`` never returns another schema's result)."""
+        hit = self._schemas.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
+        converted = _api_schema(schema)
+        if len(self._schemas) >= 128:
+            self._schemas.clear()
+        self._schemas[id(schema)] = (schema, converted)
+        return converted
 
     def _map_error(self, exc: Exception, model: str) -> LLMError | None:
         """The core's error for an SDK exception; ``None`` for anything that is not one."""
@@ -253,8 +344,7 @@ class ClaudeProvider(BaseLLMProvider):
             return err("the request to the Anthropic API timed out", ErrorCode.TIMEOUT)
         if isinstance(exc, anthropic.APIConnectionError):
             return err(
-                f"could not reach the Anthropic API at "
-                f"{public_url(self.settings.base_url or DEFAULT_BASE_URL)}: {exc.message}",
+                f"could not reach the Anthropic API at {self._where}: {exc.message}",
                 ErrorCode.CONNECTION_ERROR,
             )
         if not isinstance(exc, anthropic.APIStatusError):
@@ -266,50 +356,37 @@ class ClaudeProvider(BaseLLMProvider):
         request_id = exc.request_id or _body_request_id(exc.body)
         where = f"HTTP {status} {kind}"
         common: dict[str, Any] = {"status_code": status, "request_id": request_id}
-        if status == 429:
-            return err(
-                f"rate limited by Anthropic ({where}): {detail}",
-                ErrorCode.RATE_LIMIT_EXCEEDED,
-                retry_after=parse_retry_after(exc.response.headers),
-                **common,
-            )
-        if status == 529 or kind == "overloaded_error":
-            return err(
-                f"the Anthropic API is overloaded ({where}): {detail}",
-                ErrorCode.OVERLOADED,
-                retry_after=parse_retry_after(exc.response.headers),
-                **common,
-            )
-        if status in (401, 403):
-            return err(
-                f"Anthropic rejected the credentials ({where}): {detail}. "
-                f"Check that {API_KEY_ENV} holds a valid key with access to {model!r}",
-                ErrorCode.AUTHENTICATION_ERROR,
-                **common,
-            )
-        if status == 404:
-            return err(
-                f"not found ({where}): {detail}. Check CLAUDE_MODEL (now {model!r})",
-                ErrorCode.NOT_FOUND,
-                **common,
-            )
-        if status == 413:
-            return err(f"the request is too large ({where}): {detail}", ErrorCode.BAD_REQUEST,
-                       **common)
-        if status in (408, 504) or kind == "timeout_error":
-            return err(f"the Anthropic API timed out ({where}): {detail}", ErrorCode.TIMEOUT,
-                       **common)
-        if status >= 500:
-            return err(f"Anthropic server error ({where}): {detail}", ErrorCode.SERVER_ERROR,
-                       **common)
-        if status == 400 and "prompt is too long" in detail.lower():
-            return err(
-                f"the prompt does not fit the context window of {model!r} ({where}): {detail}",
-                ErrorCode.CONTEXT_LENGTH_EXCEEDED,
-                **common,
-            )
-        return err(f"Anthropic rejected the request ({where}): {detail}", ErrorCode.BAD_REQUEST,
-                   **common)
+        # The core's mapping, then what the error type and message say beyond the status.
+        code = code_for_status(status)
+        if kind == "overloaded_error":
+            code = ErrorCode.OVERLOADED
+        elif kind == "timeout_error":
+            code = ErrorCode.TIMEOUT
+        elif status == 400 and "prompt is too long" in detail.lower():
+            code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
+        if code in (ErrorCode.RATE_LIMIT_EXCEEDED, ErrorCode.OVERLOADED):
+            common["retry_after"] = parse_retry_after(exc.response.headers)
+        if code is ErrorCode.RATE_LIMIT_EXCEEDED:
+            message = f"rate limited by Anthropic ({where}): {detail}"
+        elif code is ErrorCode.OVERLOADED:
+            message = f"the Anthropic API is overloaded ({where}): {detail}"
+        elif code is ErrorCode.AUTHENTICATION_ERROR:
+            message = (f"Anthropic rejected the credentials ({where}): {detail}. "
+                       f"Check that {API_KEY_ENV} holds a valid key with access to {model!r}")
+        elif code is ErrorCode.NOT_FOUND:
+            message = f"not found ({where}): {detail}. Check CLAUDE_MODEL (now {model!r})"
+        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED and status == 413:
+            message = f"the request is too large ({where}): {detail}"
+        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
+            message = (f"the prompt does not fit the context window of {model!r} ({where}): "
+                       f"{detail}")
+        elif code is ErrorCode.TIMEOUT:
+            message = f"the Anthropic API timed out ({where}): {detail}"
+        elif code is ErrorCode.SERVER_ERROR:
+            message = f"Anthropic server error ({where}): {detail}"
+        else:
+            message = f"Anthropic rejected the request ({where}): {detail}"
+        return err(message, code, **common)
 
     def _redact(self, text: str) -> str:
         # Belt and braces: no message we build may carry the key, whatever the server echoes.

@@ -1,7 +1,8 @@
 """The Ollama provider: ``POST /api/chat`` with the result's JSON schema as ``format``.
 
 httpx is imported inside the methods that use it, so loading the ``aexy`` entry point (which
-imports this module) stays cheap.
+imports this module) stays cheap. Credentials in ``OLLAMA_BASE_URL`` (a proxy in front of the
+server) are sent as HTTP Basic auth; the client only ever sees the URL without them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ErrorCode, LLMError
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import public_url
+from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
+from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import masked_repr_args, public_url, split_credentials
 from aexy.resilience.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -83,8 +84,7 @@ class OllamaSettings(ProviderSettings):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A URL may carry proxy credentials (https://user:pass@host): never show them.
-        for key, value in super().__repr_args__():
-            yield key, public_url(value) if key == "base_url" else value
+        return masked_repr_args(super().__repr_args__())
 
 
 def _keep_alive_value(value: str) -> str | int | float:
@@ -113,6 +113,9 @@ class OllamaProvider(BaseLLMProvider):
     :param model: overrides ``OLLAMA_MODEL``.
     :param transport: an httpx transport to use instead of the network (tests pass
         ``httpx.MockTransport``).
+
+    After :meth:`aclose` every call raises :class:`~aexy.errors.ClosedError`: a closed
+    provider never opens a new client.
     """
 
     name: ClassVar[str] = "ollama"
@@ -136,10 +139,14 @@ class OllamaProvider(BaseLLMProvider):
             )
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._closed = False
+        self._url, self._credentials = split_credentials(self.settings.base_url)
+        self._where = public_url(self.settings.base_url)
 
     @property
     def base_url(self) -> str:
-        return self.settings.base_url
+        """The server URL, without any credentials it was configured with."""
+        return self._url
 
     # -- client --------------------------------------------------------------------------------
     def _timeout(self, cap: float | None = None) -> httpx.Timeout:
@@ -148,7 +155,8 @@ class OllamaProvider(BaseLLMProvider):
         s = self.settings
 
         def capped(value: float) -> float:
-            return min(value, cap) if cap is not None and cap > 0 else value
+            # An exhausted deadline (cap <= 0) times out at once rather than not at all.
+            return value if cap is None else max(min(value, cap), 0.001)
 
         return httpx.Timeout(
             connect=capped(s.connect_timeout),
@@ -161,10 +169,13 @@ class OllamaProvider(BaseLLMProvider):
     def client(self) -> httpx.AsyncClient:
         """The provider's pooled client, created on first use and closed by :meth:`aclose`."""
         if self._client is None:
+            if self._closed:  # never reopen: nothing would close the new client
+                raise ClosedError(f"the {self.name} provider")
             import httpx
 
             self._client = httpx.AsyncClient(
-                base_url=self.base_url,
+                base_url=self._url,
+                auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
                 timeout=self._timeout(),
                 transport=self._transport,
                 headers={"Accept": "application/json"},
@@ -172,6 +183,7 @@ class OllamaProvider(BaseLLMProvider):
         return self._client
 
     async def aclose(self) -> None:
+        self._closed = True
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -207,12 +219,18 @@ class OllamaProvider(BaseLLMProvider):
 
         payload = self.build_payload(request)
         model = payload["model"]
+        client = self.client
+        failure: LLMError | None = None
         try:
-            response = await self.client.post(
+            response = await client.post(
                 "/api/chat", json=payload, timeout=self._timeout(request.timeout)
             )
         except httpx.HTTPError as exc:
-            self._raise_transport_error(exc, model, request.timeout)
+            failure = self._transport_error(exc, model, request.timeout)
+        if failure is not None:
+            # Raised here, after the except block: the httpx exception holds the request (and
+            # any Basic auth header) and must not ride along as __context__.
+            raise failure
         if response.status_code >= 400:
             self._raise_status_error(response, model)
         return self._parse(response, model)
@@ -228,8 +246,7 @@ class OllamaProvider(BaseLLMProvider):
             error = body.get("error") if isinstance(body, dict) else None
             detail = f": {error}" if error else f": {_server_error_text(response, 200)!r}"
             raise LLMError(
-                f"Ollama at {public_url(self.base_url)} sent an unexpected answer to "
-                f"/api/chat{detail}",
+                f"Ollama at {self._where} sent an unexpected answer to /api/chat{detail}",
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code,
             )
@@ -251,12 +268,12 @@ class OllamaProvider(BaseLLMProvider):
         )
 
     # -- errors --------------------------------------------------------------------------------
-    def _raise_transport_error(
+    def _transport_error(
         self, exc: Exception, model: str, request_timeout: float | None
-    ) -> NoReturn:
+    ) -> LLMError:
         import httpx
 
-        url = public_url(self.base_url)
+        url = self._where
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             code, message = ErrorCode.CONNECTION_ERROR, (
                 f"could not connect to {url}: is Ollama running at {url}? Start it with "
@@ -276,39 +293,40 @@ class OllamaProvider(BaseLLMProvider):
                 f"connection to Ollama at {url} failed ({type(exc).__name__}: {exc}); "
                 f"is Ollama running at {url}?"
             )
-        raise LLMError(message, code=code, provider=self.name, model=model) from None
+        return LLMError(message, code=code, provider=self.name, model=model)
 
     def _raise_status_error(self, response: httpx.Response, model: str) -> NoReturn:
+        """:func:`~aexy.errors.code_for_status`, worded for Ollama (404 is a model to pull)."""
         status = response.status_code
         server = _server_error_text(response)
         said = f": {server}" if server else ""
-        url = public_url(self.base_url)
+        url = self._where
+        code = code_for_status(status)
         retry_after: float | None = None
-        if status == 404:
-            code = ErrorCode.NOT_FOUND
+        if code is ErrorCode.NOT_FOUND:
             message = (
                 f"Ollama at {url} answered 404{said}. Pull the model with "
                 f"`ollama pull {model}` (or set OLLAMA_MODEL to one that `ollama list` shows)"
             )
-        elif status == 503:
-            code = ErrorCode.OVERLOADED
+        elif code is ErrorCode.OVERLOADED:
             retry_after = parse_retry_after(response.headers)
-            message = f"Ollama at {url} is busy (503){said}"
-        elif status == 429:
-            code = ErrorCode.RATE_LIMIT_EXCEEDED
+            message = f"Ollama at {url} is busy ({status}){said}"
+        elif code is ErrorCode.RATE_LIMIT_EXCEEDED:
             retry_after = parse_retry_after(response.headers)
             message = f"Ollama at {url} refused the request (429){said}"
-        elif status >= 500:
-            code = ErrorCode.SERVER_ERROR
+        elif code is ErrorCode.TIMEOUT:
+            message = (f"Ollama at {url} (or a proxy in front of it) gave up waiting ({status})"
+                       f"{said}; raise OLLAMA_READ_TIMEOUT or use a smaller model")
+        elif code is ErrorCode.SERVER_ERROR:
             message = f"Ollama at {url} failed ({status}){said}"
-        elif status in (401, 403):
-            code = ErrorCode.AUTHENTICATION_ERROR
+        elif code is ErrorCode.AUTHENTICATION_ERROR:
             message = (
                 f"Ollama at {url} refused access ({status}){said}; a proxy in front of it may "
-                "need credentials"
+                "need credentials (put them in OLLAMA_BASE_URL as http://user:pass@host)"
             )
+        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
+            message = f"the request is too large for Ollama at {url} ({status}){said}"
         else:
-            code = ErrorCode.BAD_REQUEST
             message = f"Ollama at {url} rejected the request ({status}){said}"
         raise LLMError(
             message, code=code, provider=self.name, model=model, status_code=status,
@@ -330,18 +348,42 @@ class OllamaProvider(BaseLLMProvider):
                     names.append(value)
         return names
 
-    async def is_available(self) -> bool:
-        """True when the server answers and the configured model is pulled. Never raises."""
+    async def check(self) -> Availability:
+        """Whether the server answers ``GET /api/tags`` and has the model pulled, and if not,
+        why. Never raises."""
+        import httpx
+
+        url, wait = self._where, self.settings.availability_timeout
+        failure = ""
         try:
             names = await self.list_models()
-        except Exception:  # unreachable, slow, or not Ollama: simply not available
-            return False
-        return any(_same_model(self.model, name) for name in names)
+        except ClosedError:
+            failure = "the provider is closed"
+        except (httpx.ConnectError, httpx.ConnectTimeout):
+            failure = (f"server down: cannot connect to {url}; start it with `ollama serve` or "
+                       "set OLLAMA_BASE_URL")
+        except httpx.TimeoutException:
+            failure = f"server unreachable: no answer from {url} within {wait:g}s"
+        except httpx.HTTPStatusError as exc:
+            failure = (f"{url} answered HTTP {exc.response.status_code} to GET /api/tags; is "
+                       "it an Ollama server?")
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError) as exc:
+            failure = f"{url} did not answer GET /api/tags like Ollama ({type(exc).__name__})"
+        if failure:
+            return Availability(False, failure)
+        if not any(_same_model(self.model, name) for name in names):
+            return Availability(False, f"model {self.model!r} is not pulled on {url}; run "
+                                       f"`ollama pull {self.model}` or set OLLAMA_MODEL")
+        return Availability(True, f"server up at {url}, model {self.model!r} pulled")
+
+    async def is_available(self) -> bool:
+        """True when the server answers and the configured model is pulled. Never raises."""
+        return (await self.check()).ok
 
     def describe(self) -> Mapping[str, Any]:
         return {
             **super().describe(),
-            "base_url": public_url(self.base_url),
+            "base_url": self._where,
             "num_ctx": self.settings.num_ctx,
             "keep_alive": self.settings.keep_alive,
             "read_timeout": self.settings.read_timeout,

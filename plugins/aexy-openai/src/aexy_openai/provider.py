@@ -10,18 +10,19 @@ What lives here is what differs between OpenAI and the servers that copy its API
 - the two error body shapes (``{"error": {...}}`` and vLLM's older flat ``{"object": "error"}``)
   and the rate-limit headers (``retry-after``, ``retry-after-ms``, ``x-ratelimit-reset-*``).
 
-httpx is imported when the first client is built, never at import time.
+httpx is imported when the first client is built, never at import time. Credentials in
+``OPENAI_BASE_URL`` (``https://user:pass@proxy/v1``) are sent as HTTP Basic auth (as httpx does
+for a URL with userinfo) and the client only ever sees the URL without them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
@@ -29,9 +30,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ErrorCode, LLMError
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import public_url, scrub
+from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
+from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
+from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
 from aexy.schema import drop_strict_nulls, strict_schema
 
@@ -87,7 +88,8 @@ class OpenAISettings(ProviderSettings):
     #: :data:`OPENAI_TIER1_LIMITS` for the defaults on api.openai.com.
     requests_per_minute: float | None = Field(None, gt=0)
     tokens_per_minute: int | None = Field(None, gt=0)
-    #: ``OPENAI_TIMEOUT``: seconds per call when the request carries no deadline.
+    #: ``OPENAI_TIMEOUT``: seconds one call may take at most; a caller's shorter deadline
+    #: (``CompletionRequest.timeout``) caps it further.
     timeout: float = Field(60.0, gt=0)
     #: ``OPENAI_ORG_ID`` / ``OPENAI_PROJECT_ID``: optional OpenAI account headers (the names
     #: the official SDK reads).
@@ -119,6 +121,10 @@ class OpenAISettings(ProviderSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A proxy URL may carry credentials (https://user:pass@host/v1): never show them.
+        return masked_repr_args(super().__repr_args__())
+
 
 # The mode that worked, per (base URL, model): shared by every instance in the process, so a
 # gateway built per request does not rediscover it. Writes are rare; a lock keeps them whole.
@@ -141,6 +147,9 @@ class OpenAIProvider(BaseLLMProvider):
     :param settings: :class:`OpenAISettings`; read from the environment when omitted.
     :param model: overrides ``OPENAI_MODEL``.
     :param transport: an httpx transport (tests pass ``httpx.MockTransport``).
+
+    After :meth:`aclose` every call raises :class:`~aexy.errors.ClosedError`: a closed
+    provider never opens a new client.
     """
 
     name: ClassVar[str] = "openai"
@@ -161,9 +170,15 @@ class OpenAIProvider(BaseLLMProvider):
         if not isinstance(given, OpenAISettings):
             # A plain ProviderSettings (or another provider's) cannot say where to connect.
             self.settings = OpenAISettings(**given.model_dump())
-        self.base_url = self.settings.base_url
+        # Parsed once: the URL without credentials is what the client and every message see.
+        self.base_url, self._credentials = split_credentials(self.settings.base_url)
+        self._where = public_url(self.settings.base_url)
+        self._chat_url = self.base_url + "/chat/completions"
+        self._models_url = self.base_url + "/models"
+        self._is_openai = _is_openai(self.base_url)
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._closed = False
         self._headers = self._build_headers()
         self._strict_cache: dict[int, tuple[Mapping[str, Any], str, str]] = {}
 
@@ -171,7 +186,7 @@ class OpenAIProvider(BaseLLMProvider):
     @property
     def is_openai(self) -> bool:
         """Whether the base URL is OpenAI's own API (and not a compatible server)."""
-        return _is_openai(self.base_url)
+        return self._is_openai
 
     @property
     def limits(self) -> RateLimits:
@@ -196,11 +211,14 @@ class OpenAIProvider(BaseLLMProvider):
 
     def _client_for_calls(self) -> httpx.AsyncClient:
         if self._client is None:
+            if self._closed:  # never reopen: nothing would close the new client
+                raise ClosedError(f"the {self.name} provider")
             import httpx
 
             self._client = httpx.AsyncClient(
                 transport=self._transport,
                 headers=self._headers,
+                auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
                 timeout=httpx.Timeout(self.settings.timeout),
                 follow_redirects=False,
             )
@@ -223,21 +241,25 @@ class OpenAIProvider(BaseLLMProvider):
     def describe(self) -> Mapping[str, Any]:
         return {
             **super().describe(),
-            "base_url": public_url(self.base_url),
+            "base_url": self._where,
             "structured_output": self.settings.structured_output,
             "api_key_set": self.settings.api_key is not None,
         }
 
     def __repr__(self) -> str:
         return (
-            f"OpenAIProvider(model={self.model!r}, base_url={public_url(self.base_url)!r}, "
+            f"OpenAIProvider(model={self.model!r}, base_url={self._where!r}, "
             f"structured_output={self.settings.structured_output!r})"
         )
 
     # -- calls -----------------------------------------------------------------------------
     async def complete(self, request: CompletionRequest) -> Completion:
         model = request.model or self.model
-        timeout = request.timeout if request.timeout is not None else self.settings.timeout
+        # OPENAI_TIMEOUT caps every call; a caller's deadline (the gateway's remainder) may
+        # only make it shorter.
+        timeout = self.settings.timeout
+        if request.timeout is not None:
+            timeout = max(min(timeout, request.timeout), 0.001)
         mode = self.structured_mode(model) if request.json_schema is not None else "none"
         auto = self.settings.structured_output == "auto" and request.json_schema is not None
         key = (self.base_url, model)
@@ -258,7 +280,7 @@ class OpenAIProvider(BaseLLMProvider):
                 logger.warning(
                     "structured output mode rejected; stepping down",
                     extra={"provider": self.name, "model": model, "mode": mode, "next": lower,
-                           "base_url": public_url(self.base_url), "remembered": remember},
+                           "base_url": self._where, "remembered": remember},
                 )
                 mode = lower
                 if remember:  # the higher mode fails on this server, whatever follows
@@ -325,25 +347,27 @@ class OpenAIProvider(BaseLLMProvider):
         return text.encode()
 
     async def _post(self, body: bytes, model: str, budget: float) -> httpx.Response:
+        """One POST under httpx's own timeouts (the gateway adds its overall scope). Errors are
+        raised after the ``except`` block: an httpx exception holds the request, whose headers
+        hold the key, and must not ride along as ``__context__``."""
         import httpx
 
         client = self._client_for_calls()
-        url = self.base_url + "/chat/completions"
         try:
-            async with asyncio.timeout(budget):
-                return await client.post(url, content=body, timeout=budget)
-        except (httpx.TimeoutException, TimeoutError):
-            raise LLMError(
-                f"no answer from {public_url(self.base_url)} within {budget:.3g}s; raise "
-                "OPENAI_TIMEOUT or check the server's load",
+            return await client.post(self._chat_url, content=body, timeout=budget)
+        except httpx.TimeoutException:
+            error = LLMError(
+                f"no answer from {self._where} within {budget:.3g}s; raise OPENAI_TIMEOUT or "
+                "check the server's load",
                 code=ErrorCode.TIMEOUT, provider=self.name, model=model,
-            ) from None
+            )
         except httpx.TransportError as exc:
-            raise LLMError(
-                f"cannot connect to {public_url(self.base_url)} ({type(exc).__name__}); check "
+            error = LLMError(
+                f"cannot connect to {self._where} ({type(exc).__name__}); check "
                 "OPENAI_BASE_URL and that the server is running",
                 code=ErrorCode.CONNECTION_ERROR, provider=self.name, model=model,
-            ) from None
+            )
+        raise error
 
     def _parse(self, response: httpx.Response, model: str,
                strict_request: CompletionRequest | None) -> Completion:
@@ -353,14 +377,16 @@ class OpenAIProvider(BaseLLMProvider):
             choice = data["choices"][0]
             message = choice.get("message") or {}
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            data = None
+        if data is None:  # raised outside the except block: no parser error attached
             info = _ErrorInfo.parse(response)
             if info.message:  # an error inside a 200 (some gateways do this)
-                raise self._error(response, info, model) from None
+                raise self._error(response, info, model)
             raise LLMError(
-                f"{public_url(self.base_url)} answered 200 without a chat completion",
+                f"{self._where} answered 200 without a chat completion",
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code, request_id=request_id,
-            ) from None
+            )
         text = message.get("content")
         text = text if isinstance(text, str) else ""
         raw_finish = choice.get("finish_reason")
@@ -384,70 +410,94 @@ class OpenAIProvider(BaseLLMProvider):
         )
 
     def _error(self, response: httpx.Response, info: _ErrorInfo, model: str) -> LLMError:
+        """The core's error for a failed answer: :func:`~aexy.errors.code_for_status`, plus what
+        OpenAI-style bodies say beyond the status (context length, an exhausted quota)."""
         status = response.status_code
         if status == 200 and info.code.isdigit() and 400 <= int(info.code) < 600:
             status = int(info.code)  # an error inside a 200 (OpenRouter) carries its status
         request_id = response.headers.get("x-request-id")
-        where = public_url(self.base_url)
+        where = self._where
         detail = info.message or f"HTTP {status}"
         retry_after: float | None = None
         retryable: bool | None = None
+        code = code_for_status(status)
         if info.is_context_length():
             code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
-            message = f"the prompt does not fit the model's context window: {detail}"
-        elif status == 429:
-            code = ErrorCode.RATE_LIMIT_EXCEEDED
+        if code is ErrorCode.CONTEXT_LENGTH_EXCEEDED and status == 413:
+            message = f"the request is too large for {where} (HTTP 413): {detail}"
+        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
+            message = (f"the prompt does not fit the model's context window (HTTP {status}): "
+                       f"{detail}")
+        elif code is ErrorCode.RATE_LIMIT_EXCEEDED:
             if info.code == "insufficient_quota":
                 retryable = False  # billing, not a burst: waiting will not help
                 message = f"the OpenAI account has no quota left: {detail}"
             else:
                 retry_after = retry_after_seconds(response.headers, info.message)
                 message = f"rate limited by {where}: {detail}"
-        elif status in (401, 403):
-            code = ErrorCode.AUTHENTICATION_ERROR
+        elif code is ErrorCode.AUTHENTICATION_ERROR:
             hint = ("set OPENAI_API_KEY" if self.settings.api_key is None
                     else "check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)")
             message = f"{where} refused the credentials (HTTP {status}); {hint}: {detail}"
-        elif status == 404:
-            code = ErrorCode.NOT_FOUND
+        elif code is ErrorCode.NOT_FOUND:
             message = (f"not found at {where} (HTTP 404): {detail}; check OPENAI_MODEL "
                        f"({model!r}) and OPENAI_BASE_URL")
-        elif status == 503:
-            code = ErrorCode.OVERLOADED
+        elif code is ErrorCode.OVERLOADED:
             retry_after = retry_after_seconds(response.headers, None)
-            message = f"{where} is overloaded: {detail}"
-        elif status >= 500:
-            code = ErrorCode.SERVER_ERROR
+            message = f"{where} is overloaded (HTTP {status}): {detail}"
+        elif code is ErrorCode.TIMEOUT:
+            message = f"{where} timed out the request (HTTP {status}): {detail}"
+        elif code is ErrorCode.SERVER_ERROR and status >= 500:
             message = f"{where} failed (HTTP {status}): {detail}"
-        elif status == 408:
-            code = ErrorCode.TIMEOUT
-            message = f"{where} timed out the request: {detail}"
-        elif status >= 400:
-            code = ErrorCode.BAD_REQUEST
-            message = f"{where} rejected the request (HTTP {status}): {detail}"
-        else:
-            code = ErrorCode.SERVER_ERROR
+        elif code is ErrorCode.SERVER_ERROR:
             message = f"unexpected answer from {where} (HTTP {status}): {detail}"
+        else:
+            message = f"{where} rejected the request (HTTP {status}): {detail}"
         return LLMError(
             scrub(message, self.settings.api_key), code=code, provider=self.name, model=model,
             retryable=retryable, retry_after=retry_after, status_code=status,
             request_id=request_id,
         )
 
+    async def check(self) -> Availability:
+        """``GET {base}/models`` within a few seconds (free; never raises), with the reason."""
+        import httpx
+
+        timeout = min(_AVAILABILITY_TIMEOUT, self.settings.timeout)
+        failure = ""
+        try:
+            response = await self._client_for_calls().get(
+                self._models_url, timeout=httpx.Timeout(timeout))
+        except ClosedError:
+            failure = "the provider is closed"
+        except httpx.TimeoutException:
+            failure = f"endpoint unreachable: no answer from {self._where} within {timeout:g}s"
+        except httpx.TransportError as exc:
+            failure = (f"endpoint unreachable: cannot connect to {self._where} "
+                       f"({type(exc).__name__}); check OPENAI_BASE_URL and that the server runs")
+        except Exception as exc:  # a health check reports; it does not fail
+            failure = f"GET /models failed ({type(exc).__name__})"
+        if failure:
+            return Availability(False, failure)
+        status = response.status_code
+        if status == 200:
+            return Availability(True, f"{self._where} answered GET /models")
+        if status in (401, 403):
+            reason = (f"key missing: {self._where} wants credentials (HTTP {status}); set "
+                      "OPENAI_API_KEY" if self.settings.api_key is None else
+                      f"key rejected by {self._where} (HTTP {status}); check OPENAI_API_KEY")
+            return Availability(False, reason)
+        if status == 404:
+            return Availability(False, f"no OpenAI-compatible API at {self._where} (GET /models "
+                                       "answered 404); check OPENAI_BASE_URL")
+        return Availability(False, f"{self._where} answered HTTP {status} to GET /models")
+
     async def is_available(self) -> bool:
         """``GET {base}/models`` answered 200 within a few seconds. Free; never raises."""
-        try:
-            import httpx
-
-            timeout = min(_AVAILABILITY_TIMEOUT, self.settings.timeout)
-            response = await self._client_for_calls().get(
-                self.base_url + "/models", timeout=httpx.Timeout(timeout)
-            )
-            return response.status_code == 200
-        except Exception:  # availability is a yes/no question; any failure is a no
-            return False
+        return (await self.check()).ok
 
     async def aclose(self) -> None:
+        self._closed = True
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
