@@ -16,7 +16,7 @@ import random as _random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import ValidationError
 
@@ -75,6 +75,7 @@ class _State:
     input_tokens: int = 0
     output_tokens: int = 0
     rate_wait: float = 0.0
+    tokens_estimated: bool = False
     failures: list[Attempt] = field(default_factory=list)
 
     def fail(self, target: _Target, code: str, message: str) -> None:
@@ -101,6 +102,7 @@ class _Produced:
     fallback: bool
     repaired: bool = False
     cache_tier: str | None = None
+    method: Literal["model", "heuristic"] = "model"
 
 
 class _Skip(Exception):
@@ -339,6 +341,7 @@ class LLMGateway:
                     model=meta.get("model", primary.model), cache_hit=True, cache_tier=tier,
                     attempts=0, latency_ms=(self.clock() - started) * 1000,
                     spec_version=spec.version, prompt_version=prompt.version,
+                    method=primary.method,
                 )
                 self._log(result._provenance)
                 return result
@@ -376,6 +379,7 @@ class LLMGateway:
             fallback=produced.fallback, retries=0 if joined else st.retries,
             failures=tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
             rate_limit_wait_ms=0.0 if joined else st.rate_wait * 1000,
+            method=produced.method, tokens_estimated=not joined and st.tokens_estimated,
         )
         self._log(result._provenance)
         return result
@@ -414,7 +418,7 @@ class LLMGateway:
                     self._stats.fallbacks += 1
                     return _Produced(result, meta.get("provider", provider.name),
                                      meta.get("model", provider.model), state, True,
-                                     cache_tier=tier)
+                                     cache_tier=tier, method=provider.method)
             if not target.breaker.allows():
                 self._skip(state, target, "circuit_open",
                            f"circuit open; next trial in {target.breaker.retry_in():.1f}s")
@@ -446,7 +450,7 @@ class LLMGateway:
             if index > 0:
                 self._stats.fallbacks += 1
             return _Produced(result, provider.name, outcome.completion.model, state, index > 0,
-                             repaired=outcome.repaired)
+                             repaired=outcome.repaired, method=provider.method)
         if not several and last_error is not None:
             raise last_error  # one provider: its own typed error, as without resilience
         self._stats.unavailable += 1
@@ -613,6 +617,7 @@ class LLMGateway:
                 self.clock() + self.settings.availability_ttl)
         state.input_tokens += usage.input_tokens
         state.output_tokens += usage.output_tokens
+        state.tokens_estimated = state.tokens_estimated or provider.estimates_usage
         self._stats.record_call(provider.name, elapsed, usage.input_tokens, usage.output_tokens)
         self._telemetry.record_call(provider.name, completion.model, elapsed,
                                     usage.input_tokens, usage.output_tokens)
@@ -742,9 +747,18 @@ class LLMGateway:
                 "latency_ms": round(p.latency_ms, 3),
                 "tokens_used": p.input_tokens + p.output_tokens, "cache_hit": p.cache_hit,
                 "attempts": p.attempts, "retries": p.retries, "fallback": p.fallback,
-                "coalesced": p.coalesced,
+                "coalesced": p.coalesced, "method": p.method,
             },
         )
+        if p.fallback and p.method != "model":
+            # A heuristic answer standing in for a model's must never pass unnoticed.
+            failed = "; ".join(p.failures) or "earlier providers"
+            logger.warning(
+                "%s was answered by %s/%s with %s rules, not a model, after %s",
+                p.analysis_type, p.provider, p.model, p.method, failed,
+                extra={"provider": p.provider, "analysis_type": p.analysis_type,
+                       "method": p.method, "failures": list(p.failures)},
+            )
 
     def __repr__(self) -> str:
         fallbacks = [t.label for t in self._chain[1:]]
