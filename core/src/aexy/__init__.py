@@ -18,6 +18,13 @@ if TYPE_CHECKING:
         AnalysisType,
         Provenance,
     )
+    from aexy.catalogue.activity import (
+        ActivityBaseline,
+        ActivityPeriod,
+        CodeEvidence,
+        DeveloperActivity,
+        TeamMetrics,
+    )
     from aexy.completion import Completion, CompletionRequest, FinishReason, Message, Usage
     from aexy.errors import (
         AexyError,
@@ -45,6 +52,11 @@ _EXPORTS: dict[str, str] = {
     "AnalysisSpec": "aexy.analysis",
     "AnalysisRequest": "aexy.analysis",
     "Provenance": "aexy.analysis",
+    "ActivityBaseline": "aexy.catalogue.activity",
+    "ActivityPeriod": "aexy.catalogue.activity",
+    "CodeEvidence": "aexy.catalogue.activity",
+    "DeveloperActivity": "aexy.catalogue.activity",
+    "TeamMetrics": "aexy.catalogue.activity",
     "BaseLLMProvider": "aexy.providers.base",
     "ProviderSettings": "aexy.providers.base",
     "ProviderSpec": "aexy.providers.base",
@@ -70,6 +82,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "ActivityBaseline",
+    "ActivityPeriod",
     "AexyError",
     "AexySettings",
     "AnalysisRequest",
@@ -78,9 +92,11 @@ __all__ = [
     "AnalysisType",
     "Attempt",
     "BaseLLMProvider",
+    "CodeEvidence",
     "Completion",
     "CompletionRequest",
     "ConfigurationError",
+    "DeveloperActivity",
     "ErrorCode",
     "FinishReason",
     "InvalidInputError",
@@ -95,6 +111,7 @@ __all__ = [
     "ProviderSettings",
     "ProviderSpec",
     "RateLimits",
+    "TeamMetrics",
     "UnknownAnalysisTypeError",
     "Usage",
     "__version__",

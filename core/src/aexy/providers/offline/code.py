@@ -191,6 +191,8 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _WITHS = (ast.With, ast.AsyncWith)
 _TRIES = (ast.Try, ast.TryStar)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_ONE_BRANCH = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler,
+               ast.match_case)
 
 
 def _py_depth(stmts: list[ast.stmt], level: int) -> int:
@@ -217,24 +219,37 @@ def _py_depth(stmts: list[ast.stmt], level: int) -> int:
     return best
 
 
-def _py_decisions(node: ast.AST, *, nested: bool) -> int:
-    """Branch points: if/elif, loops, except, case, conditional expressions, each extra operand
-    of and/or, comprehension loops and filters. ``nested=False`` stops at inner scopes."""
-    count = 0
-    stack = list(ast.iter_child_nodes(node))
+def _branches(node: ast.AST) -> int:
+    """Branch points of one node: if/elif, loops, except, case, conditional expressions, each
+    extra operand of and/or, comprehension loops and filters."""
+    if isinstance(node, _ONE_BRANCH):
+        return 1
+    if isinstance(node, ast.BoolOp):
+        return len(node.values) - 1
+    if isinstance(node, ast.comprehension):
+        return 1 + len(node.ifs)
+    return 0
+
+
+def _py_decisions(tree: ast.AST) -> tuple[int, dict[ast.AST, int]]:
+    """Branch points of the whole tree, and of each function's own body (inner functions and
+    classes count for themselves), in one walk."""
+    per_function: dict[ast.AST, int] = {}
+    total = 0
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
     while stack:
-        n = stack.pop()
-        if not nested and isinstance(n, _SCOPES):
-            continue
-        if isinstance(n, ast.If | ast.IfExp | ast.For | ast.AsyncFor | ast.While
-                      | ast.ExceptHandler | ast.match_case):
-            count += 1
-        elif isinstance(n, ast.BoolOp):
-            count += len(n.values) - 1
-        elif isinstance(n, ast.comprehension):
-            count += 1 + len(n.ifs)
-        stack.extend(ast.iter_child_nodes(n))
-    return count
+        node, owner = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            n = _branches(child)
+            if n:
+                total += n
+                if owner is not None:
+                    per_function[owner] = per_function.get(owner, 0) + n
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                stack.append((child, child))
+            else:
+                stack.append((child, None if isinstance(child, ast.ClassDef) else owner))
+    return total, per_function
 
 
 def _py_typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -251,6 +266,7 @@ def _python_structure(code: str, raw_lines: list[str]) -> _Structure | None:
         return None
     functions: list[Function] = []
     classes: list[tuple[str, bool]] = []
+    total, decisions = _py_decisions(tree)
 
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
@@ -262,7 +278,7 @@ def _python_structure(code: str, raw_lines: list[str]) -> _Structure | None:
                 functions.append(Function(
                     name=prefix + node.name, line=node.lineno,
                     lines=sum(1 for ln in raw_lines[node.lineno - 1:end] if ln.strip()),
-                    decisions=_py_decisions(node, nested=False),
+                    decisions=decisions.get(node, 0),
                     depth=_py_depth(node.body, 0),
                     documented=ast.get_docstring(node) is not None, typed=_py_typed(node),
                     public=not node.name.startswith("_"),
@@ -275,8 +291,7 @@ def _python_structure(code: str, raw_lines: list[str]) -> _Structure | None:
 
     visit(tree.body, "")
     max_depth = max([_py_depth(tree.body, 0), *(f.depth for f in functions)])
-    return _Structure(functions, _py_decisions(tree, nested=True), max_depth, classes,
-                      parsed=True)
+    return _Structure(functions, total, max_depth, classes, parsed=True)
 
 
 # Text reading, for other languages and Python that does not parse.
