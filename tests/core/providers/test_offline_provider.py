@@ -24,6 +24,7 @@ from aexy.providers.offline.provider import METHODS, REFUSED
 from aexy.testing import FakeProvider
 
 from .offline_inputs import (
+    CALM,
     GROWTH,
     OVERWORKED,
     PROFILE,
@@ -271,3 +272,13 @@ async def test_a_refusal_in_a_chain_moves_on_and_is_listed(host):
         with pytest.raises(LLMUnavailableError) as info:
             await gateway.analyze("job_description", "payments team needs", {"level": "senior"})
     assert [a.code for a in info.value.attempts] == ["authentication_error", "unsupported"]
+
+
+async def test_a_cached_heuristic_result_still_says_how_it_was_made():
+    async with LLMGateway("offline", plugins=_host()) as gateway:
+        first = await gateway.analyze("burnout_risk", activity_json(CALM))
+        again = await gateway.analyze("burnout_risk", activity_json(CALM))
+    assert not first.provenance.cache_hit and again.provenance.cache_hit
+    assert again.provenance.method == "heuristic"
+    assert again.provenance.input_tokens == 0 and not again.provenance.tokens_estimated
+    assert again.model_dump() == first.model_dump()
