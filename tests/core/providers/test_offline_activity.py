@@ -220,3 +220,13 @@ def test_profile_from_free_text_is_refused():
     with pytest.raises(Unsupported, match="a profile from free text needs a model"):
         methods.developer_profile(_request("developer_profile",
                                            "Dana writes Python and leads the payments team."))
+
+
+def test_an_even_pace_is_steady_not_accelerating():
+    # One new language at each of two steps: the halves keep the same pace.
+    rows = [{"lines_by_language": langs} for langs in (
+        {"Python": 900}, {"Python": 900, "Go": 300}, {"Python": 900, "Go": 300, "Rust": 300})]
+    result = methods.growth_trajectory(_request("growth_trajectory", _activity(rows)))
+    assert result.trajectory == "steady"
+    assert result.skills_acquired == ["Go", "Rust"]
+    assert "(1 in the first half of the periods, 1 in the second)" in result.summary

@@ -467,6 +467,31 @@ def _events(timeline: _SkillTimeline) -> list[tuple[int, str, str]]:
     return sorted(events)
 
 
+@dataclass(frozen=True, slots=True)
+class _Halves:
+    """Events in the earlier and the later half of the period-to-period steps, and their pace
+    (events per step), so halves of unequal length compare."""
+
+    first: int
+    second: int
+    first_pace: float | None  # None: fewer than three periods, no two halves to compare
+    second_pace: float
+
+
+def _halves(events: Sequence[tuple[int, str, str]], n: int) -> _Halves:
+    # Events happen at steps 1..n-1 (a period compared with the ones before it).
+    mid = 1 + (n - 1) // 2
+    first = sum(1 for e in events if e[0] < mid)
+    second = len(events) - first
+    steps_first, steps_second = mid - 1, n - mid
+    return _Halves(first, second, first / steps_first if steps_first else None,
+                   second / max(1, steps_second))
+
+
+def _accelerating(h: _Halves) -> bool:
+    return h.first_pace is not None and h.second_pace > h.first_pace and h.second >= 2
+
+
 def growth_trajectory(request: AnalysisRequest) -> GrowthTrajectory:
     activity, _ = read_activity(request)
     periods = activity.periods
@@ -478,18 +503,16 @@ def growth_trajectory(request: AnalysisRequest) -> GrowthTrajectory:
             "periods, and the data has them in fewer")
     n = len(periods)
     events = _events(timeline)
-    half = n // 2
-    first_half = [e for e in events if e[0] < half or (n == 2 and e[0] == 0)]
-    second_half = [e for e in events if e[0] >= max(1, half)]
+    halves = _halves(events, n)
     acquired = list(dict.fromkeys(skill for _, skill, _ in events))
     declining = _declining(timeline, periods)
     output = relative_change(_series(periods, "lines_changed") or _series(periods, "commits"))
     shrinking = output is not None and output <= -0.3
     if shrinking and len(declining) > len(acquired):
         trajectory = Trajectory.DECLINING
-    elif len(second_half) > len(first_half) and len(second_half) >= 2:
+    elif _accelerating(halves):
         trajectory = Trajectory.ACCELERATING
-    elif not second_half:
+    elif not halves.second:
         trajectory = Trajectory.PLATEAUING
     else:
         trajectory = Trajectory.STEADY
@@ -500,8 +523,8 @@ def growth_trajectory(request: AnalysisRequest) -> GrowthTrajectory:
     summary = (
         f"{activity.developer_id} over {_span(activity)}, read from {what}: "
         f"{len(events)} new skill{'' if len(events) == 1 else 's'} or level-up"
-        f"{'' if len(events) == 1 else 's'} ({len(first_half)} in the first half, "
-        f"{len(second_half)} in the second)"
+        f"{'' if len(events) == 1 else 's'} ({halves.first} in the first half of the periods, "
+        f"{halves.second} in the second)"
         + (f"; output changed {percent(output)} across the periods" if output is not None
            else "")
         + f". Learning velocity {velocity:.2f} (1 a quarter is 0.5). Computed by aexy's offline "
@@ -559,9 +582,7 @@ def performance_trajectory(request: AnalysisRequest) -> PerformanceTrajectory:
     events = _events(timeline) if timeline.assessed else []
     if timeline.assessed:
         signals += 1
-    half = n // 2
-    ups_first = sum(1 for e in events if e[0] < max(1, half))
-    ups_second = len(events) - ups_first
+    halves = _halves(events, n)
     output = relative_change(_series(periods, "prs_merged") or _series(periods, "commits"))
     if output is not None:
         signals += 1
@@ -577,7 +598,7 @@ def performance_trajectory(request: AnalysisRequest) -> PerformanceTrajectory:
 
     if per_quarter is not None and per_quarter <= -QUALITY_STEP:
         trajectory = Trajectory.DECLINING
-    elif ups_second > ups_first and (per_quarter is None or per_quarter > -QUALITY_STEP):
+    elif _accelerating(halves):
         trajectory = Trajectory.ACCELERATING
     elif events or (per_quarter is not None and per_quarter >= QUALITY_STEP):
         trajectory = Trajectory.STEADY
