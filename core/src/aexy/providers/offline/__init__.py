@@ -6,8 +6,11 @@ module         holds
 ``provider``   :class:`OfflineProvider`: reads ``CompletionRequest.analysis``, runs a method
                or refuses (``unsupported``)
 ``code``       skill_extraction, code_quality, code_complexity (static analysis)
-``activity``   burnout_risk, attrition_risk, growth_trajectory, performance_trajectory,
-               developer_profile (from :class:`aexy.catalogue.activity.DeveloperActivity`)
+``structure``  functions, branch points and block depth of code (Python's parser, or text)
+``activity``   reading :class:`aexy.catalogue.activity.DeveloperActivity`; shared figures
+``risk``       burnout_risk, attrition_risk (weighted factors)
+``trajectory`` growth_trajectory, performance_trajectory (trends over the periods)
+``profile``    developer_profile (stated figures, exposure levels)
 ``team``       team_health (from :class:`aexy.catalogue.activity.TeamMetrics`)
 ``task``       task_signals, task_matching (a skills lexicon over the task text)
 ``lexicon``    the names the heuristics recognise

@@ -19,7 +19,7 @@ from aexy.analysis import AnalysisRequest, AnalysisResult, provider_json_schema
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
 from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.providers.offline import activity, code, task, team
+from aexy.providers.offline import code, profile, risk, task, team, trajectory
 from aexy.providers.offline.common import Unsupported
 
 __all__ = ["METHODS", "MODEL_NAME", "REFUSED", "OfflineProvider", "OfflineSettings"]
@@ -33,11 +33,11 @@ METHODS: Mapping[str, Method] = {
     "skill_extraction": code.skill_extraction,
     "code_quality": code.code_quality,
     "code_complexity": code.code_complexity,
-    "developer_profile": activity.developer_profile,
-    "growth_trajectory": activity.growth_trajectory,
-    "burnout_risk": activity.burnout_risk,
-    "attrition_risk": activity.attrition_risk,
-    "performance_trajectory": activity.performance_trajectory,
+    "developer_profile": profile.developer_profile,
+    "growth_trajectory": trajectory.growth_trajectory,
+    "burnout_risk": risk.burnout_risk,
+    "attrition_risk": risk.attrition_risk,
+    "performance_trajectory": trajectory.performance_trajectory,
     "team_health": team.team_health,
     "task_signals": task.task_signals,
     "task_matching": task.task_matching,
