@@ -81,6 +81,15 @@ def test_elif_and_else_if_stay_at_their_ifs_depth():
     assert analyze_code(js, "a.js").functions[0].depth == 1
 
 
+def test_python_blocks_count_as_they_are_indented():
+    code = ("def f(x, path):\n    with open(path) as fh:\n        try:\n            match x:\n"
+            "                case 1:\n                    return fh.read()\n"
+            "        except OSError:\n            return None\n")
+    assert analyze_code(code, "f.py").functions[0].depth == 4  # with > try > match > case
+    lines = _indent_depths(code)
+    assert max(lines.values()) - lines[2] == 4  # the tokenizer agrees
+
+
 def test_object_literals_are_not_blocks():
     js = ("function config(env) {\n  const options = {\n    db: {\n      pool: {\n"
           "        size: 5,\n      },\n    },\n  };\n  if (env) {\n    return options;\n  }\n}\n")

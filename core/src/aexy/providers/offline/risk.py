@@ -112,7 +112,9 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
         typical = median(hours)
         strength = ramp(typical, HOURS_START, HOURS_FULL)
         reference = f"{figure(HOURS_START)} h starts to count"
+        target = 40.0
         if baseline is not None and baseline.hours_per_week:
+            target = baseline.hours_per_week
             over = typical / baseline.hours_per_week - 1
             strength = max(strength, ramp(over, HOURS_OVER_START, HOURS_OVER_FULL))
             reference = f"baseline {figure(baseline.hours_per_week)} h"
@@ -122,8 +124,8 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
             f"median {figure(round(typical, 1))} hours worked per week over "
             f"{plural(len(hours), 'period')}{spread}; {reference}",
             trend(hours, higher_is_worse=True),
-            f"Bring {who}'s planned work down until weekly hours are near 40 again "
-            f"(median now {figure(round(typical, 1))}).",
+            f"Bring {who}'s planned work down until weekly hours are near {figure(target)} "
+            f"again (median now {figure(round(typical, 1))}).",
             f"Remove or postpone work from {who}'s plate this week."))
 
     off = _days_off(periods)

@@ -69,8 +69,8 @@ def _py_depth(stmts: list[ast.stmt], level: int) -> int:
         elif isinstance(s, _TRIES):
             blocks = [s.body, s.orelse, s.finalbody, *(h.body for h in s.handlers)]
             best = max(best, *(_py_depth(b, level + 1) for b in blocks))
-        elif isinstance(s, ast.Match):
-            best = max(best, *(_py_depth(c.body, level + 1) for c in s.cases))
+        elif isinstance(s, ast.Match):  # match, then case: two blocks, as indented
+            best = max(best, *(_py_depth(c.body, level + 2) for c in s.cases))
     return best
 
 
