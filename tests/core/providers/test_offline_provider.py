@@ -282,3 +282,13 @@ async def test_a_cached_heuristic_result_still_says_how_it_was_made():
     assert again.provenance.method == "heuristic"
     assert again.provenance.input_tokens == 0 and not again.provenance.tokens_estimated
     assert again.model_dump() == first.model_dump()
+
+
+def test_batch_marks_estimated_tokens_in_its_summary(tmp_path):
+    reset_plugin_host(_host())
+    (tmp_path / "a.py").write_text(OAUTH)
+    result = CliRunner().invoke(make_cli(), ["batch", "code_quality", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "tokens in / out (est.)" in result.stderr
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["provenance"]["method"] == "heuristic"
