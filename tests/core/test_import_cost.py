@@ -29,7 +29,8 @@ def test_import_aexy_is_light() -> None:
 def test_public_names_resolve_without_heavy_imports() -> None:
     code = (
         "from aexy import LLMGateway, AnalysisType, AnalysisResult, BaseLLMProvider, "
-        "CompletionRequest, Completion, hookimpl, LLMError, InvalidInputError"
+        "CompletionRequest, Completion, hookimpl, LLMError, InvalidInputError, "
+        "DeveloperActivity, TeamMetrics"
     )
     assert loaded_after(code) == set()
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from aexy.analysis import AnalysisSpec as AnalysisSpec
     from aexy.analysis import AnalysisType as AnalysisType
     from aexy.analysis import Provenance as Provenance
+    from aexy.catalogue.activity import ActivityBaseline as ActivityBaseline
+    from aexy.catalogue.activity import ActivityPeriod as ActivityPeriod
+    from aexy.catalogue.activity import CodeEvidence as CodeEvidence
+    from aexy.catalogue.activity import DeveloperActivity as DeveloperActivity
+    from aexy.catalogue.activity import TeamMetrics as TeamMetrics
     from aexy.completion import Completion as Completion
     from aexy.completion import CompletionRequest as CompletionRequest
     from aexy.completion import FinishReason as FinishReason

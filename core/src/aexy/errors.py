@@ -45,6 +45,9 @@ class ErrorCode(StrEnum):
     INVALID_OUTPUT = "invalid_output"
     CONTENT_FILTERED = "content_filtered"
     OUTPUT_TRUNCATED = "output_truncated"
+    #: The provider cannot answer this analysis (type or input) by any method it has; another
+    #: provider can. Never retried.
+    UNSUPPORTED = "unsupported"
 
 
 #: Codes worth another attempt: the same request may succeed a moment later.

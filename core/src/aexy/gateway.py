@@ -16,7 +16,7 @@ import random as _random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aexy.analysis import (
     AnalysisRequest,
@@ -69,6 +69,8 @@ class _Produced:
     fallback: bool
     repaired: bool = False
     cache_tier: str | None = None
+    #: How the result was made: by a model, or by a heuristic provider's rules.
+    method: Literal["model", "heuristic"] = "model"
 
 
 class LLMGateway:
@@ -266,7 +268,7 @@ class LLMGateway:
         caching = use_cache and self._cache is not None
         key = self._key(spec, prompt, request, self.provider) if caching else None
         if key is not None:
-            hit = await self._cache_get(key, spec)
+            hit = await self._cache_get(key, spec, self.provider)
             if hit is not None:
                 return self._finish(hit, spec, prompt, started, joined=False)
         # 6 coalesce identical concurrent requests (callers with and without the cache never
@@ -321,13 +323,15 @@ class LLMGateway:
             postprocessors=self._postprocessor_names,
         )
 
-    async def _cache_get(self, key: str, spec: AnalysisSpec) -> _Produced | None:
+    async def _cache_get(self, key: str, spec: AnalysisSpec,
+                         provider: BaseLLMProvider) -> _Produced | None:
+        """A hit stored under ``provider``'s key, as if ``provider`` had just answered."""
         assert self._cache is not None
         hit = await self._cache.get(key, spec, self.ttl_for(spec))
         if hit is None:
             return None
         return _Produced(hit.result, hit.provider, hit.model, CallState(Deadline(self.clock, 0)),
-                         fallback=False, cache_tier=hit.tier)
+                         fallback=False, cache_tier=hit.tier, method=provider.method)
 
     def ttl_for(self, spec: AnalysisSpec) -> int:
         return spec.ttl if spec.ttl is not None else self.settings.llm_cache_ttl
@@ -350,7 +354,8 @@ class LLMGateway:
             if index > 0 and key is not None:
                 # Results are stored under the key of the provider that produced them, so a
                 # fallback's earlier answer is served when the chain reaches it again.
-                hit = await self._cache_get(self._key(spec, prompt, request, provider), spec)
+                hit = await self._cache_get(self._key(spec, prompt, request, provider), spec,
+                                            provider)
                 if hit is not None:
                     self._recorder.answered_by_fallback()
                     return dataclasses.replace(hit, state=state, fallback=True)
@@ -378,7 +383,8 @@ class LLMGateway:
                     result, provider.name, model, self.ttl_for(spec))
             if index > 0:
                 self._recorder.answered_by_fallback()
-            return _Produced(result, provider.name, model, state, index > 0, repaired=repaired)
+            return _Produced(result, provider.name, model, state, index > 0, repaired=repaired,
+                             method=provider.method)
         if not several and last_error is not None:
             raise last_error  # one provider: its own typed error, as without resilience
         self._recorder.unavailable()
@@ -451,6 +457,7 @@ class LLMGateway:
             fallback=produced.fallback, retries=0 if joined else st.retries,
             failures=tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
             rate_limit_wait_ms=0.0 if joined else st.rate_wait * 1000,
+            method=produced.method, tokens_estimated=not joined and st.tokens_estimated,
         )
         self._recorder.completed(result._provenance)
         return result

@@ -14,8 +14,9 @@ touch by the :data:`SKILL_NAMES` marker, so a plugin's result model can opt in t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SKILL_NAMES",
+    "SKILL_SPELLINGS",
     "PostProcessor",
     "builtin_postprocessors",
     "normalize_skill",
@@ -105,6 +107,8 @@ _ALIASES = {
 
 _LOOKUP: dict[str, str] = {name.casefold(): name for name in _CANONICAL}
 _LOOKUP.update(_ALIASES)
+#: Every spelling :func:`normalize_skill` knows (casefolded) -> its canonical name.
+SKILL_SPELLINGS: Mapping[str, str] = MappingProxyType(_LOOKUP)
 
 # "Python 3.11", "Django v4.2", "OAuth 2.0", "Java 17+": a version after whitespace.
 _SPACED_VERSION = re.compile(r"^(?P<base>.*?\S)\s+v?\d+(?:\.(?:\d+|x))*\+?$", re.IGNORECASE)

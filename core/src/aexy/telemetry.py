@@ -290,7 +290,7 @@ class Recorder:
 
     def completed(self, p: Provenance) -> None:
         """The one structured log line of a finished analysis (its ``extra`` is only built
-        when INFO is on)."""
+        when INFO is on), and a warning when a heuristic answer stood in for a model's."""
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "LLM analysis completed",
@@ -299,8 +299,17 @@ class Recorder:
                     "latency_ms": round(p.latency_ms, 3),
                     "tokens_used": p.input_tokens + p.output_tokens, "cache_hit": p.cache_hit,
                     "attempts": p.attempts, "retries": p.retries, "fallback": p.fallback,
-                    "coalesced": p.coalesced,
+                    "coalesced": p.coalesced, "method": p.method,
                 },
+            )
+        if p.fallback and p.method != "model":
+            # A heuristic answer standing in for a model's must never pass unnoticed.
+            failed = "; ".join(p.failures) or "earlier providers"
+            logger.warning(
+                "%s was answered by %s/%s with %s rules, not a model, after %s",
+                p.analysis_type, p.provider, p.model, p.method, failed,
+                extra={"provider": p.provider, "analysis_type": p.analysis_type,
+                       "method": p.method, "failures": list(p.failures)},
             )
 
 

@@ -1,66 +1,76 @@
-"""The built-in offline provider: static heuristics, schema-valid answers, no network."""
+"""The built-in offline provider: registration, how it reads a request, its answers through the
+gateway (computed or refused, never a placeholder), provenance, and a visible fallback."""
 
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import jsonschema
 import pytest
-from pydantic import BaseModel, Field
+from click.testing import CliRunner
+from pydantic import BaseModel
 
-from aexy import AnalysisType, CompletionRequest, LLMError, LLMGateway
-from aexy.plugins import PluginHost
-from aexy.prompts import delimit
+from aexy import AnalysisRequest, AnalysisType, CompletionRequest, LLMError, LLMGateway
+from aexy.cli import make_cli
+from aexy.errors import ErrorCode, LLMUnavailableError
+from aexy.plugins import PluginHost, reset_plugin_host
 from aexy.providers import builtin_providers
-from aexy.providers.offline import (
-    MODEL_NAME,
-    OfflineProvider,
-    analyze_code,
-    detect_language,
-    read_request,
+from aexy.providers.offline import MODEL_NAME, OfflineProvider
+from aexy.providers.offline.provider import METHODS, REFUSED
+from aexy.testing import FakeProvider
+
+from .offline_inputs import (
+    CALM,
+    GROWTH,
+    OVERWORKED,
+    PROFILE,
+    TEAM,
+    activity_json,
+    team_json,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-CODE_TYPES = ("skill_extraction", "code_quality", "code_complexity")
+TASK = (EXAMPLES / "task.md").read_text()
+OAUTH = (EXAMPLES / "oauth.py").read_text()
 
-FLAT = """def add(a, b):
-    return a + b
-"""
-
-TANGLED = """def route(event, user, retries):
-    for item in event.items:
-        if item.kind == "a" and user.admin:
-            for sub in item.children:
-                if sub.ok or retries > 3:
-                    while sub.pending:
-                        if sub.retry():
-                            break
-                        elif sub.failed:
-                            continue
-        elif item.kind == "b":
-            if user.banned:
-                return None
-    return event
-"""
-
-
-def _request(analysis_type: str, content: str, schema: dict, *, file_path: str | None = None,
-             model: str | None = None) -> CompletionRequest:
-    where = f"Analyze the code from file `{file_path}`.\n\n" if file_path else ""
-    return CompletionRequest.simple(
-        "system prompt", where + delimit(content), schema, model=model,
-        metadata={"analysis_type": analysis_type},
-    )
+#: A typed input for every type the offline provider computes.
+INPUTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "skill_extraction": (OAUTH, {"file_path": "oauth.py"}),
+    "code_quality": (OAUTH, {"file_path": "oauth.py"}),
+    "code_complexity": (OAUTH, {"file_path": "oauth.py"}),
+    "developer_profile": (activity_json(GROWTH), {}),
+    "growth_trajectory": (activity_json(GROWTH), {}),
+    "performance_trajectory": (activity_json(GROWTH), {}),
+    "burnout_risk": (activity_json(OVERWORKED), {}),
+    "attrition_risk": (activity_json(OVERWORKED), {}),
+    "team_health": (team_json(TEAM), {}),
+    "task_signals": (TASK, {"labels": ["auth"]}),
+    "task_matching": (TASK, {"developer_profile": PROFILE}),
+}
 
 
 def _host() -> PluginHost:
     return PluginHost(entry_points=False)
 
 
-# -- registration ----------------------------------------------------------------------------------
+def _completion_request(analysis_type: str, content: str, context: dict[str, Any] | None = None,
+                        **kw: Any) -> CompletionRequest:
+    spec = _host().analysis_types().get(analysis_type)
+    assert spec is not None
+    analysis = AnalysisRequest.create(analysis_type, content, context or {},
+                                      max_content_chars=1_000_000)
+    return CompletionRequest.simple("system", "user", spec.json_schema, analysis=analysis, **kw)
+
+
+def test_the_catalogue_is_covered_exactly_once():
+    assert set(METHODS) | set(REFUSED) == {t.value for t in AnalysisType}
+    assert not set(METHODS) & set(REFUSED)
+    assert set(INPUTS) == set(METHODS)
+
 
 def test_offline_is_a_builtin_provider_and_the_default():
     specs = builtin_providers()
@@ -69,123 +79,64 @@ def test_offline_is_a_builtin_provider_and_the_default():
     gateway = LLMGateway(plugins=_host())  # no LLM_PROVIDER set (conftest cleans the env)
     assert gateway.provider.name == "offline"
     assert gateway.provider.model == MODEL_NAME
+    assert OfflineProvider.method == "heuristic" and OfflineProvider.estimates_usage
+    assert FakeProvider.method == "model" and not FakeProvider.estimates_usage
 
 
 async def test_available_and_described_without_network():
     provider = OfflineProvider()
     assert await provider.is_available() is True
     facts = provider.describe()
-    assert facts["name"] == "offline"
-    assert facts["model"] == MODEL_NAME
+    assert facts["name"] == "offline" and facts["model"] == MODEL_NAME
     assert facts["network"] is False
+    assert "burnout_risk" in facts["computes"] and "job_description" in facts["refuses"]
 
 
-# -- heuristics ------------------------------------------------------------------------------------
+# -- reading the request ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    ("code", "path", "language"),
-    [
-        ("x = 1\n", "app/models.py", "Python"),
-        ("x = 1\n", "web/App.tsx", "TypeScript"),
-        ("fn main() {}\n", "src/main.rs", "Rust"),
-        ("def f(x):\n    return x\n\nclass A:\n    pass\n", None, "Python"),
-        ("const f = (a) => a + 1;\nconsole.log(f(2));\n", None, "JavaScript"),
-        ("interface User { name: string }\nexport type Id = number;\n", None, "TypeScript"),
-        ("package main\n\nfunc main() {\n  x := 1\n}\n", None, "Go"),
-        ("fn main() {\n    let mut x = 1;\n}\n", None, "Rust"),
-        ("public class A {\n  public static void main(String[] a) {}\n}\n", None, "Java"),
-        ("just some words\n", None, "unknown"),
-    ],
-)
-def test_language_from_extension_or_syntax(code, path, language):
-    assert detect_language(code, path) == language
-
-
-def test_frameworks_domains_and_patterns_of_the_oauth_example():
-    facts = analyze_code((EXAMPLES / "oauth.py").read_text(), "examples/oauth.py")
-    assert facts.language == "Python"
-    assert {"FastAPI", "PyJWT", "SQLAlchemy", "Pydantic", "Passlib"} <= set(facts.frameworks)
-    assert {"authentication", "web APIs", "databases"} <= set(facts.domains)
-    assert {"dependency injection", "async/await", "OAuth2 flow", "password hashing",
-            "token-based authentication"} <= set(facts.patterns)
-    assert {"type hints", "docstrings"} <= set(facts.quality_indicators)
-    assert facts.issues == []
-
-
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [
-        ("import React, { useState } from 'react';\nconst A = () => useState(0);\n", "React"),
-        ("const express = require('express');\n", "Express"),
-        ('import (\n\t"github.com/gin-gonic/gin"\n)\n', "Gin"),
-        ("import org.springframework.web.bind.annotation.RestController;\n", "Spring"),
-        ("use actix_web::{web, App};\n", "Actix Web"),
-        ("from django.db import models\n", "Django"),
-        ("import numpy as np, pandas as pd\n", "pandas"),
-    ],
-)
-def test_frameworks_from_imports(code, expected):
-    assert expected in analyze_code(code).frameworks
-
-
-def test_complexity_grows_with_branching_and_nesting_and_stays_in_bounds():
-    flat, tangled = analyze_code(FLAT, "a.py"), analyze_code(TANGLED, "b.py")
-    assert flat.complexity == 1
-    assert tangled.complexity > flat.complexity + 2
-    assert tangled.max_depth >= 6
-    huge = analyze_code(TANGLED * 40, "c.py")
-    assert 1 <= huge.complexity <= 10
-    assert tangled.hotspots[0]["name"] == "route"
-    assert "branch points" in tangled.hotspots[0]["reason"]
-
-
-def test_quality_issues_are_located_and_most_severe_first():
-    code = (
-        "# TODO: tidy\n"
-        "import os\n"
-        'API_KEY = "sk-live-1234567890"\n'
-        "def run(cmd):\n"
-        "    try:\n"
-        "        return eval(cmd)\n"
-        "    except:\n"
-        "        return None\n"
-    )
-    facts = analyze_code(code, "tool.py")
-    by_description = {i["description"]: i for i in facts.issues}
-    secret = next(i for d, i in by_description.items() if "credential" in d)
-    assert (secret["severity"], secret["category"], secret["line"]) == ("high", "security", 3)
-    assert any("eval" in d and i["line"] == 6 for d, i in by_description.items())
-    assert any("bare except" in d and i["line"] == 7 for d, i in by_description.items())
-    assert any("TODO" in d and i["line"] == 1 for d, i in by_description.items())
-    severities = [i["severity"] for i in facts.issues]
-    assert severities == sorted(severities, key=["critical", "high", "moderate", "low"].index)
-    clean = analyze_code((EXAMPLES / "oauth.py").read_text(), "oauth.py")
-    assert facts.score < clean.score
-
-
-def test_tests_are_recognised_as_a_quality_indicator():
-    facts = analyze_code("def test_add():\n    assert 1 + 1 == 2\n", "test_math.py")
-    assert "tests" in facts.quality_indicators
-
-
-def test_the_request_is_read_from_the_prompt():
-    content = "print('</content> inside')\n"
-    request = _request("skill_extraction", content, {"type": "object"}, file_path="pkg/a.py")
-    data = read_request(request)
-    assert data.content.strip() == content.strip()  # the escaped closing tag is restored
-    assert data.file_path == "pkg/a.py"
-    ctx_prompt = delimit("x = 1") + "\n" + delimit(json.dumps({"file_path": "z.go"}), "context")
-    data = read_request(CompletionRequest.simple("s", ctx_prompt, None))
-    assert data.file_path == "z.go"
-    assert data.context == {"file_path": "z.go"}
-
-
-# -- answers ---------------------------------------------------------------------------------------
-
-async def test_answers_are_deterministic_and_usage_is_estimated():
+async def test_a_request_without_an_analysis_is_a_typed_bad_request():
     spec = _host().analysis_types().get("skill_extraction")
-    request = _request("skill_extraction", (EXAMPLES / "oauth.py").read_text(), spec.json_schema,
-                       file_path="oauth.py")
+    request = CompletionRequest.simple("s", "<content>\nx = 1\n</content>", spec.json_schema)
+    with pytest.raises(LLMError) as info:
+        await OfflineProvider().complete(request)
+    assert info.value.code is ErrorCode.BAD_REQUEST
+    assert not info.value.retryable
+    assert "CompletionRequest.analysis" in str(info.value)
+
+
+async def test_content_comes_from_the_analysis_not_the_prompt():
+    # The prompt says JavaScript; the analysis holds Python: the analysis wins.
+    request = _completion_request("skill_extraction", "def f(x):\n    return x\n",
+                                  {"file_path": "a.py"})
+    request = CompletionRequest.simple("s", "<content>const x = 1;</content>",
+                                       request.json_schema, analysis=request.analysis)
+    completion = await OfflineProvider().complete(request)
+    assert json.loads(completion.text)["language"] == "Python"
+
+
+async def test_another_model_is_refused():
+    with pytest.raises(LLMError) as info:
+        await OfflineProvider(model="gpt-4o").complete(_completion_request("code_quality", "x=1"))
+    assert info.value.code is ErrorCode.NOT_FOUND
+    assert MODEL_NAME in str(info.value)
+
+
+class _Other(BaseModel):
+    verdict: str
+
+
+async def test_another_result_schema_is_refused_not_forced():
+    request = _completion_request("code_quality", OAUTH)
+    request = CompletionRequest.simple("s", "u", _Other.model_json_schema(),
+                                       analysis=request.analysis)
+    with pytest.raises(LLMError) as info:
+        await OfflineProvider().complete(request)
+    assert info.value.code is ErrorCode.UNSUPPORTED
+    assert "CodeQuality" in str(info.value)
+
+
+async def test_answers_are_deterministic_and_usage_is_an_estimate():
+    request = _completion_request("burnout_risk", activity_json(OVERWORKED))
     provider = OfflineProvider()
     first, second = await provider.complete(request), await provider.complete(request)
     assert first.text == second.text
@@ -194,101 +145,150 @@ async def test_answers_are_deterministic_and_usage_is_estimated():
     assert first.usage.output_tokens == len(first.text) // 4
 
 
-async def test_another_model_is_refused():
-    with pytest.raises(LLMError) as info:
-        await OfflineProvider(model="gpt-4o").complete(_request("x", "y", {"type": "object"}))
-    assert info.value.code == "not_found"
-    assert MODEL_NAME in str(info.value)
+# -- every type: computed and valid, or refused ---------------------------------------------------
 
-
-@pytest.mark.parametrize("analysis_type", [t.value for t in AnalysisType])
-async def test_every_builtin_type_validates_on_the_first_answer(analysis_type, monkeypatch):
-    """Through the real gateway: the answer must validate with no repair request, and
-    without touching the network."""
-
-    def no_network(*args, **kwargs):
+@pytest.mark.parametrize("analysis_type", sorted(METHODS))
+async def test_each_computed_type_validates_first_time_without_network(analysis_type, monkeypatch):
+    def no_network(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the offline provider opened a socket")
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     host = _host()
     spec = host.analysis_types().get(analysis_type)
-    assert spec is not None
-    content = (EXAMPLES / ("oauth.py" if analysis_type in CODE_TYPES else "task.md")).read_text()
+    content, context = INPUTS[analysis_type]
     async with LLMGateway("offline", plugins=host, cache=False) as gateway:
-        result = await gateway.analyze(analysis_type, content, context={"file_path": "oauth.py"})
-    assert result.provenance.attempts == 1
-    assert not result.provenance.repaired
+        result = await gateway.analyze(analysis_type, content, context=context)
+    p = result.provenance
+    assert (p.attempts, p.repaired, p.method, p.tokens_estimated) == (1, False, "heuristic", True)
     jsonschema.validate(result.model_dump(mode="json"), spec.json_schema)
-    data = result.model_dump()
-    if analysis_type not in CODE_TYPES:
-        # Honest: a placeholder says so wherever there is room for words, or claims nothing.
-        texts = [v for k, v in data.items() if k in ("summary", "reasoning", "full_text")]
-        assert all("no model was consulted" in t for t in texts)
-        if "confidence" in data:
-            assert data["confidence"] in (0, 0.0) or isinstance(data["confidence"], str)
 
 
-async def test_code_results_carry_the_heuristics():
-    host = _host()
-    code = (EXAMPLES / "cart.js").read_text()
-    async with LLMGateway("offline", plugins=host, cache=False) as gateway:
-        skills = await gateway.analyze("skill_extraction", code, {"file_path": "cart.js"})
-        quality = await gateway.analyze("code_quality", code, {"file_path": "cart.js"})
-        complexity = await gateway.analyze("code_complexity", code, {"file_path": "cart.js"})
-    assert skills.language == "JavaScript"
-    assert "Express" in skills.frameworks
-    assert quality.score <= 4
-    assert {i.category for i in quality.issues} >= {"security"}
-    assert any(i.line == 10 and "SQL" in i.description for i in quality.issues)
-    assert "no model was consulted" in quality.summary
-    assert complexity.hotspots[0].name == "POST /cart/:id/checkout"
-    assert complexity.cognitive_load in ("low", "moderate", "high", "critical")
+@pytest.mark.parametrize("analysis_type", sorted(REFUSED))
+async def test_each_writing_type_is_refused_with_the_providers_that_can(analysis_type):
+    async with LLMGateway("offline", plugins=_host(), cache=False) as gateway:
+        with pytest.raises(LLMError) as info:
+            await gateway.analyze(analysis_type, "a senior backend engineer for payments",
+                                  context={"level": "senior"})
+    error = info.value
+    assert error.code is ErrorCode.UNSUPPORTED and not error.retryable
+    text = str(error)
+    assert "takes a language model" in text
+    assert all(name in text for name in ("ollama", "claude", "openai", "LLM_PROVIDER"))
 
 
-# -- the schema walk survives other result models ------------------------------------------------
-
-class _Finding(BaseModel):
-    severity: Literal["minor", "major", "blocker"]
-    category: Literal["security", "other"]
-    description: str
-    line: int | None
-    owner: str  # a field no heuristic knows
-
-
-class _OtherModel(BaseModel):
-    primary_language: str
-    libraries: list[str] = Field(max_length=2)
-    quality_score: float = Field(ge=0, le=1)
-    cognitive_load: int = Field(ge=1, le=5)
-    issues: list[_Finding]
-    tags: list[str] = Field(min_length=1)
-    summary: str = Field(max_length=40)
+@pytest.mark.parametrize("analysis_type", sorted(REFUSED))
+def test_each_refused_type_exits_1_with_the_message(analysis_type, tmp_path):
+    reset_plugin_host(_host())
+    source = tmp_path / "needs.txt"
+    source.write_text("Own our payment integrations and help two engineers grow.\n")
+    result = CliRunner().invoke(make_cli(), ["analyze", analysis_type, str(source),
+                                             "-c", "level=senior"])
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no panel, no placeholder
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"Error: [unsupported] offline/{MODEL_NAME}: {analysis_type} "
+                               "cannot be answered offline")
+    assert "pip install aexy-ollama" in lines[0]
 
 
-async def test_a_different_schema_still_gets_a_valid_answer():
-    schema = _OtherModel.model_json_schema()
-    code = (EXAMPLES / "cart.js").read_text()
-    completion = await OfflineProvider().complete(
-        _request("code_quality", code, schema, file_path="cart.js"))
-    value = json.loads(completion.text)
-    jsonschema.validate(value, schema)
-    parsed = _OtherModel.model_validate(value)
-    assert parsed.primary_language == "JavaScript"
-    assert parsed.libraries == ["Express", "node-postgres"]
-    assert parsed.quality_score <= 0.4  # 1-10 score scaled into 0..1
-    assert parsed.issues and all(f.category in ("security", "other") for f in parsed.issues)
-    assert parsed.issues[0].line == 7
+@pytest.mark.parametrize("analysis_type", ["burnout_risk", "attrition_risk", "team_health",
+                                           "growth_trajectory", "performance_trajectory",
+                                           "developer_profile"])
+async def test_free_form_json_is_refused_offline_with_the_format_to_use(analysis_type):
+    free_form = json.dumps({"weeks": 10, "avg_hours_per_week": 58, "days_off_last_6_months": 1})
+    async with LLMGateway("offline", plugins=_host(), cache=False) as gateway:
+        with pytest.raises(LLMError) as info:
+            await gateway.analyze(analysis_type, free_form)
+    assert info.value.code is ErrorCode.UNSUPPORTED
+    assert "docs/activity-data.md" in str(info.value)
+    assert "Extra inputs are not permitted" in str(info.value)  # the key it did not know
 
 
-async def test_a_language_hint_in_the_context_is_used_only_when_the_code_gives_none():
-    schema = {"type": "object", "properties": {"language": {"type": "string"}},
-              "required": ["language"]}
+async def test_free_form_json_still_reaches_a_model_provider(host):
+    free_form = json.dumps({"weeks": 10, "avg_hours_per_week": 58})
+    async with LLMGateway("fake", plugins=host, cache=False) as gateway:
+        result = await gateway.analyze("burnout_risk", free_form)
+    assert result.provenance.method == "model" and not result.provenance.tokens_estimated
+    assert free_form in gateway.provider.calls[0].messages[0].content  # type: ignore[attr-defined]
 
-    async def language(content: str) -> str:
-        prompt = delimit(content) + "\n" + delimit(json.dumps({"language": "COBOL"}), "context")
-        request = CompletionRequest.simple("s", prompt, schema,
-                                           metadata={"analysis_type": "skill_extraction"})
-        return json.loads((await OfflineProvider().complete(request)).text)["language"]
 
-    assert await language("MOVE 1 TO X.\n") == "COBOL"
-    assert await language("def f(x):\n    return x\n\nclass A:\n    pass\n") == "Python"
+# -- a fallback to offline is visible ------------------------------------------------------------
+
+def _failing_primary() -> None:
+    FakeProvider.script = [LLMError("bad key", code=ErrorCode.AUTHENTICATION_ERROR,
+                                    provider="fake", model="fake-model")]
+
+
+async def test_a_fallback_to_offline_is_logged_as_a_warning(host, caplog):
+    _failing_primary()
+    caplog.set_level(logging.INFO, logger="aexy")
+    async with LLMGateway("fake", fallbacks=["offline"], plugins=host, cache=False) as gateway:
+        result = await gateway.analyze("burnout_risk", activity_json(OVERWORKED))
+    p = result.provenance
+    assert (p.provider, p.fallback, p.method) == ("offline", True, "heuristic")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    message = warnings[0].getMessage()
+    assert "burnout_risk was answered by offline/heuristic-v1 with heuristic rules" in message
+    assert "fake/fake-model: authentication_error" in message
+
+
+async def test_a_model_answer_logs_no_warning(host, caplog):
+    async with LLMGateway("fake", fallbacks=["offline"], plugins=host, cache=False) as gateway:
+        result = await gateway.analyze("code_quality", OAUTH)
+    assert result.provenance.method == "model"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_fallback_to_offline_prints_one_stderr_line_and_labels_the_panel(host, monkeypatch):
+    reset_plugin_host(host)
+    monkeypatch.setenv("LLM_FALLBACK_PROVIDERS", "offline")
+    Path("a.json").write_text(activity_json(OVERWORKED))  # in the test's own working directory
+    _failing_primary()
+    result = CliRunner().invoke(make_cli(), ["analyze", "burnout_risk", "a.json", "-p", "fake"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Warning: burnout_risk was answered by offline/heuristic-v1")
+    assert "heuristic result, no model" in result.stdout
+    assert "fallback" in result.stdout and "tokens (est.)" in result.stdout
+
+
+def test_json_output_carries_the_method_and_the_estimate_flag(tmp_path):
+    reset_plugin_host(_host())
+    source = tmp_path / "team.json"
+    source.write_text(team_json(TEAM))
+    result = CliRunner().invoke(make_cli(), ["analyze", "team_health", str(source), "--json"])
+    assert result.exit_code == 0, result.stderr
+    provenance = json.loads(result.stdout)["provenance"]
+    assert provenance["method"] == "heuristic" and provenance["tokens_estimated"] is True
+    assert result.stderr == ""  # the primary answered: no warning
+
+
+async def test_a_refusal_in_a_chain_moves_on_and_is_listed(host):
+    FakeProvider.script = [LLMError("down", code=ErrorCode.AUTHENTICATION_ERROR)]
+    async with LLMGateway("fake", fallbacks=["offline"], plugins=host, cache=False) as gateway:
+        with pytest.raises(LLMUnavailableError) as info:
+            await gateway.analyze("job_description", "payments team needs", {"level": "senior"})
+    assert [a.code for a in info.value.attempts] == ["authentication_error", "unsupported"]
+
+
+async def test_a_cached_heuristic_result_still_says_how_it_was_made():
+    async with LLMGateway("offline", plugins=_host()) as gateway:
+        first = await gateway.analyze("burnout_risk", activity_json(CALM))
+        again = await gateway.analyze("burnout_risk", activity_json(CALM))
+    assert not first.provenance.cache_hit and again.provenance.cache_hit
+    assert again.provenance.method == "heuristic"
+    assert again.provenance.input_tokens == 0 and not again.provenance.tokens_estimated
+    assert again.model_dump() == first.model_dump()
+
+
+def test_batch_marks_estimated_tokens_in_its_summary(tmp_path):
+    reset_plugin_host(_host())
+    (tmp_path / "a.py").write_text(OAUTH)
+    result = CliRunner().invoke(make_cli(), ["batch", "code_quality", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    assert "tokens in / out (est.)" in result.stderr
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["provenance"]["method"] == "heuristic"

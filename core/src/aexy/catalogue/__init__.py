@@ -8,6 +8,7 @@ module        types
 ``task``      task_signals, task_matching
 ``predictive`` attrition_risk, burnout_risk, performance_trajectory, team_health
 ``career``    learning_path, job_description, interview_rubric
+``activity``  the typed input of the people types: DeveloperActivity, TeamMetrics
 ============  ===============================================================
 """
 

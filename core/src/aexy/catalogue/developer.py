@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from aexy.analysis import AnalysisResult, AnalysisType
+from aexy.catalogue.activity import ACTIVITY_FORMAT_NOTE
 from aexy.catalogue.common import (
     Closed,
     Proficiency,
@@ -43,12 +44,13 @@ class DeveloperProfile(AnalysisResult):
     summary: str = Field(description="three or four sentences a manager could read")
     primary_languages: SkillList = Field(default_factory=list, description="most used first")
     expertise: list[Expertise] = Field(default_factory=list)
-    seniority: Seniority = Field(description="level the activity demonstrates")
+    seniority: Seniority | None = Field(
+        None, description="level the activity demonstrates; null when the data cannot show it")
     strengths: list[str] = Field(default_factory=list)
     growth_areas: list[str] = Field(default_factory=list)
 
 
-_PROFILE_BRIEF = """\
+_PROFILE_BRIEF = f"""\
 You are an engineering manager with years of experience calibrating levels across teams, \
 writing a developer's profile from their activity data (commits, pull requests, reviews, \
 languages, repositories, issue work). Describe what the activity shows, not what a title says.
@@ -58,8 +60,12 @@ proficiency (beginner, intermediate, advanced, expert) and a short piece of evid
 data; prefer specific areas ("PostgreSQL query tuning") to broad ones ("databases"). Seniority \
 (junior, mid, senior, staff, principal) reflects scope and autonomy: juniors deliver well-defined \
 tasks, seniors own features end to end and review others, staff and principal engineers shape \
-systems across teams. Strengths and growth areas are concrete and kind; growth areas are things \
-the next level needs, not faults."""
+systems across teams; when the data cannot show scope or autonomy, seniority is null. Strengths \
+and growth areas are concrete and kind; growth areas are things the next level needs, not \
+faults.
+
+{ACTIVITY_FORMAT_NOTE} Code evidence, when present, lists analysed code samples with the \
+skills found in each."""
 
 
 def _profile_prompt(content: str, context: Mapping[str, Any]) -> str:
@@ -116,7 +122,7 @@ class GrowthTrajectory(AnalysisResult):
     summary: str
 
 
-_GROWTH_BRIEF = """\
+_GROWTH_BRIEF = f"""\
 You are a career coach for software engineers reading a developer's skill history (skills and \
 proficiency over time, with the activity behind them) to describe how they are growing.
 
@@ -125,7 +131,10 @@ plateauing (little new since an earlier period of growth), declining (skills and
 shrinking). Skills acquired are new or clearly deepened within the history; skills declining are \
 used markedly less than before, which is not necessarily bad (a deliberate change of focus). \
 Learning velocity is the pace of learning relative to a typical professional developer: 0.5 is \
-typical, 0.8 or more is exceptional. Use canonical skill names without versions."""
+typical, 0.8 or more is exceptional. Use canonical skill names without versions.
+
+{ACTIVITY_FORMAT_NOTE} Skill history comes as per-period skills with levels, or as lines \
+changed per language."""
 
 
 def _growth_prompt(content: str, context: Mapping[str, Any]) -> str:
@@ -146,10 +155,11 @@ SPECS = [
         result_model=DeveloperProfile,
         brief=_PROFILE_BRIEF,
         build_user_prompt=_profile_prompt,
-        version="1",
+        version="2",
         description="A developer's profile from their activity: languages, expertise with "
                     "evidence, seniority, strengths and growth areas.",
-        input_description="activity summary (JSON: commits, PRs, reviews, languages, repos)",
+        input_description="activity (aexy DeveloperActivity JSON, with code evidence; free-form "
+                          "JSON or text for model providers)",
         context_keys=_DEV_CONTEXT,
     ),
     make_spec(
@@ -168,10 +178,11 @@ SPECS = [
         result_model=GrowthTrajectory,
         brief=_GROWTH_BRIEF,
         build_user_prompt=_growth_prompt,
-        version="1",
+        version="2",
         description="How a developer's skills evolve: trajectory, skills gained and declining, "
                     "learning velocity.",
-        input_description="skill history (JSON: skills and proficiency over time)",
+        input_description="skill history (aexy DeveloperActivity JSON with skills or "
+                          "lines_by_language per period; free-form JSON for model providers)",
         context_keys=_DEV_CONTEXT,
     ),
 ]

@@ -12,6 +12,12 @@ from typing import Any
 from pydantic import Field
 
 from aexy.analysis import AnalysisResult, AnalysisType
+from aexy.catalogue.activity import (
+    ACTIVITY_FORMAT_NOTE,
+    TEAM_FORMAT_NOTE,
+    parse_activity,
+    parse_team_metrics,
+)
 from aexy.catalogue.common import (
     Closed,
     Grade,
@@ -24,6 +30,36 @@ from aexy.catalogue.common import (
     make_spec,
 )
 from aexy.prompts import context_value, user_prompt
+
+__all__ = [
+    "SPECS",
+    "AttritionRisk",
+    "BurnoutRisk",
+    "PerformanceTrajectory",
+    "PredictedGrowth",
+    "RiskFactor",
+    "TeamHealth",
+    "TeamRisk",
+    "grade_for_score",
+    "level_for_score",
+]
+
+#: Lower bounds of the risk levels on a 0-1 risk score (stated in the prompts and the schema).
+RISK_LEVELS = ((0.75, Level.CRITICAL), (0.5, Level.HIGH), (0.25, Level.MODERATE))
+#: Lower bounds of the team grades on a 0-1 health score.
+GRADES = ((0.85, Grade.A), (0.7, Grade.B), (0.55, Grade.C), (0.4, Grade.D))
+
+
+def level_for_score(score: float) -> Level:
+    """The risk level a 0-1 risk score stands for: low < 0.25 <= moderate < 0.5 <= high <
+    0.75 <= critical."""
+    return next((level for bound, level in RISK_LEVELS if score >= bound), Level.LOW)
+
+
+def grade_for_score(score: float) -> Grade:
+    """The grade a 0-1 health score stands for: A >= 0.85, B >= 0.7, C >= 0.55, D >= 0.4, F."""
+    return next((grade for bound, grade in GRADES if score >= bound), Grade.F)
+
 
 _PEOPLE_RULE = (
     "Your output supports a supportive conversation between a manager and a person; it is "
@@ -49,9 +85,13 @@ class RiskFactor(Closed):
 
 def _risk_task(kind: str, content: str, context: Mapping[str, Any]) -> str:
     developer = context_value(context, "developer_id", "(unnamed)")
-    baseline = ("compare it with the baseline metrics in the context"
-                if context.get("baseline_metrics") else
-                "no baseline was given, so judge changes within the data itself")
+    typed = parse_activity(content)
+    if context.get("baseline_metrics"):
+        baseline = "compare it with the baseline metrics in the context"
+    elif typed is not None and typed.baseline is not None:
+        baseline = "compare it with the baseline inside the data"
+    else:
+        baseline = "no baseline was given, so judge changes within the data itself"
     return user_prompt(
         f"Assess the {kind} risk of developer {developer} from the activity data below; "
         f"{baseline}.",
@@ -84,6 +124,8 @@ below 0.75, critical from 0.75. Each factor has a weight (its share of the risk,
 evidence from the data and its trend (improving, stable, worsening). Confidence is low when the \
 data covers a short period or few signals. Positive signals are real signs of engagement. \
 Recommendations are concrete actions a manager can take this month.
+
+{ACTIVITY_FORMAT_NOTE}
 
 {_PEOPLE_RULE}"""
 
@@ -118,6 +160,8 @@ below 0.75, critical from 0.75. Indicators are the observed facts; factors weigh
 to 1.0, with evidence and trend). Recommendations address workload and environment over the \
 coming weeks; immediate actions are for this week and belong only to high or critical risk. \
 Confidence is low when the data is short or partial (for instance no timestamps).
+
+{ACTIVITY_FORMAT_NOTE}
 
 {_PEOPLE_RULE}"""
 
@@ -154,7 +198,10 @@ most likely to change, each with its current and predicted proficiency (beginner
 advanced, expert) and a realistic timeline within the forecast horizon; a level rarely moves by \
 more than one step in six months. Challenges and opportunities are specific to this person's \
 data; recommendations say what would help the predicted growth happen. Confidence reflects how \
-long and consistent the history is.
+long and consistent the history is. Growth history comes as per-period skills with levels and \
+quality scores.
+
+{ACTIVITY_FORMAT_NOTE}
 
 {_PEOPLE_RULE}"""
 
@@ -197,12 +244,17 @@ health_score is 0.0 to 1.0 and the grade follows it: A from 0.85, B from 0.7, C 
 Bottlenecks are specific: a person, a review queue, a flaky pipeline, a system only one person \
 understands (bus factor). Recommendations are ordered by impact for effort.
 
+{TEAM_FORMAT_NOTE}
+
 {_PEOPLE_RULE}"""
 
 
 def _team_prompt(content: str, context: Mapping[str, Any]) -> str:
-    team = context_value(context, "team_name", "the team")
-    size = context_value(context, "team_size", "unknown")
+    typed = parse_team_metrics(content)
+    team = context_value(context, "team_name", (typed.team if typed and typed.team else
+                                                "the team"))
+    size = context_value(context, "team_size", str(typed.size) if typed and typed.size else
+                         "unknown")
     return user_prompt(
         f"Assess the health of {team} (size: {size}) from the team metrics below.",
         content, context, ("team_name", "team_size", "period"))
@@ -214,11 +266,12 @@ SPECS = [
         result_model=AttritionRisk,
         brief=_ATTRITION_BRIEF,
         build_user_prompt=_attrition_prompt,
-        version="1",
+        version="2",
         ttl=3600,
         description="Risk that a developer leaves: 0-1 score and level, weighted factors with "
                     "evidence and trend, positive signals and recommendations.",
-        input_description="activity data (JSON: commits, reviews, hours, participation)",
+        input_description="activity data (aexy DeveloperActivity JSON; free-form JSON for "
+                          "model providers)",
         context_keys=_RISK_CONTEXT,
     ),
     make_spec(
@@ -226,10 +279,11 @@ SPECS = [
         result_model=BurnoutRisk,
         brief=_BURNOUT_BRIEF,
         build_user_prompt=_burnout_prompt,
-        version="1",
+        version="2",
         description="Burnout risk: 0-1 score and level, indicators, weighted factors, "
                     "recommendations and immediate actions.",
-        input_description="activity data (JSON: hours, volume, on-call, time off)",
+        input_description="activity data (aexy DeveloperActivity JSON; free-form JSON for "
+                          "model providers)",
         context_keys=_RISK_CONTEXT,
     ),
     make_spec(
@@ -237,10 +291,12 @@ SPECS = [
         result_model=PerformanceTrajectory,
         brief=_PERFORMANCE_BRIEF,
         build_user_prompt=_performance_prompt,
-        version="1",
+        version="2",
         description="Forecast of a developer's growth: trajectory, predicted proficiency per "
                     "skill with timeline, challenges, opportunities.",
-        input_description="growth and code-quality history (JSON)",
+        input_description="growth and code-quality history (aexy DeveloperActivity JSON with "
+                          "skills and quality_score per period; free-form JSON for model "
+                          "providers)",
         context_keys={
             "developer_id": "who is assessed (a label only)",
             "horizon_months": "forecast horizon in months (default 6)",
@@ -251,11 +307,12 @@ SPECS = [
         result_model=TeamHealth,
         brief=_TEAM_BRIEF,
         build_user_prompt=_team_prompt,
-        version="1",
+        version="2",
         ttl=3600,
         description="A team's health: 0-1 score and A-F grade, strengths, risks with severity "
                     "and mitigation, bottlenecks.",
-        input_description="team metrics (JSON)",
+        input_description="team metrics (aexy TeamMetrics JSON; free-form JSON for model "
+                          "providers)",
         context_keys={
             "team_name": "the team's name",
             "team_size": "number of people in the team",

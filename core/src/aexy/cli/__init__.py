@@ -19,6 +19,16 @@ from aexy.cli._errors import report_error
 __all__ = ["AexyGroup", "cli", "main", "make_cli"]
 
 
+class _WarningLines(logging.Handler):
+    """Each aexy warning as one ``Warning: ...`` line on the current stderr."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
+
+
 class AexyGroup(click.Group):
     """The root group: adds plugin commands on first need and turns errors into one line."""
 
@@ -100,12 +110,18 @@ def make_cli() -> AexyGroup:
         Pick a model provider with LLM_PROVIDER or --provider (see `aexy providers`).
         """
         ctx.meta["aexy.debug"] = debug
+        log = logging.getLogger("aexy")
         if debug:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-            log = logging.getLogger("aexy")
             log.addHandler(handler)
             log.setLevel(logging.DEBUG)
+        else:
+            # aexy's warnings (a fallback to heuristics, a discarded cache entry) as one
+            # line each, for this invocation only.
+            warnings = _WarningLines()
+            log.addHandler(warnings)
+            ctx.call_on_close(lambda: log.removeHandler(warnings))
 
     from aexy.cli.batch import batch
     from aexy.cli.commands import COMMANDS

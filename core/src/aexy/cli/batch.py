@@ -47,6 +47,7 @@ class BatchSummary:
     cache_hits: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    tokens_estimated: bool = False  # some counts are estimates (a heuristic provider's)
     elapsed: float = 0.0
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # path, code, message
 
@@ -175,6 +176,7 @@ async def run_batch(
                     summary.cache_hits += int(p.cache_hit)
                     summary.input_tokens += p.input_tokens
                     summary.output_tokens += p.output_tokens
+                    summary.tokens_estimated = summary.tokens_estimated or p.tokens_estimated
                     write({"path": path, "result": result.model_dump(mode="json"),
                            "provenance": p.model_dump(mode="json")})
                 summary.elapsed = clock() - started
@@ -316,7 +318,8 @@ def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None
         ("succeeded", s.succeeded),
         ("cache hits", s.cache_hits),
         ("failed", s.failed),
-        ("tokens in / out", f"{s.input_tokens} / {s.output_tokens}"),
+        ("tokens in / out" + (" (est.)" if s.tokens_estimated else ""),
+         f"{s.input_tokens} / {s.output_tokens}"),
         ("elapsed", f"{s.elapsed:.2f} s"),
         ("rate", f"{rate:.1f} files/s"),
     ):

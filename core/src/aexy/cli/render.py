@@ -72,16 +72,24 @@ def result_panel(title: str, data: Mapping[str, Any], schema: Mapping[str, Any],
     grid.add_column(overflow="fold")
     for name, value in data.items():
         grid.add_row(name.replace("_", " "), _value(value, props.get(name, {})))
-    return Panel(grid, title=f"[bold]{title}[/]", title_align="left",
+    label = f"[bold]{title}[/]"
+    if provenance is not None and provenance.method != "model":
+        # Computed by rules, not judged by a model: said first, where no width cuts it off.
+        label = f"[yellow]{provenance.method} result, no model[/] · {label}"
+    return Panel(grid, title=label, title_align="left",
                  subtitle=provenance_line(provenance) if provenance else None,
                  subtitle_align="right")
 
 
 def provenance_line(p: Provenance) -> str:
     cache = f"cache hit ({p.cache_tier})" if p.cache_hit else "cache miss"
-    parts = [f"{p.provider}/{p.model}", cache]
+    parts = [f"{p.provider}/{p.model}"]
+    if p.fallback:
+        parts.append("fallback")
+    parts.append(cache)
     if not p.cache_hit:
-        parts.append(f"{p.input_tokens}+{p.output_tokens} tokens")
+        tokens = f"{p.input_tokens}+{p.output_tokens} tokens"
+        parts.append(f"~{tokens} (est.)" if p.tokens_estimated else tokens)
         if p.attempts > 1:
             parts.append(f"{p.attempts} calls" + (" (repaired)" if p.repaired else ""))
     parts.append(f"{p.latency_ms:.0f} ms")

@@ -13,6 +13,6 @@ def builtin_providers() -> list[ProviderSpec]:
         ProviderSpec(
             "offline",
             OfflineProvider,
-            "static code heuristics; no network, key or model",
+            "documented heuristics (code, activity, tasks); no network, key or model",
         )
     ]

@@ -42,6 +42,8 @@ class CallState:
     input_tokens: int = 0
     output_tokens: int = 0
     rate_wait: float = 0.0
+    #: A provider that reports estimated, not counted, token usage took part.
+    tokens_estimated: bool = False
     failures: list[Attempt] = field(default_factory=list)
 
     def fail(self, provider: BaseLLMProvider, code: str, message: str) -> None:
@@ -150,6 +152,7 @@ class GuardedProvider:
             self.available, self.available_until = True, self._clock() + self._availability_ttl
         state.input_tokens += completion.usage.input_tokens
         state.output_tokens += completion.usage.output_tokens
+        state.tokens_estimated = state.tokens_estimated or provider.estimates_usage
         return completion
 
     def _checked(self, completion: Completion, state: CallState) -> Completion:

@@ -1,0 +1,219 @@
+"""Names the offline heuristics recognise: file extensions, libraries (by import root) with
+their domains, and the skill and domain vocabulary read in prose (task texts).
+
+Everything here is data; ``docs/providers/offline.md`` describes how it is used. A name that
+is not listed is not recognised: the heuristics never guess.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+__all__ = ["CODE_DOMAIN_CUES", "EXTENSIONS", "LIBRARIES", "TASK_DOMAIN_CUES", "skill_terms"]
+
+EXTENSIONS: dict[str, str] = {
+    ".py": "Python", ".pyi": "Python", ".js": "JavaScript", ".mjs": "JavaScript",
+    ".cjs": "JavaScript", ".jsx": "JavaScript", ".ts": "TypeScript", ".tsx": "TypeScript",
+    ".go": "Go", ".rs": "Rust", ".java": "Java", ".kt": "Kotlin", ".kts": "Kotlin",
+    ".scala": "Scala", ".rb": "Ruby", ".php": "PHP", ".cs": "C#", ".c": "C", ".h": "C",
+    ".cpp": "C++", ".cc": "C++", ".cxx": "C++", ".hpp": "C++", ".swift": "Swift",
+    ".m": "Objective-C", ".sql": "SQL", ".sh": "Shell", ".bash": "Shell", ".zsh": "Shell",
+    ".ps1": "PowerShell", ".r": "R", ".lua": "Lua", ".dart": "Dart", ".ex": "Elixir",
+    ".exs": "Elixir", ".erl": "Erlang", ".hs": "Haskell", ".clj": "Clojure", ".vue": "Vue",
+    ".svelte": "Svelte", ".html": "HTML", ".css": "CSS", ".scss": "SCSS", ".tf": "HCL",
+    ".yaml": "YAML", ".yml": "YAML", ".json": "JSON", ".toml": "TOML", ".md": "Markdown",
+}
+
+# import root -> (display name, domains). Roots are matched on the first path component
+# (Python ``a.b``, JS ``a/b`` or ``@scope/a``, Go and Java full prefixes).
+LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Python
+    "fastapi": ("FastAPI", ("web APIs",)),
+    "starlette": ("Starlette", ("web APIs",)),
+    "django": ("Django", ("web development",)),
+    "rest_framework": ("Django REST framework", ("web APIs",)),
+    "flask": ("Flask", ("web development",)),
+    "aiohttp": ("aiohttp", ("web development",)),
+    "tornado": ("Tornado", ("web development",)),
+    "sqlalchemy": ("SQLAlchemy", ("databases",)),
+    "alembic": ("Alembic", ("databases",)),
+    "psycopg2": ("psycopg2", ("databases",)),
+    "psycopg": ("psycopg", ("databases",)),
+    "asyncpg": ("asyncpg", ("databases",)),
+    "pymongo": ("PyMongo", ("databases",)),
+    "motor": ("Motor", ("databases",)),
+    "redis": ("Redis", ("caching",)),
+    "pydantic": ("Pydantic", ("data validation",)),
+    "marshmallow": ("marshmallow", ("data validation",)),
+    "requests": ("Requests", ("HTTP clients",)),
+    "httpx": ("HTTPX", ("HTTP clients",)),
+    "jwt": ("PyJWT", ("authentication",)),
+    "jose": ("python-jose", ("authentication",)),
+    "authlib": ("Authlib", ("authentication",)),
+    "oauthlib": ("OAuthLib", ("authentication",)),
+    "requests_oauthlib": ("requests-oauthlib", ("authentication",)),
+    "passlib": ("Passlib", ("authentication", "security")),
+    "bcrypt": ("bcrypt", ("security",)),
+    "cryptography": ("cryptography", ("security",)),
+    "celery": ("Celery", ("background jobs",)),
+    "kafka": ("Kafka", ("messaging",)),
+    "aiokafka": ("Kafka", ("messaging",)),
+    "pika": ("RabbitMQ", ("messaging",)),
+    "boto3": ("boto3", ("cloud infrastructure",)),
+    "pandas": ("pandas", ("data analysis",)),
+    "numpy": ("NumPy", ("scientific computing",)),
+    "scipy": ("SciPy", ("scientific computing",)),
+    "sklearn": ("scikit-learn", ("machine learning",)),
+    "torch": ("PyTorch", ("machine learning",)),
+    "tensorflow": ("TensorFlow", ("machine learning",)),
+    "transformers": ("Hugging Face Transformers", ("machine learning",)),
+    "matplotlib": ("Matplotlib", ("data visualisation",)),
+    "pytest": ("pytest", ("testing",)),
+    "unittest": ("unittest", ("testing",)),
+    "hypothesis": ("Hypothesis", ("testing",)),
+    "click": ("Click", ("command-line tools",)),
+    "typer": ("Typer", ("command-line tools",)),
+    "argparse": ("argparse", ("command-line tools",)),
+    "asyncio": ("asyncio", ("concurrency",)),
+    "stripe": ("Stripe", ("payments",)),
+    "graphene": ("Graphene", ("GraphQL",)),
+    "strawberry": ("Strawberry", ("GraphQL",)),
+    "grpc": ("gRPC", ("RPC",)),
+    "scrapy": ("Scrapy", ("web scraping",)),
+    "bs4": ("Beautiful Soup", ("web scraping",)),
+    # JavaScript / TypeScript
+    "react": ("React", ("frontend",)),
+    "react-dom": ("React", ("frontend",)),
+    "next": ("Next.js", ("frontend", "web development")),
+    "vue": ("Vue", ("frontend",)),
+    "@angular": ("Angular", ("frontend",)),
+    "svelte": ("Svelte", ("frontend",)),
+    "redux": ("Redux", ("frontend",)),
+    "@reduxjs": ("Redux", ("frontend",)),
+    "express": ("Express", ("web APIs",)),
+    "koa": ("Koa", ("web APIs",)),
+    "@nestjs": ("NestJS", ("web APIs",)),
+    "axios": ("Axios", ("HTTP clients",)),
+    "jsonwebtoken": ("jsonwebtoken", ("authentication",)),
+    "passport": ("Passport", ("authentication",)),
+    "next-auth": ("NextAuth.js", ("authentication",)),
+    "bcryptjs": ("bcrypt", ("security",)),
+    "mongoose": ("Mongoose", ("databases",)),
+    "@prisma": ("Prisma", ("databases",)),
+    "prisma": ("Prisma", ("databases",)),
+    "typeorm": ("TypeORM", ("databases",)),
+    "sequelize": ("Sequelize", ("databases",)),
+    "pg": ("node-postgres", ("databases",)),
+    "graphql": ("GraphQL", ("GraphQL",)),
+    "@apollo": ("Apollo", ("GraphQL",)),
+    "socket.io": ("Socket.IO", ("real-time communication",)),
+    "jest": ("Jest", ("testing",)),
+    "vitest": ("Vitest", ("testing",)),
+    "@testing-library": ("Testing Library", ("testing",)),
+    # Go, Java, Rust
+    "github.com/gin-gonic/gin": ("Gin", ("web APIs",)),
+    "github.com/labstack/echo": ("Echo", ("web APIs",)),
+    "github.com/gorilla/mux": ("Gorilla Mux", ("web APIs",)),
+    "gorm.io/gorm": ("GORM", ("databases",)),
+    "github.com/golang-jwt/jwt": ("golang-jwt", ("authentication",)),
+    "golang.org/x/oauth2": ("x/oauth2", ("authentication",)),
+    "org.springframework": ("Spring", ("web development",)),
+    "javax.persistence": ("JPA", ("databases",)),
+    "jakarta.persistence": ("JPA", ("databases",)),
+    "org.hibernate": ("Hibernate", ("databases",)),
+    "org.junit": ("JUnit", ("testing",)),
+    "actix_web": ("Actix Web", ("web APIs",)),
+    "axum": ("Axum", ("web APIs",)),
+    "tokio": ("Tokio", ("concurrency",)),
+    "serde": ("Serde", ("serialization",)),
+    "diesel": ("Diesel", ("databases",)),
+    "sqlx": ("SQLx", ("databases",)),
+}
+
+# Keywords in code (identifiers, strings) that indicate a domain even without an import.
+CODE_DOMAIN_CUES: tuple[tuple[str, str], ...] = (
+    ("authentication", r"(?i)\boauth2?\b|\bjwt\b|access_token|refresh_token|\blogin\b|"
+                       r"\bauthenticat\w*|password|bearer"),
+    ("authorization", r"(?i)\bscopes?\b|\bpermission\w*|\bauthori[sz]\w*|\brbac\b|\brole"),
+    ("security", r"(?i)\bhash\w*\b|\bcsrf\b|\bencrypt\w*|\bsecret\w*\b|\bhmac\b"),
+    ("databases", r"(?i)\bselect\s+.+\s+from\b|\binsert into\b|\bsession\.commit\(|\.query\("),
+    ("web APIs", r"@(app|router|api)\.(get|post|put|patch|delete)\(|\bHTTPException\b"),
+    ("payments", r"(?i)\bpayment\w*|\binvoice\w*|\bcheckout\b|\bstripe\b"),
+    ("testing", r"^\s*def test_\w+|\bdescribe\(|\bit\(['\"]|\bassert\w*\b"),
+)
+
+
+# Domain cues in prose (task titles and descriptions): domain -> pattern; the domain with the
+# most hits wins, ties in this order.
+TASK_DOMAIN_CUES: tuple[tuple[str, str], ...] = (
+    ("authentication", r"(?i)\b(log ?in|sign[ -]?(in|on|up)|sso|saml|oauth\w*|oidc|jwt|"
+                       r"password\w*|sessions?|2fa|mfa|authenticat\w*)\b"),
+    ("authorization", r"(?i)\b(permissions?|roles?|rbac|acl|access control|authori[sz]\w*)\b"),
+    ("payments", r"(?i)\b(payments?|billing|invoices?|checkout|refunds?|subscriptions?|stripe|"
+                 r"adyen|ledger)\b"),
+    ("databases", r"(?i)\b(databases?|sql|queries|query|index(es)?|schema migrations?|"
+                  r"postgres\w*|mysql|mongo\w*|tables?)\b"),
+    ("frontend", r"(?i)\b(ui|ux|front[ -]?end|pages?|buttons?|forms?|components?|css|layout|"
+                 r"react|vue|angular)\b"),
+    ("infrastructure", r"(?i)\b(deploy\w*|kubernetes|k8s|docker\w*|terraform|helm|"
+                       r"ci|cd|pipelines?|clusters?|infrastructure)\b"),
+    ("performance", r"(?i)\b(slow|latency|performance|optimi[sz]\w*|throughput|"
+                    r"caching|cache)\b"),
+    ("search", r"(?i)\b(search|elasticsearch|relevance|ranking|full[- ]text)\b"),
+    ("data pipelines", r"(?i)\b(etl|data pipelines?|batch jobs?|kafka|streaming|warehouse|"
+                       r"ingest\w*)\b"),
+    ("observability", r"(?i)\b(logging|metrics|tracing|alert\w*|dashboards?|monitoring)\b"),
+    ("security", r"(?i)\b(vulnerabilit\w*|cve|xss|csrf|encrypt\w*|secrets?|injection)\b"),
+    ("testing", r"(?i)\b(tests?|flaky|coverage|e2e|end-to-end|qa)\b"),
+    ("mobile", r"(?i)\b(ios|android|mobile|app store)\b"),
+    ("machine learning", r"(?i)\b(machine learning|ml|training|embeddings?|classifier|llm)\b"),
+    ("notifications", r"(?i)\b(emails?|notifications?|sms|push)\b"),
+)
+
+# Skills named in prose besides the languages and libraries above.
+_PROSE_SKILLS = (
+    "OAuth", "JWT", "SAML", "SSO", "REST", "GraphQL", "gRPC", "WebSockets", "Kubernetes",
+    "Docker", "Terraform", "Helm", "PostgreSQL", "MySQL", "SQLite", "MongoDB", "Redis", "Kafka",
+    "RabbitMQ", "Elasticsearch", "AWS", "GCP", "Azure", "CI/CD", "Microservices", "Node.js",
+    "OpenAPI", "Stripe", "Adyen", "Linux", "Git", "Tailwind CSS", "Vue.js", "Spring Boot",
+    "Ruby on Rails", "Laravel", ".NET",
+)
+
+# Words that are also ordinary English (or a letter): matched only with this exact casing.
+_CASE_SENSITIVE = frozenset({
+    "Go", "Rust", "Swift", "Dart", "Express", "Spring", "React", "Flask", "Celery", "Lua", "Git",
+    "Jest", "Redux", "Vue", "REST", "Helm", "Echo", "Motor", "Next.js", "Koa", "Tornado",
+    "Requests", "Click", "Typer", "Axum", "Tokio", "Serde", "Diesel", "Stripe", "Linux",
+})
+# Too ambiguous in prose to count at all.
+_NEVER_IN_PROSE = frozenset({"C", "R", "JSON", "YAML", "TOML", "Markdown", "unittest", "HTML",
+                             "CSS", "Shell", "argparse", "asyncio", "SQLx"})
+# Aliases of normalize_skill that are ordinary words in prose ("a node", "guard rails").
+_WORD_ALIASES = frozenset({"node", "rails", "torch", "mongo", "tailwind", "cpython"})
+
+
+@cache
+def skill_terms() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """(canonical name, whole-word pattern) for every skill recognised in prose: languages,
+    library display names, the prose skills above, and the aliases of
+    :func:`aexy.postprocess.normalize_skill` (``k8s``, ``postgres``, ``golang`` ...)."""
+    from aexy.postprocess import SKILL_SPELLINGS, normalize_skill
+
+    names: dict[str, set[str]] = {}
+    for name in {*EXTENSIONS.values(), *(v[0] for v in LIBRARIES.values()), *_PROSE_SKILLS}:
+        if name not in _NEVER_IN_PROSE:
+            names.setdefault(normalize_skill(name), set()).add(name)
+    for alias, canonical in SKILL_SPELLINGS.items():
+        if (canonical in names and len(alias) > 2 and alias not in _WORD_ALIASES
+                and alias != canonical.casefold()):
+            names[canonical].add(alias)
+    terms = []
+    for canonical in sorted(names):
+        spellings = sorted(names[canonical], key=len, reverse=True)
+        sensitive = [re.escape(s) for s in spellings if s in _CASE_SENSITIVE]
+        loose = [re.escape(s) for s in spellings if s not in _CASE_SENSITIVE]
+        parts = ([rf"(?:{'|'.join(sensitive)})"] if sensitive else []) + (
+            [rf"(?i:{'|'.join(loose)})"] if loose else [])
+        terms.append((canonical, re.compile(rf"(?<![\w.+#/-])(?:{'|'.join(parts)})(?![\w+#])")))
+    return tuple(terms)
