@@ -97,13 +97,18 @@ class AnalysisResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    _provenance: Provenance | None = PrivateAttr(default=None)
+    # The gateway attaches the fields; the model is built on first read, so callers that never
+    # look at provenance never pay for its validation.
+    _provenance: Provenance | dict[str, Any] | None = PrivateAttr(default=None)
 
     @property
     def provenance(self) -> Provenance:
-        if self._provenance is None:
+        found = self._provenance
+        if found is None:
             raise AttributeError("this result was not produced by a gateway and has no provenance")
-        return self._provenance
+        if isinstance(found, dict):
+            found = self._provenance = Provenance(**found)
+        return found
 
 
 #: Builds the user prompt from the content and the context.

@@ -23,7 +23,6 @@ from aexy.analysis import (
     AnalysisResult,
     AnalysisSpec,
     AnalysisType,
-    Provenance,
     check_prompt_size,
 )
 from aexy.cache import CacheBackend, TieredCache, cache_key
@@ -446,7 +445,7 @@ class LLMGateway:
         """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
         it reports no calls and no tokens, so summing provenance over results gives the cost."""
         result, st = produced.result, produced.state
-        result._provenance = Provenance(
+        fields = result._provenance = dict(
             analysis_type=spec.name, provider=produced.provider, model=produced.model,
             cache_hit=produced.cache_tier is not None, cache_tier=produced.cache_tier,
             coalesced=joined, attempts=0 if joined else st.calls,
@@ -459,7 +458,7 @@ class LLMGateway:
             rate_limit_wait_ms=0.0 if joined else st.rate_wait * 1000,
             method=produced.method, tokens_estimated=not joined and st.tokens_estimated,
         )
-        self._recorder.completed(result._provenance)
+        self._recorder.completed(fields)
         return result
 
     # -- the cache, for callers ----------------------------------------------------------------

@@ -13,12 +13,11 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aexy.analysis import Provenance
     from aexy.completion import Completion
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
@@ -288,28 +287,30 @@ class Recorder:
     def unavailable(self) -> None:
         self.stats.unavailable += 1
 
-    def completed(self, p: Provenance) -> None:
-        """The one structured log line of a finished analysis (its ``extra`` is only built
-        when INFO is on), and a warning when a heuristic answer stood in for a model's."""
+    def completed(self, p: Mapping[str, Any]) -> None:
+        """The one structured log line of a finished analysis, from its provenance fields (its
+        ``extra`` is only built when INFO is on), and a warning when a heuristic answer stood
+        in for a model's."""
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "LLM analysis completed",
                 extra={
-                    "provider": p.provider, "model": p.model, "analysis_type": p.analysis_type,
-                    "latency_ms": round(p.latency_ms, 3),
-                    "tokens_used": p.input_tokens + p.output_tokens, "cache_hit": p.cache_hit,
-                    "attempts": p.attempts, "retries": p.retries, "fallback": p.fallback,
-                    "coalesced": p.coalesced, "method": p.method,
+                    "provider": p["provider"], "model": p["model"],
+                    "analysis_type": p["analysis_type"], "latency_ms": round(p["latency_ms"], 3),
+                    "tokens_used": p["input_tokens"] + p["output_tokens"],
+                    "cache_hit": p["cache_hit"], "attempts": p["attempts"],
+                    "retries": p["retries"], "fallback": p["fallback"],
+                    "coalesced": p["coalesced"], "method": p["method"],
                 },
             )
-        if p.fallback and p.method != "model":
+        if p["fallback"] and p["method"] != "model":
             # A heuristic answer standing in for a model's must never pass unnoticed.
-            failed = "; ".join(p.failures) or "earlier providers"
+            failed = "; ".join(p["failures"]) or "earlier providers"
             logger.warning(
                 "%s was answered by %s/%s with %s rules, not a model, after %s",
-                p.analysis_type, p.provider, p.model, p.method, failed,
-                extra={"provider": p.provider, "analysis_type": p.analysis_type,
-                       "method": p.method, "failures": list(p.failures)},
+                p["analysis_type"], p["provider"], p["model"], p["method"], failed,
+                extra={"provider": p["provider"], "analysis_type": p["analysis_type"],
+                       "method": p["method"], "failures": list(p["failures"])},
             )
 
 

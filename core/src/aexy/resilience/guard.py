@@ -120,9 +120,12 @@ class GuardedProvider:
                        state: CallState) -> Completion:
         """One physical call, admitted by the breaker and the limiter, under one timeout."""
         provider = self.provider
-        async with _Admission(self, permit, request, state) as admission:
+        admission = _Admission(self, permit, request)
+        remaining = await admission.take_turn(state) if self.limiter is not None else (
+            admission.check_deadline(state))
+        with admission:
             # The provider's own timeout caps every attempt; the deadline caps them all.
-            limit = min(provider.settings.timeout, state.deadline.remaining())
+            limit = min(provider.settings.timeout, remaining)
             state.calls += 1
             started = self._clock()
             with self._recorder.span(provider.name, provider.model,
@@ -138,22 +141,24 @@ class GuardedProvider:
                     self._recorder.call_failed(provider.name, provider.model,
                                                self._clock() - started, exc.code.value)
                     raise
+                finished = self._clock()
                 if answer is None:
                     error = LLMError(f"no answer within {limit:.2f}s (the provider's timeout "
                                      "or the rest of the deadline)", code=ErrorCode.TIMEOUT,
                                      provider=provider.name, model=provider.model)
                     self._recorder.call_failed(provider.name, provider.model,
-                                               self._clock() - started, error.code.value)
+                                               finished - started, error.code.value)
                     raise error
-                completion = answer
-                self._recorder.call_ok(provider.name, self._clock() - started, completion, span)
-            admission.used(completion.usage.total_tokens)
+                self._recorder.call_ok(provider.name, finished - started, answer, span)
+            usage = answer.usage
+            admission.used(usage.input_tokens + usage.output_tokens)
         if self._availability_ttl > 0:  # a call that answered is a fresh "available"
-            self.available, self.available_until = True, self._clock() + self._availability_ttl
-        state.input_tokens += completion.usage.input_tokens
-        state.output_tokens += completion.usage.output_tokens
-        state.tokens_estimated = state.tokens_estimated or provider.estimates_usage
-        return completion
+            self.available, self.available_until = True, finished + self._availability_ttl
+        state.input_tokens += usage.input_tokens
+        state.output_tokens += usage.output_tokens
+        if provider.estimates_usage:
+            state.tokens_estimated = True
+        return answer
 
     def _checked(self, completion: Completion, state: CallState) -> Completion:
         """A truncated or refused answer is an error (never retried: it would say the same)."""
@@ -224,8 +229,11 @@ class GuardedProvider:
 
 
 class _Admission:
-    """Leave to make one physical call: a breaker permit and the limiter's estimated tokens,
-    both settled here when the call ends, whichever way it ends.
+    """Leave to make one physical call: a breaker permit and the limiter's estimated tokens.
+
+    :meth:`take_turn` waits at the limiter (and gives the permit back when the turn never
+    comes); as a context manager around the call, it settles both once the call ends, whichever
+    way it ends:
 
     - an answer: a healthy verdict for the breaker; the limiter is charged the real usage;
     - an :class:`LLMError`: a failed verdict when retryable; the limiter keeps the input
@@ -233,52 +241,61 @@ class _Admission:
     - anything else (cancelled, a provider bug): no verdict; the limiter keeps the input estimate.
     """
 
-    __slots__ = ("_actual", "_estimate", "_guard", "_input_estimate", "_permit", "_state")
+    __slots__ = ("_actual", "_chars", "_guard", "_max_tokens", "_permit")
 
-    def __init__(self, guard: GuardedProvider, permit: Permit, request: CompletionRequest,
-                 state: CallState) -> None:
+    def __init__(self, guard: GuardedProvider, permit: Permit,
+                 request: CompletionRequest) -> None:
         self._guard = guard
         self._permit = permit
-        self._state = state
-        self._estimate = estimate_tokens(request.prompt_chars, request.max_tokens)
-        self._input_estimate = request.prompt_chars // 4
+        self._chars = request.prompt_chars
+        self._max_tokens = request.max_tokens
         self._actual = 0
 
     def used(self, tokens: int) -> None:
         """The real usage of the answer (0 when the provider reports none)."""
         self._actual = tokens
 
-    async def __aenter__(self) -> _Admission:
-        guard, state = self._guard, self._state
-        limiter = guard.limiter
+    def check_deadline(self, state: CallState) -> float:
+        """The seconds left for the call; a timeout error (and the permit back) when none."""
+        remaining = state.deadline.remaining()
+        if remaining <= 0:
+            self._guard.breaker.release(self._permit)  # nothing was sent: no verdict
+            raise LLMError("the deadline ran out while waiting for the rate limiter",
+                           code=ErrorCode.TIMEOUT, provider=self._guard.provider.name,
+                           model=self._guard.provider.model)
+        return remaining
+
+    async def take_turn(self, state: CallState) -> float:
+        """Wait at the limiter; returns the seconds then left for the call."""
+        guard = self._guard
+        assert guard.limiter is not None
         try:
-            if limiter is not None:
-                waited = await limiter.acquire(self._estimate,
-                                               max_wait=state.deadline.remaining())
-                if waited > 0:
-                    state.rate_wait += waited
-                    guard._recorder.limiter_wait(guard.provider.name, waited)
-            if state.deadline.remaining() <= 0:
-                raise LLMError("the deadline ran out while waiting for the rate limiter",
-                               code=ErrorCode.TIMEOUT, provider=guard.provider.name,
-                               model=guard.provider.model)
+            waited = await guard.limiter.acquire(
+                estimate_tokens(self._chars, self._max_tokens),
+                max_wait=state.deadline.remaining())
         except BaseException:
             guard.breaker.release(self._permit)  # nothing was sent: no verdict
             raise
+        if waited > 0:
+            state.rate_wait += waited
+            guard._recorder.limiter_wait(guard.provider.name, waited)
+        return self.check_deadline(state)
+
+    def __enter__(self) -> _Admission:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
         guard = self._guard
         limiter = guard.limiter
         if exc is None:
             guard.breaker.record(self._permit, failed=False)
             if limiter is not None and self._actual > 0:
-                limiter.reconcile(self._estimate, self._actual)
+                limiter.reconcile(estimate_tokens(self._chars, self._max_tokens), self._actual)
             return
         if isinstance(exc, LLMError):
             guard.breaker.record(self._permit, failed=exc.retryable)
         else:
             guard.breaker.release(self._permit)
         if limiter is not None:
-            limiter.reconcile(self._estimate, self._input_estimate)
+            limiter.reconcile(estimate_tokens(self._chars, self._max_tokens), self._chars // 4)

@@ -11,12 +11,24 @@ them: errors are never remembered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
-from typing import Generic, NamedTuple, TypeVar
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any, Generic, NamedTuple, TypeVar
 
 __all__ = ["Shared", "SingleFlight"]
 
 T = TypeVar("T")
+
+if sys.version_info >= (3, 12):
+    def _start(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+               ) -> asyncio.Task[None]:
+        # Runs the work at once, up to its first real wait: no event-loop turn before it
+        # starts, and none at all for work that never waits.
+        return asyncio.Task(coro, loop=loop, eager_start=True)
+else:
+    def _start(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+               ) -> asyncio.Task[None]:
+        return loop.create_task(coro)
 
 
 class Shared(NamedTuple, Generic[T]):
@@ -54,14 +66,18 @@ class SingleFlight(Generic[T]):
         return key in self._flights
 
     async def do(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> Shared[T]:
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
         flight = self._flights.get(key)
         joined = flight is not None
         if flight is None:
             flight = self._flights[key] = _Flight()
-            flight.task = asyncio.get_running_loop().create_task(self._run(key, flight, fn))
-        waiter: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        flight.waiting.append(waiter)
-        flight.callers += 1
+            flight.waiting.append(waiter)  # before the work starts: it may finish eagerly
+            flight.callers += 1
+            flight.task = _start(loop, self._run(key, flight, fn))
+        else:
+            flight.waiting.append(waiter)
+            flight.callers += 1
         try:
             value = await waiter
         except asyncio.CancelledError:
