@@ -289,6 +289,7 @@ _WORKER = textwrap.dedent("""
         # A generous timeout: this test is about the shared budget, not the fallback.
         lim = RedisRateLimiter("acct/model", RateLimits(rpm, tpm), period=period,
                                settings=RedisSettings(url=url, timeout=2.0))
+        await lim.levels()  # connected, scripts loaded
         print("ready", flush=True)
         start_at = float(sys.stdin.readline())  # the same instant for both processes
         end_at = start_at + int(windows) * period
@@ -355,29 +356,39 @@ def per_window(start_at: float, grants: list[float], period: float, windows: int
     return counts
 
 
+def check_within(used: list[int], limit: int) -> None:
+    """A token bucket holding one period's budget allows, from a full start, at most
+    ``limit * (k + 2)`` by the end of window ``k``: the full bucket plus the refill. Both
+    processes together must stay within that, to 5 %, at the end of every window (a grant
+    recorded late on a busy machine only lowers these sums). And they must get most of what
+    the windows after the first allow: the budget is shared, not just refused."""
+    total = 0
+    for k, n in enumerate(used):
+        total += n
+        assert total <= limit * (k + 2) * 1.05, (k, used)
+    assert total >= limit * len(used) * 0.8, used
+
+
 def test_two_processes_stay_within_the_request_limit_together(redis_server: RedisServer
                                                               ) -> None:
-    limit, period, windows = 100, 1.0, 4  # 100 requests per 1-second window
+    limit, period, windows = 50, 1.0, 4  # 50 requests per 1-second window
     start_at, grants = run_two_processes(redis_server, rpm=limit, period=period,
                                          windows=windows)
-    counts = per_window(start_at, grants, period, windows)
-    # The first window holds the full bucket (one period's budget at once) plus its refill.
-    assert counts[0] <= 2 * limit * 1.05
-    for n in counts[1:]:
-        assert limit * 0.95 <= n <= limit * 1.05, counts
+    check_within(per_window(start_at, grants, period, windows), limit)
 
 
 def test_two_processes_stay_within_the_token_limit_with_reconciliation(
         redis_server: RedisServer) -> None:
-    # 5,000 tokens per window; each call is estimated at 100 and really uses 50, so the
-    # budget admits 100 calls per window only if both processes' refunds are counted.
-    limit, period, windows, estimate, actual = 5_000, 1.0, 4, 100, 50
+    # 2,500 tokens per window; each call is estimated at 100 and really uses 50, so the
+    # budget admits 50 calls per window only if both processes' refunds are counted.
+    limit, period, windows, estimate, actual = 2_500, 1.0, 4, 100, 50
     start_at, grants = run_two_processes(redis_server, tpm=limit, period=period,
                                          windows=windows, estimate=estimate, actual=actual)
     used = [n * actual for n in per_window(start_at, grants, period, windows)]
-    assert used[0] <= 2 * limit * 1.05
-    for tokens in used[1:]:
-        assert limit * 0.9 <= tokens <= limit * 1.05, used
+    check_within(used, limit)
+    # Without the refunds the estimates alone would have stopped at half the real budget:
+    # (one bucket + four refills) / 100 per call * 50 used = 6,250 tokens.
+    assert sum(used) > limit * (windows + 1) / 2 * 1.2, used
 
 
 def test_limiters_for_different_names_do_not_share(make: Any) -> None:

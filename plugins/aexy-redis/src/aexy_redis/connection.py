@@ -26,6 +26,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import unquote
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from aexy.errors import AexyError, ConfigurationError
 from aexy.redact import public_url, scrub
 from aexy.resilience.clock import Clock, Random
@@ -306,10 +310,6 @@ class RedisConnection:
             raise RedisUnavailableError(
                 f"Redis at {self.url} is unavailable ({self.outage.last_error}); "
                 f"next try in {wait:.2f}s", retry_in=wait)
-        from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import RedisClusterException, RedisError
-        from redis.exceptions import TimeoutError as RedisTimeoutError
-
         if limit is None:
             limit = self.settings.timeout
         epoch = self.outage.epoch
