@@ -8,6 +8,8 @@ A redis-server is started on a free loopback port (or ``--url`` is used). One ca
   namespace, decoding to text, hit counting);
 * ``MemoryCache.get()``: the in-process tier in front of it, for reference.
 
+The value is what the gateway stores for a real ``code_quality`` result (about 1 kB).
+
 Contenders are interleaved round by round (rotating which goes first) so machine drift hits
 them alike; each round gives a p50 and p99 per contender, and the ratios quoted are the medians
 over rounds of the per-round ratios against the bare GET.
@@ -29,14 +31,15 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
 import redis.asyncio as redis_asyncio
 
 from aexy.cache import MemoryCache
+from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
-from aexy.schema import example_from_schema
 from aexy_redis.backend import RedisCache
 from aexy_redis.settings import RedisSettings
 
@@ -109,11 +112,20 @@ async def measure(cases: dict[str, Callable[[], Awaitable[Any]]], calls: int, ro
     return out
 
 
+async def cached_value(source: str) -> str:
+    """What the gateway stores for a real ``code_quality`` result (of ``source``, by the
+    built-in offline provider)."""
+    async with LLMGateway("offline", plugins=PluginHost(entry_points=False), cache=False,
+                          fallbacks=()) as gateway:
+        result = await gateway.analyze("code_quality", source,
+                                       context={"file_path": "redis_cache.py"})
+    return json.dumps({"provider": result.provenance.provider,
+                       "model": result.provenance.model,
+                       "result": result.model_dump(mode="json")})
+
+
 async def run(url: str, calls: int, rounds: int) -> None:
-    spec = PluginHost(entry_points=False).analysis_types().get("code_quality")
-    assert spec is not None
-    value = json.dumps({"provider": "offline", "model": "heuristic-v1",
-                        "result": example_from_schema(spec.json_schema)})
+    value = await cached_value(Path(__file__).read_text())  # noqa: ASYNC240 - set-up, untimed
     bare = redis_asyncio.Redis.from_url(url)
     cache = RedisCache(RedisSettings(url=url))
     memory = MemoryCache()

@@ -230,6 +230,19 @@ async def test_cancelled_waiter_gives_back_its_reservation(make: Any) -> None:
         assert (await lim.levels())["requests"] == pytest.approx(0.0)
 
 
+async def test_cancelled_while_redis_decides_gives_back_what_it_granted(make: Any) -> None:
+    lim = make(rpm=1)
+    task = asyncio.create_task(lim.acquire(1))
+    await asyncio.sleep(0)  # the reservation is on its way to Redis
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with still():
+        await lim.flush()
+        assert (await lim.levels())["requests"] == pytest.approx(1.0)  # nothing kept
+    assert await lim.acquire(1) == 0.0
+
+
 async def test_the_bucket_hash_expires_once_full_again(make: Any,
                                                        redis_server: RedisServer) -> None:
     import redis.asyncio as redis_asyncio
@@ -248,7 +261,8 @@ async def test_the_bucket_hash_expires_once_full_again(make: Any,
 
 
 async def test_falls_back_to_its_share_of_the_local_limit_and_returns_to_redis(
-        make: Any, redis_server: RedisServer, vclock: VirtualClock) -> None:
+        make: Any, redis_server: RedisServer, vclock: VirtualClock,
+        caplog: pytest.LogCaptureFixture) -> None:
     lim = make(rpm=4, tpm=10_000,
                settings={"limiter_fallback_share": 0.5, "backoff_base": 5.0})
     assert await lim.acquire(100) == 0.0
@@ -270,6 +284,8 @@ async def test_falls_back_to_its_share_of_the_local_limit_and_returns_to_redis(
     assert lim.fallback_calls == 4
     assert lim.snapshot()["mode"] == "redis"
     assert lim.granted == 2
+    warnings = [r for r in caplog.records if "redis rate limiter" in r.getMessage()]
+    assert len(warnings) == 1  # one per outage, not one per call
 
 
 # -- two processes, real time -------------------------------------------------------------------

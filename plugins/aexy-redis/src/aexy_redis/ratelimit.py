@@ -26,11 +26,12 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aexy.providers.base import RateLimits
 from aexy.ratelimit import LocalRateLimiter, RateLimitWaitError
+from aexy.telemetry import logger
 from aexy_redis.connection import RedisConnection, RedisUnavailableError, connect
 from aexy_redis.settings import RedisSettings
 
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from aexy.resilience.clock import Clock, Sleep
 
 __all__ = ["RedisRateLimiter", "limiter_key"]
+
+T = TypeVar("T")
 
 # Shared by the three scripts: the bucket time, and refilling a bucket up to its capacity.
 # Numbers cross the Lua boundary as strings (%.17g): Redis truncates Lua numbers to integers.
@@ -194,9 +197,10 @@ class RedisRateLimiter:
         self._unreserve_script: AsyncScript = client.register_script(_UNRESERVE)
         self._reconcile_script: AsyncScript = client.register_script(_RECONCILE)
         self._levels_script: AsyncScript = client.register_script(_LEVELS)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending: set[asyncio.Future[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._local_outstanding = 0  # calls granted by the fallback, not yet reconciled
+        self._warned = ""
         self.granted = 0  # reservations Redis granted (immediate or after a wait)
         self.waits = 0
         self.waited_s = 0.0
@@ -230,21 +234,30 @@ class RedisRateLimiter:
             f"deadline ({max_wait:.2f}s left); raise the limit or the deadline "
             "(AEXY_DEADLINE_SECONDS)", wait=max(0.0, turn - waited))
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return task
+    def _track(self, future: asyncio.Future[T]) -> asyncio.Future[T]:
+        """Keep ``future`` in :attr:`_pending` until it is done (:meth:`flush` waits for it)."""
+        self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        self._track(asyncio.ensure_future(coro))
 
     # -- the RateLimiter protocol --------------------------------------------------------------
     async def acquire(self, tokens: int, *, max_wait: float | None = None) -> float:
         amount = self._clamp(tokens)
         limit = "" if max_wait is None or not math.isfinite(max_wait) else repr(float(max_wait))
+        taking = self._track(asyncio.ensure_future(self._script(
+            self._acquire, self._rr, self._rc, self._tr, self._tc, amount, limit,
+            what="rate limiter acquire")))
         try:
-            reply = await self._script(self._acquire, self._rr, self._rc, self._tr, self._tc,
-                                       amount, limit, what="rate limiter acquire")
-        except RedisUnavailableError:
-            return await self._acquire_locally(tokens, max_wait)
+            reply = await asyncio.shield(taking)
+        except RedisUnavailableError as exc:
+            return await self._acquire_locally(tokens, max_wait, exc)
+        except asyncio.CancelledError:
+            # Cancelled while Redis was deciding: give back whatever it grants.
+            taking.add_done_callback(lambda t: self._give_back_if_granted(t, amount))
+            raise
         if int(reply[0]) == 0:
             assert max_wait is not None
             raise self._refused(float(reply[1]), 0.0, max_wait)
@@ -270,15 +283,29 @@ class RedisRateLimiter:
                 if self._tr:  # only the token bucket's queue can move while waiting
                     if await self._sleep_or_correction(min(remaining, self.recheck)):
                         await self.flush()  # our own reconciliation is on its way: wait for it
-                    shift = await self._read_shift(shift)
+                        shift = await self._read_shift(shift)
+                    elif remaining > self.recheck:  # a look at other processes' corrections
+                        shift = await self._read_shift(shift)
                 else:
                     await self._sleep(remaining)
             except asyncio.CancelledError:
                 self._spawn(self._give_back(amount))
                 raise
 
-    async def _acquire_locally(self, tokens: int, max_wait: float | None) -> float:
-        """During an outage: the process's own share of the limits."""
+    def _give_back_if_granted(self, taking: asyncio.Future[Any], amount: float) -> None:
+        if not taking.cancelled() and taking.exception() is None and int(taking.result()[0]):
+            self._spawn(self._give_back(amount))
+
+    async def _acquire_locally(self, tokens: int, max_wait: float | None,
+                               error: RedisUnavailableError) -> float:
+        """When Redis fails: the process's own share of the limits."""
+        # One warning per outage (or per distinct error Redis answered with), not per call.
+        mark = f"outage {self.connection.outage.outages}" if error.outage else str(error)
+        if mark != self._warned:
+            self._warned = mark
+            logger.warning("redis rate limiter: Redis failed; this process uses its local "
+                           "share of the limits until Redis answers again", extra={
+                               "limiter": self.name, "error": str(error)})
         self.fallback_calls += 1
         waited = await self.fallback.acquire(tokens, max_wait=max_wait)
         if self._tr:
@@ -374,13 +401,3 @@ class RedisRateLimiter:
         if self._owns_connection:
             await self.connection.aclose()
 
-
-def redis_limiter_factory(settings: RedisSettings | None = None
-                          ) -> Callable[..., RedisRateLimiter]:
-    """The factory the plugin registers: ``factory(name, limits, *, clock, sleep)``."""
-
-    def factory(name: str, limits: RateLimits, *, clock: Clock | None = None,
-                sleep: Sleep | None = None) -> RedisRateLimiter:
-        return RedisRateLimiter(name, limits, clock=clock, sleep=sleep, settings=settings)
-
-    return factory
