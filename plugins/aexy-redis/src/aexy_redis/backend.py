@@ -158,19 +158,18 @@ class RedisCache:
         """This process's hits and misses, the entries under the prefix, and server figures.
         With Redis unavailable, ``available`` is ``False`` and ``error`` says why."""
         c = self.connection
-        out: dict[str, Any] = {
+        found: dict[str, Any] = {}
+        try:
+            found["entries"] = await self.count()
+            found.update(await self._server_info())
+            found["available"] = True
+        except RedisUnavailableError as exc:
+            found.update(available=False, error=str(exc))
+        return {
             "backend": self.name, "url": c.url, "mode": c.mode, "namespace": self.namespace,
             "hits": self.hits, "misses": self.misses, "sets": self.sets, "errors": c.errors,
-            "outages": c.outage.outages,
+            "outages": c.outage.outages, **found,
         }
-        try:
-            out["entries"] = await self.count()
-            out.update(await self._server_info())
-            out["available"] = True
-        except RedisUnavailableError as exc:
-            out["available"] = False
-            out["error"] = str(exc)
-        return out
 
     async def _server_info(self) -> dict[str, Any]:
         async def op(client: Redis | RedisCluster) -> dict[str, Any]:
