@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import redis.asyncio as redis_asyncio
@@ -116,14 +117,23 @@ async def test_the_gateway_uses_the_redis_limiter_and_reconciles_in_redis(
         redis_server: RedisServer, raw: redis_asyncio.Redis,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
+    # The gateway does not close its limiters yet: keep them to close them here.
+    made: list[Any] = []
+    build = aexy_redis._limiter_factory
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        made.append(build(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(aexy_redis, "_limiter_factory", recording)
     host = PluginHost(entry_points=False)
     host.register(aexy_redis, name="redis", distribution="aexy-redis", version="test")
     provider = FakeProvider(FakeSettings(requests_per_minute=60, tokens_per_minute=6_000))
     gw = LLMGateway(provider, plugins=host, cache=False, fallbacks=(),
                     settings=AexySettings(rate_limiter="redis"))
-    limiter = gw._chain[0].limiter  # closed by hand: the gateway does not close limiters yet
-    assert isinstance(limiter, RedisRateLimiter)
     try:
+        (limiter,) = made
+        assert isinstance(limiter, RedisRateLimiter)
         result = await gw.analyze("code_quality", CODE)
         await limiter.flush()
         used = result.provenance.input_tokens + result.provenance.output_tokens
@@ -138,4 +148,5 @@ async def test_the_gateway_uses_the_redis_limiter_and_reconciles_in_redis(
         assert await raw.exists(limiter_key("", "fake/fake-model")) == 1
     finally:
         await gw.aclose()
-        await limiter.aclose()
+        for lim in made:
+            await lim.aclose()
