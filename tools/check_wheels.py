@@ -35,6 +35,8 @@ def main() -> int:
         # The documented pair first, then everything together (catches clashing pins).
         combos = [["aexy-core", "aexy-ollama"] if "aexy-ollama" in plugins else ["aexy-core"],
                   ["aexy-core", *plugins]]
+        if "aexy-redis" in plugins:  # not a provider: installing it swaps the cache backend
+            combos.append(["aexy-core", "aexy-redis"])
         for i, names in enumerate(combos):
             env = Path(tmp) / f"venv-{i}"
             venv.create(env, with_pip=True)
@@ -44,13 +46,22 @@ def main() -> int:
             listed = json.loads(run(py, "-c", (
                 "import json; from aexy.plugins import PluginHost; h = PluginHost(); "
                 "print(json.dumps({'providers': h.providers().names(), "
+                "'cache_backends': h.cache_backends().names(), "
+                "'rate_limiters': h.rate_limiters().names(), "
                 "'failed': [p.name for p in h.failed()]}))")))
             assert not listed["failed"], listed
             expected = {"offline"} | {
                 n.removeprefix("aexy-") for n in names[1:] if n != "aexy-redis"}
             assert expected <= set(listed["providers"]), (names, listed)
             run(env / "bin" / "aexy", "--help", cwd=Path(tmp))
-            print(f"ok: pip install {' '.join(names)} -> providers {listed['providers']}")
+            if "aexy-redis" in names:
+                assert "redis" in listed["cache_backends"], (names, listed)
+                assert "redis" in listed["rate_limiters"], (names, listed)
+                shown = json.loads(run(env / "bin" / "aexy", "plugins", "--json", cwd=Path(tmp)))
+                assert [p["status"] for p in shown["plugins"]
+                        if p["distribution"] == "aexy-redis"] == ["active"], shown
+            print(f"ok: pip install {' '.join(names)} -> providers {listed['providers']}, "
+                  f"cache backends {listed['cache_backends']}")
     return 0
 
 

@@ -1,0 +1,62 @@
+"""aexy-redis: one cache and one rate limit shared by every process, on Redis.
+
+Installing the distribution registers, through the ``aexy`` entry point group, the ``redis``
+cache backend (``AEXY_CACHE_BACKEND=redis``) and the ``redis`` rate limiter
+(``AEXY_RATE_LIMITER=redis``); both read ``REDIS_URL``. Importing this module does not import
+``redis``: that happens when a backend or limiter is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aexy.cache import CacheBackendSpec
+from aexy.hookspecs import hookimpl
+from aexy.ratelimit import RateLimiterSpec
+
+if TYPE_CHECKING:
+    from aexy.providers.base import RateLimits
+    from aexy.resilience.clock import Clock, Sleep
+    from aexy.settings import AexySettings
+    from aexy_redis.backend import RedisCache
+    from aexy_redis.ratelimit import RedisRateLimiter
+
+__all__ = ["register_cache_backends", "register_rate_limiters"]
+__version__ = "0.1.0"
+
+
+def _cache_factory(settings: AexySettings | None) -> RedisCache:
+    from aexy_redis.backend import RedisCache
+
+    return RedisCache.from_settings(settings)
+
+
+def _limiter_factory(name: str, limits: RateLimits, *, clock: Clock | None = None,
+                     sleep: Sleep | None = None) -> RedisRateLimiter:
+    from aexy_redis.ratelimit import RedisRateLimiter
+
+    return RedisRateLimiter(name, limits, clock=clock, sleep=sleep)
+
+
+@hookimpl
+def register_cache_backends() -> list[Any]:
+    return [
+        CacheBackendSpec(
+            name="redis",
+            factory=_cache_factory,
+            description="shared Redis tier behind the memory tier (REDIS_URL); TTL per type "
+            "on each key, clear by prefix with SCAN + UNLINK",
+        )
+    ]
+
+
+@hookimpl
+def register_rate_limiters() -> list[Any]:
+    return [
+        RateLimiterSpec(
+            name="redis",
+            factory=_limiter_factory,
+            description="requests/min and tokens/min shared by every process through one "
+            "atomic Lua script on Redis (REDIS_URL); local fallback during an outage",
+        )
+    ]

@@ -1,0 +1,77 @@
+"""Fixtures for the Redis plugin: a real ``redis-server`` per test, on a free loopback port.
+
+With ``CI`` set, a missing ``redis-server`` fails these tests (``.ci/run`` installs it);
+elsewhere they are skipped with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis_server import RedisServer, redis_server_binary
+
+import aexy.cache
+from aexy_redis.backend import RedisCache
+from aexy_redis.settings import RedisSettings
+
+ServerFactory = Callable[..., RedisServer]
+
+# These gateway tests need the core's TieredCache (issue 11: a backend error is a miss, a bad
+# stored value is deleted). They join the run by themselves once it is in aexy.cache; delete this
+# guard when merging that work.
+collect_ignore = ([] if hasattr(aexy.cache, "TieredCache")
+                  else ["test_redis_gateway_tiered.py"])
+
+
+def require_redis_server() -> None:
+    if redis_server_binary() is not None:
+        return
+    message = ("redis-server is not installed: apt-get install -y redis-server "
+               "(.ci/run installs it)")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    """``start(**options) -> RedisServer``: any number of servers, all stopped at the end."""
+    require_redis_server()
+    started: list[RedisServer] = []
+
+    def start(**options: Any) -> RedisServer:
+        server = RedisServer(tmp_path / f"redis-{len(started)}", **options)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(server_factory: ServerFactory) -> RedisServer:
+    return server_factory()
+
+
+def settings_for(server: RedisServer, **options: Any) -> RedisSettings:
+    return RedisSettings(url=server.url, **options)
+
+
+@pytest.fixture
+async def cache(redis_server: RedisServer) -> AsyncIterator[RedisCache]:
+    backend = RedisCache(settings_for(redis_server))
+    yield backend
+    await backend.aclose()
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A temporary directory with a short path (a unix socket path holds at most 107 bytes)."""
+    with tempfile.TemporaryDirectory(prefix="aexy-r") as d:
+        yield Path(d)
