@@ -20,6 +20,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     for name in list(os.environ):
         if name.startswith(_PREFIXES) and not name.startswith("AEXY_LIVE_"):
             monkeypatch.delenv(name, raising=False)
+    # The test environment has every plugin installed (aexy-redis and a fixture backend among
+    # them), where a user's has one or none: tests use the memory cache unless they choose.
+    monkeypatch.setenv("AEXY_CACHE_BACKEND", "memory")
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     FakeProvider.script = []
     reset_plugin_host(None)

@@ -106,8 +106,9 @@ class CacheBackend(Protocol):
         """Store ``value`` for ``ttl`` seconds."""
         ...
 
-    async def delete(self, key: str) -> None:
-        """Remove ``key`` (a corrupt or stale value found by a reader)."""
+    async def delete(self, key: str) -> bool | None:
+        """Remove ``key`` (a corrupt or stale value found by a reader); may say whether it
+        existed."""
         ...
 
     async def clear(self, prefix: str = "aexy:") -> int:
@@ -162,8 +163,8 @@ class MemoryCache:
         if ttl > 0:
             self._data[key] = (value, float(ttl))
 
-    async def delete(self, key: str) -> None:
-        self._data.pop(key, None)
+    async def delete(self, key: str) -> bool:
+        return self._data.pop(key, None) is not None
 
     async def clear(self, prefix: str = "aexy:") -> int:
         doomed = [k for k in list(self._data.keys()) if k.startswith(prefix)]

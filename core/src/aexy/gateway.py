@@ -218,12 +218,15 @@ class LLMGateway:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every client this gateway opened (providers, cache backends)."""
+        """Close every client this gateway opened (providers, rate limiters, cache backends)."""
         if self._closed:
             return
         self._closed = True
         for guard in self._chain:
             guard.cancel_probe()
+            close = getattr(guard.limiter, "aclose", None)  # optional: distributed limiters
+            if close is not None:
+                await close()
         for provider in self._owned:
             await provider.aclose()
         if self._cache is not None:

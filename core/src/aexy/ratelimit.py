@@ -66,6 +66,9 @@ class RateLimiter(Protocol):
         """Correct the token budget once the real usage of a call is known."""
         ...
 
+    # A limiter holding connections (a distributed one) may also define ``async def aclose()``;
+    # ``LLMGateway.aclose()`` calls it.
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimiterSpec:

@@ -9,6 +9,7 @@ import click
 from pydantic import Field, SecretStr
 
 from aexy import ConfigurationError, ProviderSettings, ProviderSpec, __version__, hookimpl
+from aexy.cache import CacheBackendSpec, MemoryCache
 from aexy.testing import FakeProvider, install_fake_provider
 
 
@@ -203,6 +204,7 @@ class _Keyed(FakeProvider):
 
 def test_config_masks_secrets_and_shows_where_values_come_from(cli, runner, host, monkeypatch):
     install_fake_provider(host, _Keyed)
+    monkeypatch.delenv("AEXY_CACHE_BACKEND")  # the suite's own choice; unset shows "default"
     monkeypatch.setenv("KEYED_API_KEY", "sk-very-secret-1234")
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2@cache:6379/0")
     monkeypatch.setenv("LLM_CACHE_TTL", "60")
@@ -273,3 +275,19 @@ def test_config_hides_url_credentials_and_names_the_env_file(cli, runner, host, 
     table = runner.invoke(cli, ["config"]).stdout
     assert "pa55word" not in table
     assert any("KEYED_BASE_URL" in line and ".env" in line for line in table.splitlines())
+
+
+class _SharedBackend:
+    @hookimpl
+    def register_cache_backends(self) -> list[CacheBackendSpec]:
+        return [CacheBackendSpec("shared", lambda settings: MemoryCache(5), "a shared cache")]
+
+
+def test_plugins_and_cache_stats_say_which_backend_and_why(cli, runner, host, monkeypatch):
+    monkeypatch.delenv("AEXY_CACHE_BACKEND")
+    host.register(_SharedBackend(), name="backends", distribution="aexy-shared", version="1")
+    plugins = json.loads(runner.invoke(cli, ["plugins", "--json"]).stdout)
+    assert plugins["cache_backend"]["name"] == "shared"
+    assert "aexy-shared" in plugins["cache_backend"]["reason"]
+    stats = runner.invoke(cli, ["cache", "stats"])
+    assert "backend shared: the only installed backend besides memory" in stats.stdout

@@ -17,8 +17,11 @@ _PREFIXES = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "RE
 
 
 def _env() -> dict[str, str]:
-    """The environment of a fresh machine: no aexy settings, no keys."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+    """The environment of a fresh machine: no aexy settings, no keys; and, as there, one cache
+    backend (this environment has aexy-redis and a fixture backend installed as well)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+    env["AEXY_CACHE_BACKEND"] = "memory"
+    return env
 
 
 def _script() -> str:

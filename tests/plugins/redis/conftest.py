@@ -15,18 +15,10 @@ from typing import Any
 import pytest
 from redis_server import RedisServer, redis_server_binary
 
-import aexy.cache
 from aexy_redis.backend import RedisCache
 from aexy_redis.settings import RedisSettings
 
 ServerFactory = Callable[..., RedisServer]
-
-# These gateway tests need the core's TieredCache (issue 11: a backend error is a miss, a bad
-# stored value is deleted). They join the run by themselves once it is in aexy.cache; delete this
-# guard when merging that work.
-collect_ignore = ([] if hasattr(aexy.cache, "TieredCache")
-                  else ["test_redis_gateway_tiered.py"])
-
 
 def require_redis_server() -> None:
     if redis_server_binary() is not None:

@@ -131,9 +131,17 @@ async def test_the_gateway_uses_the_redis_limiter_and_reconciles_in_redis(
     provider = FakeProvider(FakeSettings(requests_per_minute=60, tokens_per_minute=6_000))
     gw = LLMGateway(provider, plugins=host, cache=False, fallbacks=(),
                     settings=AexySettings(rate_limiter="redis"))
+    closed: list[object] = []
     try:
         (limiter,) = made
         assert isinstance(limiter, RedisRateLimiter)
+        real_aclose = limiter.aclose
+
+        async def recording_aclose() -> None:
+            closed.append(limiter)
+            await real_aclose()
+
+        limiter.aclose = recording_aclose  # type: ignore[method-assign]
         result = await gw.analyze("code_quality", CODE)
         await limiter.flush()
         used = result.provenance.input_tokens + result.provenance.output_tokens
@@ -148,5 +156,4 @@ async def test_the_gateway_uses_the_redis_limiter_and_reconciles_in_redis(
         assert await raw.exists(limiter_key("", "fake/fake-model")) == 1
     finally:
         await gw.aclose()
-        for lim in made:
-            await lim.aclose()
+    assert closed == made  # the gateway closed its limiter (and its connection pool)
