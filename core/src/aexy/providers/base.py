@@ -52,6 +52,10 @@ class ProviderSettings(BaseSettings):
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: int | None = Field(default=None, gt=0)
     timeout: float = Field(default=60.0, gt=0)
+    #: Connections a provider's HTTP client keeps open to its server, busy or idle. Sized for
+    #: concurrency: below the number of concurrent calls, every call past it waits for a
+    #: connection or, above httpx's default of 20 idle ones, opens a new one each time.
+    max_connections: int = Field(default=256, gt=0)
 
 
 class BaseLLMProvider(ABC):

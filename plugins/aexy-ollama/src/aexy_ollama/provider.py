@@ -179,6 +179,10 @@ class OllamaProvider(BaseLLMProvider):
                 timeout=self._timeout(),
                 transport=self._transport,
                 headers={"Accept": "application/json"},
+                # Idle connections kept up to the pool size: concurrent callers reuse them
+                # rather than open one per call (httpx keeps 20 idle by default).
+                limits=httpx.Limits(max_connections=self.settings.max_connections,
+                                    max_keepalive_connections=self.settings.max_connections),
             )
         return self._client
 

@@ -221,6 +221,10 @@ class OpenAIProvider(BaseLLMProvider):
                 auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
                 timeout=httpx.Timeout(self.settings.timeout),
                 follow_redirects=False,
+                # Idle connections kept up to the pool size: concurrent callers reuse them
+                # rather than open one per call (httpx keeps 20 idle by default).
+                limits=httpx.Limits(max_connections=self.settings.max_connections,
+                                    max_keepalive_connections=self.settings.max_connections),
             )
         return self._client
 
@@ -670,4 +674,3 @@ def _restore_absent_fields(text: str, schema: Mapping[str, Any]) -> str:
     if drop_strict_nulls(data, schema):
         return json.dumps(data, ensure_ascii=False)
     return text
-
