@@ -85,9 +85,11 @@ def make_provider(kind: str, port: int | None, transport: Any = None) -> BaseLLM
 
 
 def gateway(provider: BaseLLMProvider, *, cache: bool = False) -> LLMGateway:
+    # Limits high enough for the 1 MB case; the memory backend whatever is installed.
     return LLMGateway(provider=provider, fallbacks=(), plugins=host(),
                       cache=None if cache else False,
-                      settings=AexySettings(cache_max_entries=100_000))
+                      settings=AexySettings(cache_max_entries=100_000, cache_backend="memory",
+                                            max_content_chars=4 << 20))
 
 
 async def captured_body(kind: str, content: str) -> tuple[str, dict[str, Any], dict[str, str]]:
