@@ -9,6 +9,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+#: The version of the plugin contract (``aexy.plugin_api``): the major part changes when a
+#: record, base class or hook changes incompatibly, the minor part when one is added. A plugin
+#: states the aexy-core releases it supports in its dependencies (``aexy-core>=0.1,<0.2``);
+#: ``docs/writing-plugins.md`` maps API versions to core releases.
+PLUGIN_API_VERSION = "1.0"
 
 if TYPE_CHECKING:
     from aexy.analysis import (
@@ -70,6 +75,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "PLUGIN_API_VERSION",
     "AexyError",
     "AexySettings",
     "AnalysisRequest",

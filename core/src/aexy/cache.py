@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 from cachetools import TLRUCache
 
 from aexy.analysis import canonical_json
+from aexy.settings import PluginSettings
 
 __all__ = [
     "KEY_NAMESPACE",
@@ -76,12 +77,22 @@ class CacheBackend(Protocol):
 class CacheBackendSpec:
     """What ``register_cache_backends`` returns.
 
-    :param factory: ``factory(settings) -> CacheBackend``, called when a gateway is built.
+    :param name: what ``AEXY_CACHE_BACKEND`` selects.
+    :param factory: ``factory(settings) -> CacheBackend``, called when a gateway is built, with
+        an instance of ``settings_class`` when one is given (read from the environment and
+        ``.env``), else with the core's :class:`~aexy.settings.AexySettings`. Give the backend
+        class itself, or annotate the factory's return type, so that the plugin host can check
+        the backend's members when the plugin loads; the instance is checked when it is built.
+    :param description: one line for ``aexy plugins``.
+    :param settings_class: the backend's own settings, a
+        :class:`~aexy.settings.PluginSettings` subclass with its own ``env_prefix``; shown by
+        ``aexy config``.
     """
 
     name: str
     factory: Callable[[Any], CacheBackend]
     description: str = ""
+    settings_class: type[PluginSettings] | None = None
 
 
 class MemoryCache:

@@ -231,15 +231,8 @@ class LLMGateway:
         if cache is False or (cache is None and not self.settings.llm_cache_enabled):
             return []
         if cache is None or cache is True:
-            backend_name = self.settings.cache_backend
-            spec = self.plugins.cache_backends().get(backend_name)
-            if spec is None:
-                raise ConfigurationError(
-                    f"unknown cache backend {backend_name!r}; available: "
-                    f"{', '.join(self.plugins.cache_backends().names())}",
-                    env_var="AEXY_CACHE_BACKEND",
-                )
-            backend: CacheBackend = spec.factory(self.settings)
+            # The host reads the backend's own settings and checks what the factory built.
+            backend = self.plugins.build_cache_backend(self.settings.cache_backend, self.settings)
         else:
             backend = cache
         if isinstance(backend, MemoryCache):
@@ -279,7 +272,7 @@ class LLMGateway:
         spec = self._types.get(name) if isinstance(name, str) else None
         if spec is None:
             raise UnknownAnalysisTypeError(analysis_type, self._types.names())
-        return spec  # type: ignore[no-any-return]
+        return spec
 
     @property
     def analysis_types(self) -> list[str]:

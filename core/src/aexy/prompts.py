@@ -89,9 +89,11 @@ class PromptTemplate:
 class PromptSource:
     """What ``register_prompt_sources`` returns.
 
-    :param name: the source's name (``AEXY_PROMPT_SOURCES`` orders sources by it).
+    :param name: the source's name, shown by ``aexy prompt`` as the prompt's source.
     :param get: ``get(spec) -> PromptTemplate | None``; ``None`` lets the next source answer.
-    :param priority: lower is asked first; the built-in source is 1000 (asked last).
+    :param priority: sources are asked in ascending priority (ties by name): the ``directory``
+        source (``AEXY_PROMPTS_DIR``) is 10, a plugin's default 100, the built-in source 1000
+        (asked last). There is no setting that reorders them.
     """
 
     name: str
