@@ -95,7 +95,7 @@ def find_secret(root: object, secret: str, *, max_depth: int = 8) -> str | None:
             children += [(a, f".args[{i}]") for i, a in enumerate(obj.args)]
         if isinstance(obj, Mapping) or (hasattr(obj, "items") and hasattr(obj, "keys")):
             try:
-                items = list(obj.items())  # type: ignore[attr-defined]
+                items = list(obj.items())
             except Exception:
                 items = []
             children += [(k, f"[{k!r}] key") for k, _ in items]
