@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_DEPS = {"aexy-fixture-incompatible"}
 
 
 def main() -> int:
@@ -20,10 +21,18 @@ def main() -> int:
     if "--tests" in sys.argv:
         for folder in (ROOT / "tests" / "fixtures" / "plugins", ROOT / "examples" / "plugins"):
             targets += sorted(p for p in folder.glob("*") if (p / "pyproject.toml").exists())
-    args = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    # A plugin made for another aexy-core: pip would refuse its range, so it goes in without
+    # its dependencies, as it stays behind when a user upgrades aexy-core past it.
+    stale = [t for t in targets if t.name in NO_DEPS]
+    args = list(pip)
     for t in targets:
-        args += ["-e", str(t)]
-    return subprocess.call(args)
+        if t not in stale:
+            args += ["-e", str(t)]
+    code = subprocess.call(args)
+    for t in stale:
+        code = code or subprocess.call([*pip, "--no-deps", "-e", str(t)])
+    return code
 
 
 if __name__ == "__main__":

@@ -147,7 +147,8 @@ def core_requirement(dist: Distribution) -> str | None:
             continue
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue  # an optional extra's requirement is no statement about the plugin
-        return str(req.specifier)
+        # Lower bounds first (">=0.1,<0.2"), as people write them.
+        return ",".join(sorted((str(s) for s in req.specifier), key=lambda s: s[0] == "<"))
     return None
 
 
@@ -164,7 +165,7 @@ def incompatibility(dist_name: str, dist_version: str, spec: str,
         return None
     return (f"{dist_name} {dist_version} supports aexy-core{spec}, but aexy-core "
             f"{core_version} is installed (plugin API {PLUGIN_API_VERSION}): install a "
-            f"{dist_name} release made for aexy-core {core_version} "
+            f"release of {dist_name} made for aexy-core {core_version} "
             f"(pip install --upgrade {dist_name}), or pip install 'aexy-core{spec}'")
 
 
