@@ -271,7 +271,8 @@ class ProviderContract:
             return await provider.complete(self.request())
 
         usage = self.run(body).usage
-        assert (usage.input_tokens, usage.output_tokens) == (11, 7)
+        assert (usage.input_tokens, usage.output_tokens) == (11, 7), (
+            f"usage: the API reported 11 in, 7 out; the provider says {usage}")
 
     def test_the_schema_goes_on_the_wire_when_the_provider_enforces_it(self) -> None:
         if not self.provider_class.enforces_schema:
@@ -310,7 +311,8 @@ class ProviderContract:
         async def body(provider: BaseLLMProvider, _s: ScriptedServer, _: Any) -> Completion:
             return await provider.complete(self.request())
 
-        assert self.run(body, server=server).finish_reason is FinishReason.LENGTH
+        finish = self.run(body, server=server).finish_reason
+        assert finish is FinishReason.LENGTH, f"a truncated answer came back as {finish!r}"
 
     def test_a_refusal_is_reported_as_content_filter(self) -> None:
         server = ScriptedServer(self.ok("I can't help with that.", finish="refusal"))
@@ -318,7 +320,8 @@ class ProviderContract:
         async def body(provider: BaseLLMProvider, _s: ScriptedServer, _: Any) -> Completion:
             return await provider.complete(self.request())
 
-        assert self.run(body, server=server).finish_reason is FinishReason.CONTENT_FILTER
+        finish = self.run(body, server=server).finish_reason
+        assert finish is FinishReason.CONTENT_FILTER, f"a refusal came back as {finish!r}"
 
     def test_the_request_deadline_bounds_every_timeout(self) -> None:
         async def body(provider: BaseLLMProvider, server: ScriptedServer, _: Any) -> None:
@@ -330,7 +333,8 @@ class ProviderContract:
         timeouts = self.calls(server)[0].extensions.get("timeout")
         if not timeouts:
             skip("the HTTP library sets no per-request timeout extension")
-        assert all(v is not None and v <= 2.5 + 1e-6 for v in timeouts.values()), timeouts
+        assert all(v is not None and v <= 2.5 + 1e-6 for v in timeouts.values()), (
+            f"the request allowed 2.5s, the HTTP call waits up to {timeouts}")
 
     # -- errors --------------------------------------------------------------------------------
     def test_every_http_status_maps_to_its_error_code(self) -> None:
@@ -350,11 +354,11 @@ class ProviderContract:
                                             headers={"retry-after": "7"}))
         assert limited.code is ErrorCode.RATE_LIMIT_EXCEEDED
         assert limited.retryable
-        assert limited.retry_after == 7.0
+        assert limited.retry_after == 7.0, f"Retry-After: 7 became {limited.retry_after!r}"
         busy = self.fail_with(self.error(self.overloaded_status, message="busy",
                                          headers={"retry-after": "3"}))
         assert busy.code is ErrorCode.OVERLOADED
-        assert busy.retry_after == 3.0
+        assert busy.retry_after == 3.0, f"Retry-After: 3 became {busy.retry_after!r}"
 
     def test_connection_failures_and_timeouts_are_retryable_errors(self) -> None:
         refused = self.fail_with(self.connect_error)
@@ -374,21 +378,28 @@ class ProviderContract:
 
     # -- availability, cancellation, closing ---------------------------------------------------
     def test_availability_is_a_yes_or_no_that_never_raises(self) -> None:
+        async def ask(provider: BaseLLMProvider) -> bool:
+            try:
+                return await provider.is_available()
+            except Exception as exc:
+                raise AssertionError(f"is_available() raised {exc!r}; it answers True or "
+                                     "False, never raises") from exc
+
         async def up(provider: BaseLLMProvider, server: ScriptedServer, _: Any) -> bool:
             server.default = self.available
-            return await provider.is_available()
+            return await ask(provider)
 
-        assert self.run(up) is True
+        assert self.run(up) is True, "is_available() is False while the server answers"
 
         async def down() -> bool:
             server = ScriptedServer(default=self.connect_error)
             provider = self.make_unavailable_provider(self.transport(server))
             try:
-                return await provider.is_available()
+                return await ask(provider)
             finally:
                 await provider.aclose()
 
-        assert asyncio.run(down()) is False
+        assert asyncio.run(down()) is False, "is_available() is True while nothing answers"
 
     def test_a_cancelled_call_stays_cancelled_and_the_provider_stays_usable(self) -> None:
         async def body(provider: BaseLLMProvider, server: ScriptedServer, _: Any) -> Completion:
@@ -411,6 +422,9 @@ class ProviderContract:
                 await call
             except asyncio.CancelledError:
                 pass
+            except BaseException as exc:
+                raise AssertionError(f"a cancelled call raised {exc!r} instead of staying "
+                                     "cancelled (CancelledError must propagate)") from exc
             else:
                 raise AssertionError("a cancelled call returned instead of staying cancelled")
             server.push(self.ok())

@@ -59,59 +59,63 @@ def _strings(value: Any) -> list[str]:
 
 
 def find_secret(root: object, secret: str, *, max_depth: int = 8) -> str | None:
-    """Where ``secret`` can be read from ``root``, as a path (``"error.__context__.request
-    .headers['x-api-key']"``), or ``None``.
+    """Where ``secret`` can be read from ``root``, as the most specific path
+    (``"obj.__context__.request.headers['x-api-key']"``), or ``None``.
 
-    Walks what a caller could reach: ``str``/``repr`` of every object, exception arguments,
-    causes and contexts, attributes (``__dict__`` and ``__slots__``), mappings and sequences.
-    Tracebacks and frames are not walked: their locals are the program's own variables, not
-    something an error hands to its catcher.
+    Walks what a caller could reach: exception arguments, causes and contexts, attributes
+    (``__dict__`` and ``__slots__``), mappings and sequences, and ``str``/``repr`` of each
+    object. Tracebacks and frames are not walked: their locals are the program's own
+    variables, not something an error hands to whoever catches it.
     """
     seen: set[int] = set()
-    stack: list[tuple[object, str, int]] = [(root, "obj", 0)]
-    while stack:
-        obj, path, depth = stack.pop()
-        if id(obj) in seen or obj is None or isinstance(obj, int | float | bool):
-            continue
+
+    def walk(obj: object, path: str, depth: int) -> str | None:
+        if obj is None or isinstance(obj, int | float | bool) or id(obj) in seen:
+            return None
         seen.add(id(obj))
-        for text in _strings(obj):
-            if secret in text:
-                return path
-        if isinstance(obj, str | bytes | bytearray):
-            continue
+        texts = _strings(obj)
+        if texts:
+            return path if any(secret in t for t in texts) else None
+        if depth < max_depth and not (inspect.isframe(obj) or inspect.istraceback(obj)
+                                      or inspect.ismodule(obj) or inspect.isclass(obj)
+                                      or inspect.isroutine(obj)):
+            for child, step in _children(obj):
+                found = walk(child, path + step, depth + 1)
+                if found:
+                    return found
         for render in (str, repr):
             try:
-                text = render(obj)
+                if secret in render(obj):
+                    return f"{render.__name__}({path})"
             except Exception:  # a broken __repr__ is no leak
                 continue
-            if secret in text:
-                return f"{render.__name__}({path})"
-        if depth >= max_depth or inspect.isframe(obj) or inspect.istraceback(obj) or (
-                inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isroutine(obj)):
-            continue
-        children: list[tuple[object, str]] = []
-        if isinstance(obj, BaseException):
-            children += [(obj.__cause__, ".__cause__"), (obj.__context__, ".__context__")]
-            children += [(a, f".args[{i}]") for i, a in enumerate(obj.args)]
-        if isinstance(obj, Mapping) or (hasattr(obj, "items") and hasattr(obj, "keys")):
-            try:
-                items = list(obj.items())
-            except Exception:
-                items = []
-            children += [(k, f"[{k!r}] key") for k, _ in items]
-            children += [(v, f"[{k!r}]") for k, v in items]
-        elif isinstance(obj, list | tuple | set | frozenset):
-            children += [(v, f"[{i}]") for i, v in enumerate(obj)]
-        attrs = getattr(obj, "__dict__", None)
-        if isinstance(attrs, dict):
-            children += [(v, f".{k}") for k, v in attrs.items()]
-        for cls in type(obj).__mro__:
-            for slot in getattr(cls, "__slots__", ()) or ():
-                if isinstance(slot, str) and hasattr(obj, slot):
-                    children.append((getattr(obj, slot), f".{slot}"))
-        for child, step in children:
-            stack.append((child, path + step, depth + 1))
-    return None
+        return None
+
+    return walk(root, "obj", 0)
+
+
+def _children(obj: object) -> list[tuple[object, str]]:
+    children: list[tuple[object, str]] = []
+    if isinstance(obj, BaseException):
+        children += [(obj.__cause__, ".__cause__"), (obj.__context__, ".__context__")]
+        children += [(a, f".args[{i}]") for i, a in enumerate(obj.args)]
+    if isinstance(obj, Mapping) or (hasattr(obj, "items") and hasattr(obj, "keys")):
+        try:
+            items = list(obj.items())
+        except Exception:
+            items = []
+        children += [(k, f"[{k!r}] key") for k, _ in items]
+        children += [(v, f"[{k!r}]") for k, v in items]
+    elif isinstance(obj, list | tuple | set | frozenset):
+        children += [(v, f"[{i}]") for i, v in enumerate(obj)]
+    attrs = getattr(obj, "__dict__", None)
+    if isinstance(attrs, dict):
+        children += [(v, f".{k}") for k, v in attrs.items()]
+    for cls in type(obj).__mro__:
+        for slot in getattr(cls, "__slots__", ()) or ():
+            if isinstance(slot, str) and hasattr(obj, slot):
+                children.append((getattr(obj, slot), f".{slot}"))
+    return children
 
 
 def carries_secret(request: Any, secret: str) -> bool:
