@@ -143,8 +143,9 @@ def plugins(as_json: bool) -> None:
     console = get_console()
     table = Table(title=f"aexy plugins (aexy-core {__version__}, plugin API "
                         f"{PLUGIN_API_VERSION})", title_justify="left")
-    for col in ("name", "distribution", "version", "aexy-core", "status", "hooks"):
+    for col in ("name", "distribution", "version", "aexy-core", "status"):
         table.add_column(col, overflow="fold")
+    table.add_column("hooks", min_width=17)  # wrapped between hook names, never inside one
     styles = {"active": "green", "disabled": "yellow", "failed": "red", "incompatible": "red"}
     for i in infos:
         hooks = ", ".join(hk.removeprefix("register_") for hk in i.hooks)
@@ -156,9 +157,13 @@ def plugins(as_json: bool) -> None:
         else:
             requires = i.requires_core or "any"
         table.add_row(i.name + (" (built in)" if i.builtin else ""), i.distribution, i.version,
-                      requires, status, hooks or Text(i.error or ""))
+                      requires, status, hooks)
     console.print(table)
     for i in infos:
+        if i.error:  # failed or incompatible: why, in full, below the table
+            who = i.name if i.status == "incompatible" else (  # that message names the dist
+                f"{i.name} ({i.distribution} {i.version})")
+            console.print(Text.assemble((f"{i.status}: ", styles[i.status]), f"{who}: {i.error}"))
         for warning in i.warnings:
             console.print(Text.assemble(("warning: ", "yellow"), warning))
     for c in conflicts:
