@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import Distribution, entry_points
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import pluggy
 
@@ -337,7 +337,9 @@ class PluginHost:
                 label = rname if isinstance(rname, str) and rname else type(record).__name__
                 problems = kind.check(record)
                 if not problems and kind.hook == "register_providers":
-                    problems = _prefix_clash(record, exclusive, registry.owners)
+                    # Checked above: a provider record with every member.
+                    problems = _prefix_clash(cast("ProviderSpec", record), exclusive,
+                                             registry.owners)
                 if problems:
                     self.report(plugin_name, kind.hook, "; ".join(problems), label)
                     registry.rejected.setdefault(label, "; ".join(problems))
@@ -443,7 +445,7 @@ class PluginHost:
         return None
 
 
-def _prefix_clash(spec: Any, taken: dict[str, tuple[str, object]],
+def _prefix_clash(spec: ProviderSpec, taken: dict[str, tuple[str, object]],
                   owners: Mapping[str, str]) -> list[str]:
     """Two providers reading the same variables would configure each other."""
     settings = spec.provider_class.settings_class
