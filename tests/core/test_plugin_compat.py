@@ -13,7 +13,13 @@ import pytest
 import aexy
 from aexy import LLMGateway, plugin_api
 from aexy.errors import ProviderNotFoundError
-from aexy.plugins import PluginHost, core_requirement, incompatibility, suggested_range
+from aexy.plugins import (
+    PluginHost,
+    core_requirement,
+    incompatibility,
+    simple_admits,
+    suggested_range,
+)
 
 
 def by_name(host: PluginHost) -> dict[str, object]:
@@ -130,3 +136,30 @@ def test_every_shipped_plugin_declares_a_range_that_admits_this_core() -> None:
         assert declared, f"{name} must declare the aexy-core releases it supports"
         assert "<" in declared, f"{name}: {declared!r} has no upper bound"
         assert incompatibility(name, dist.version, declared) is None
+
+
+SPECS = [">=0.1,<0.2", ">=0.1", "<0.2", ">0.1", "<=0.1.5", "==0.1", "==0.1.0", "!=0.1.3",
+         "~=0.1", "~=0.1.0", "~=1.4.2", ">=1,<2", "<1.0.0,>=0.9.9", ">= 0.1 , < 0.2"]
+VERSIONS = ["0.1", "0.1.0", "0.1.3", "0.1.5", "0.1.6", "0.2", "0.2.0", "0.10.0", "0.9.9", "1",
+            "1.4.2", "1.4.9", "1.5.0", "2.0.0", "0.0.9"]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_the_fast_range_check_agrees_with_packaging(spec: str) -> None:
+    from packaging.specifiers import SpecifierSet
+
+    for version in VERSIONS:
+        assert simple_admits(spec, version) == SpecifierSet(spec).contains(version), (
+            spec, version)
+
+
+@pytest.mark.parametrize(("spec", "version"), [(">=0.1", "0.2.0rc1"), ("==0.1.*", "0.1.4"),
+                                               (">=0.1", "0.1.0+local")])
+def test_the_fast_range_check_leaves_the_rest_to_packaging(spec: str, version: str) -> None:
+    assert simple_admits(spec, version) is None
+    assert incompatibility("aexy-x", "1.0", spec, version) is None
+
+
+def test_an_invalid_range_goes_to_packaging_and_is_reported() -> None:
+    assert simple_admits("~=1", "1.2") is None  # ~= needs two release parts
+    assert "unreadable aexy-core range '~=1'" in str(incompatibility("aexy-x", "1.0", "~=1"))

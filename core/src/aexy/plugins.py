@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -132,36 +133,77 @@ def _spec_names() -> set[str]:
     return {n for n in dir(hookspecs) if n.startswith("register_")}
 
 
+# A Requires-Dist line: name, [extras], version specifiers (optionally in parentheses), ; marker.
+_REQUIRES = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*\(?([^;()]*)\)?"
+                       r"\s*(?:;(.*))?$")
+
+
 def core_requirement(dist: Distribution) -> str | None:
     """The ``aexy-core`` version range a distribution declares (``">=0.1,<0.2"``); ``""``
-    when it requires aexy-core without a range, ``None`` when it does not require it."""
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+    when it requires aexy-core without a range, ``None`` when it does not require it.
 
+    Read straight from ``Requires-Dist`` (``packaging.requirements`` would cost more to import
+    than every other part of loading plugins); a requirement under an extra is no statement
+    about the plugin itself, other markers are taken to apply.
+    """
     for line in dist.requires or []:
-        try:
-            req = Requirement(line)
-        except InvalidRequirement:
+        match = _REQUIRES.match(line)
+        if match is None or re.sub(r"[-_.]+", "-", match[1]).lower() != CORE_DISTRIBUTION:
             continue
-        if canonicalize_name(req.name) != CORE_DISTRIBUTION:
+        if match[3] and "extra" in match[3]:
             continue
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue  # an optional extra's requirement is no statement about the plugin
+        parts = [p.strip() for p in match[2].split(",") if p.strip()]
         # Lower bounds first (">=0.1,<0.2"), as people write them.
-        return ",".join(sorted((str(s) for s in req.specifier), key=lambda s: s[0] == "<"))
+        return ",".join(sorted(parts, key=lambda p: p.startswith("<")))
     return None
+
+
+_CLAUSE = re.compile(r"(~=|==|!=|<=|>=|<|>)\s*(\d+(?:\.\d+)*)")
+_COMPARE = {">=": tuple.__ge__, ">": tuple.__gt__, "<=": tuple.__le__, "<": tuple.__lt__,
+            "==": tuple.__eq__, "!=": tuple.__ne__}
+
+
+def simple_admits(spec: str, version: str) -> bool | None:
+    """Whether ``version`` satisfies ``spec`` when both use plain release numbers
+    (``">=0.1,<0.2"``, ``"~=0.1.0"`` against ``"0.1.3"``), by PEP 440's rules for those;
+    ``None`` for anything else (pre-releases, wildcards...), which ``packaging`` decides.
+
+    Every plugin is checked whenever plugins load, on every ``aexy`` command; importing
+    ``packaging.specifiers`` for the common case would cost more than the rest of loading.
+    """
+    if not re.fullmatch(r"\d+(?:\.\d+)*", version):
+        return None
+    have = tuple(int(p) for p in version.split("."))
+    for clause in spec.split(","):
+        match = _CLAUSE.fullmatch(clause.strip())
+        if match is None:
+            return None
+        op, want = match[1], tuple(int(p) for p in match[2].split("."))
+        size = max(len(have), len(want))
+        a, b = have + (0,) * (size - len(have)), want + (0,) * (size - len(want))
+        if op == "~=":  # ~=X.Y.Z: >=X.Y.Z and the same X.Y
+            if len(want) < 2:
+                return None
+            ok = a >= b and a[: len(want) - 1] == b[: len(want) - 1]
+        else:
+            ok = _COMPARE[op](a, b)
+        if not ok:
+            return False
+    return True
 
 
 def incompatibility(dist_name: str, dist_version: str, spec: str,
                     core_version: str = __version__) -> str | None:
     """Why a plugin declaring ``aexy-core<spec>`` cannot run on ``core_version``, or ``None``."""
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    admitted = simple_admits(spec, core_version)
+    if admitted is None:  # beyond plain release numbers: the full PEP 440 rules
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    try:
-        wanted = SpecifierSet(spec)
-    except InvalidSpecifier:
-        return f"{dist_name} {dist_version} declares an unreadable aexy-core range {spec!r}"
-    if wanted.contains(core_version, prereleases=True):
+        try:
+            admitted = SpecifierSet(spec).contains(core_version, prereleases=True)
+        except InvalidSpecifier:
+            return f"{dist_name} {dist_version} declares an unreadable aexy-core range {spec!r}"
+    if admitted:
         return None
     return (f"{dist_name} {dist_version} supports aexy-core{spec}, but aexy-core "
             f"{core_version} is installed (plugin API {PLUGIN_API_VERSION}): install a "
