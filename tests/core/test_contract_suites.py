@@ -129,7 +129,7 @@ class CallsEveryStopAStop(AcmeProvider):
         (IgnoresTheDeadline, "test_the_request_deadline_bounds_every_timeout",
          "the request allowed 2.5s"),
         (RaisesWhenDown, "test_availability_is_a_yes_or_no_that_never_raises",
-         "is_available\\(\\) raised"),
+         "is_available\\(\\) or check\\(\\) raised"),
         (CallsEveryStopAStop, "test_truncation_is_reported_as_length",
          "a truncated answer came back as"),
         (CallsEveryStopAStop, "test_a_refusal_is_reported_as_content_filter",

@@ -380,10 +380,18 @@ class ProviderContract:
     def test_availability_is_a_yes_or_no_that_never_raises(self) -> None:
         async def ask(provider: BaseLLMProvider) -> bool:
             try:
-                return await provider.is_available()
+                answer = await provider.is_available()
+                # check() gives the same answer with a reason, where the core has it.
+                check = getattr(provider, "check", None)
+                verdict = await check() if check is not None else None
             except Exception as exc:
-                raise AssertionError(f"is_available() raised {exc!r}; it answers True or "
-                                     "False, never raises") from exc
+                raise AssertionError(f"is_available() or check() raised {exc!r}; they answer, "
+                                     "never raise") from exc
+            if verdict is not None:
+                assert verdict.ok is answer, f"check() says {verdict!r}, is_available() {answer}"
+                assert answer or verdict.reason, "check() gives no reason for a no"
+                assert find_secret(verdict, self.secret) is None, "check() shows the secret"
+            return answer
 
         async def up(provider: BaseLLMProvider, server: ScriptedServer, _: Any) -> bool:
             server.default = self.available
