@@ -78,3 +78,15 @@ def test_an_incomplete_package_is_refused(tmp_path: Path, change: dict[str, obje
                          typed=bool(change.get("typed", True)))
     problems = inspect_wheel("aexy-thing", wheel, sdist)
     assert any(problem in p for p in problems), problems
+
+
+def test_every_package_ships_the_projects_license() -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "LICENSE").read_text()
+    assert text.startswith("MIT License")
+    folders = [root / "core", *root.glob("plugins/aexy-*"), *root.glob("examples/plugins/aexy-*")]
+    packages = [f for f in folders if (f / "pyproject.toml").exists()]
+    assert len(packages) >= 6
+    wrong = [f.name for f in packages
+             if not (f / "LICENSE").exists() or (f / "LICENSE").read_text() != text]
+    assert not wrong, f"copy LICENSE into {wrong}"

@@ -130,6 +130,8 @@ def test_the_suggested_range_stops_before_the_next_api_break(core: str, suggeste
 def test_every_shipped_plugin_declares_a_range_that_admits_this_core() -> None:
     root = Path(__file__).resolve().parents[2]
     for folder in (*root.glob("plugins/aexy-*"), *root.glob("examples/plugins/aexy-*")):
+        if not (folder / "pyproject.toml").exists():
+            continue
         name = folder.name
         dist = importlib.metadata.distribution(name)
         declared = core_requirement(dist)

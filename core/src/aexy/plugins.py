@@ -432,10 +432,12 @@ class PluginHost:
         return [self.providers(), self.cache_backends(), self.prompt_sources(),
                 self.postprocessors(), self.analysis_types(), self.rate_limiters()]
 
-    def build_cache_backend(self, name: str, settings: AexySettings) -> CacheBackend:
-        """Build the cache backend ``name``: its own settings (``settings_class``, read from
-        the environment and ``.env``) or else the core ``settings`` go to its factory, and the
-        instance is checked against :class:`~aexy.cache.CacheBackend` before it is used.
+    def build_cache_backend(self, backend: str | CacheBackendSpec,
+                            settings: AexySettings) -> CacheBackend:
+        """Build a cache backend (by name, or its record once selected): its own settings
+        (``settings_class``, read from the environment and ``.env``) or else the core
+        ``settings`` go to its factory, and the instance is checked against
+        :class:`~aexy.cache.CacheBackend` before it is used.
 
         :raises ConfigurationError: unknown or rejected name, unreadable settings, or a built
             backend lacking a member (naming the distribution to fix).
@@ -443,25 +445,29 @@ class PluginHost:
         from aexy.plugin_checks import cache_backend_problems
 
         registry = self.cache_backends()
-        spec = registry.get(name)
-        if spec is None:
-            raise ConfigurationError(
-                f"unknown cache backend {name!r}; available: {', '.join(registry.names())}",
-                env_var="AEXY_CACHE_BACKEND",
-            )
-        owner = registry.owners[name]
+        if isinstance(backend, str):
+            found = registry.get(backend)
+            if found is None:
+                raise ConfigurationError(
+                    f"unknown cache backend {backend!r}; available: "
+                    f"{', '.join(registry.names())}", env_var="AEXY_CACHE_BACKEND")
+            spec = found
+        else:
+            spec = backend
+        name = spec.name
+        owner = registry.owners.get(name, "an unregistered plugin")
         backend_settings: object = settings
         if spec.settings_class is not None:
             backend_settings = spec.settings_class()
-        backend = spec.factory(backend_settings)
-        problems = cache_backend_problems(backend)
+        built = spec.factory(backend_settings)
+        problems = cache_backend_problems(built)
         if problems:
             raise ConfigurationError(
                 f"cache backend {name!r} from {owner} is unusable: {'; '.join(problems)}. "
                 f"Upgrade or uninstall {owner}, or choose another with AEXY_CACHE_BACKEND",
                 env_var="AEXY_CACHE_BACKEND",
             )
-        return backend
+        return built
 
     def add_commands(self, cli: click.Group) -> None:
         for impl in self.pm.hook.register_commands.get_hookimpls():
