@@ -210,7 +210,10 @@ def _prompt_source(record: Any) -> list[str]:
     problems = _fields_missing(record, PromptSource) or _name_problems(record)
     if problems:
         return problems
+    # get(spec), or get(spec, settings) where the gateway passes its settings too.
     problem = _call_problem(record.get, "get(spec)", (None,))
+    if problem and _call_problem(record.get, "get(spec, settings)", (None, None)) is None:
+        problem = None
     if problem:
         problems.append(problem)
     if not isinstance(record.priority, int) or isinstance(record.priority, bool):
