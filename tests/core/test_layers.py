@@ -10,8 +10,8 @@ from pathlib import Path
 import aexy
 
 PACKAGE = Path(aexy.__file__).parent
-#: Modules allowed to import the gateway: the layers above it.
-ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps")
+#: Modules allowed to import the gateway: the layers above it (the test kit drives gateways).
+ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing")
 LEAVES = {"aexy.errors", "aexy.completion", "aexy.schema", "aexy.redact", "aexy.settings"}
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from aexy import LLMGateway, hookimpl
 from aexy.errors import PluginConflictError, ProviderNotFoundError
-from aexy.plugins import PluginHost, get_plugin_host, reset_plugin_host
+from aexy.plugins import HookError, PluginHost, get_plugin_host, reset_plugin_host
 
 FIXTURES = {"aexy-fixture-echo", "aexy-fixture-broken", "aexy-fixture-dup", "aexy-fixture-typo"}
 
@@ -169,7 +169,8 @@ def test_a_hook_that_raises_is_recorded_and_skipped() -> None:
 
     host.register(Exploding(), name="exploding", distribution="aexy-exploding", version="1.0")
     assert "skill_extraction" in host.analysis_types().names()
-    assert host.hook_errors == [("exploding", "register_analysis_types", "RuntimeError: boom")]
+    assert host.hook_errors == [HookError("exploding", "aexy-exploding", "register_analysis_types",
+                                          "RuntimeError: boom")]
 
 
 def test_builtins_register_through_the_same_plugin_manager() -> None:

@@ -2,15 +2,21 @@
 
 Names are imported on first use so that ``import aexy`` stays fast and pulls in no provider SDK.
 The public names are listed once, in the ``TYPE_CHECKING`` block below: type checkers read it as
-explicit re-exports, and :func:`__getattr__` reads the same block to know where each name lives.
+explicit re-exports, and ``__getattr__`` reads the same block (:mod:`aexy._lazy`).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from aexy._lazy import lazy_names
 
 __version__ = "0.1.0"
+#: The version of the plugin contract (``aexy.plugin_api``): the major part changes when a
+#: record, base class or hook changes incompatibly, the minor part when one is added. A plugin
+#: states the aexy-core releases it supports in its dependencies (``aexy-core>=0.1,<0.2``);
+#: ``docs/writing-plugins.md`` maps API versions to core releases.
+PLUGIN_API_VERSION = "1.0"
 
 if TYPE_CHECKING:
     from aexy.analysis import AnalysisRequest as AnalysisRequest
@@ -51,35 +57,5 @@ if TYPE_CHECKING:
     from aexy.providers.base import RateLimits as RateLimits
     from aexy.settings import AexySettings as AexySettings
 
-_exports: dict[str, str] | None = None
-
-
-def _public() -> dict[str, str]:
-    """``{name: module}`` read from the ``TYPE_CHECKING`` imports of this file, once."""
-    global _exports
-    if _exports is None:
-        import ast
-        from pathlib import Path
-
-        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-        block = next(node for node in tree.body if isinstance(node, ast.If)
-                     and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
-        _exports = {alias.name: node.module for node in block.body
-                    if isinstance(node, ast.ImportFrom) and node.module
-                    for alias in node.names}
-    return _exports
-
-
-def __getattr__(name: str) -> Any:
-    if name == "__all__":
-        return [*_public(), "__version__"]
-    module = _public().get(name)
-    if module is None:
-        raise AttributeError(f"module 'aexy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*_public(), "__version__"])
+__getattr__, __dir__ = lazy_names(__name__, __file__, globals(),
+                                  ("PLUGIN_API_VERSION", "__version__"))

@@ -24,6 +24,7 @@ from cachetools import TLRUCache
 from pydantic import ValidationError
 
 from aexy.errors import AexyError, ConfigurationError
+from aexy.settings import PluginSettings
 from aexy.telemetry import logger
 
 if TYPE_CHECKING:
@@ -128,13 +129,22 @@ class CacheBackend(Protocol):
 class CacheBackendSpec:
     """What ``register_cache_backends`` returns.
 
-    :param factory: ``factory(settings) -> CacheBackend``, called with the core
-        :class:`~aexy.settings.AexySettings` when a gateway (or ``aexy cache``) is built.
+    :param name: what ``AEXY_CACHE_BACKEND`` selects.
+    :param factory: ``factory(settings) -> CacheBackend``, called when a gateway is built, with
+        an instance of ``settings_class`` when one is given (read from the environment and
+        ``.env``), else with the core's :class:`~aexy.settings.AexySettings`. Give the backend
+        class itself, or annotate the factory's return type, so that the plugin host can check
+        the backend's members when the plugin loads; the instance is checked when it is built.
+    :param description: one line for ``aexy plugins``.
+    :param settings_class: the backend's own settings, a
+        :class:`~aexy.settings.PluginSettings` subclass with its own ``env_prefix``; shown by
+        ``aexy config``.
     """
 
     name: str
     factory: Callable[[Any], CacheBackend]
     description: str = ""
+    settings_class: type[PluginSettings] | None = None
 
 
 class MemoryCache:
@@ -246,7 +256,8 @@ class TieredCache:
                       recorder: Recorder) -> TieredCache:
         """The configured backend (see :func:`select_backend`) behind the memory tier."""
         spec, _why = select_backend(settings, plugins)
-        return cls(spec.factory(settings), recorder=recorder,
+        # The host reads the backend's own settings and checks what the factory built.
+        return cls(plugins.build_cache_backend(spec, settings), recorder=recorder,
                    memory_entries=settings.cache_max_entries,
                    memory_max_age=settings.cache_memory_ttl,
                    timeout=settings.cache_timeout)

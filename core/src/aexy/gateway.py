@@ -309,7 +309,7 @@ class LLMGateway:
         spec = self._types.get(name) if isinstance(name, str) else None
         if spec is None:
             raise UnknownAnalysisTypeError(analysis_type, self._types.names())
-        return spec  # type: ignore[no-any-return]
+        return spec
 
     def prompt_for(self, spec: AnalysisSpec, request: AnalysisRequest) -> Prompt:
         """The effective prompt: the first source that has a template for this type."""

@@ -1,7 +1,9 @@
 """The hooks a plugin can implement. Full documentation: ``docs/plugins.md``.
 
-Every collector hook returns a list of small typed records. Implementations may accept fewer
-arguments than the spec (that is how hooks grow without breaking plugins).
+Every collector hook takes no argument and returns a list of small typed records, all importable
+from :mod:`aexy.plugin_api`. The host checks each record when it builds the registry: a record
+that lacks a member is dropped and reported by ``aexy plugins``. Implementations may accept
+fewer arguments than the spec (that is how hooks grow without breaking plugins).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 @hookspec
 def register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
-    """Register LLM providers.
+    """Register LLM providers, selected by name with ``LLM_PROVIDER``.
 
-    :returns: provider records; classes only, nothing is constructed or contacted here.
+    :returns: :class:`~aexy.plugin_api.ProviderSpec` records; classes only, nothing is
+        constructed or contacted here. The class must implement ``complete``, and its
+        ``settings_class`` must declare an ``env_prefix`` of its own.
     """
 
 
@@ -38,15 +42,16 @@ def register_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
 def register_cache_backends() -> list[CacheBackendSpec]:  # type: ignore[empty-body]
     """Register cache backends, selected by name with ``AEXY_CACHE_BACKEND``.
 
-    :returns: cache backend records.
+    :returns: :class:`~aexy.plugin_api.CacheBackendSpec` records; the backend (the factory's
+        product) must have every member of :class:`~aexy.plugin_api.CacheBackend`.
     """
 
 
 @hookspec
 def register_prompt_sources() -> list[PromptSource]:  # type: ignore[empty-body]
-    """Register prompt sources, asked in priority order for each analysis type's prompt.
+    """Register prompt sources, asked in ascending priority for each analysis type's prompt.
 
-    :returns: prompt source records.
+    :returns: :class:`~aexy.plugin_api.PromptSource` records.
     """
 
 
@@ -54,7 +59,8 @@ def register_prompt_sources() -> list[PromptSource]:  # type: ignore[empty-body]
 def register_postprocessors() -> list[PostProcessor]:  # type: ignore[empty-body]
     """Register result post-processors, applied in the order of ``AEXY_POSTPROCESSORS``.
 
-    :returns: post-processor records.
+    :returns: :class:`~aexy.plugin_api.PostProcessor` records; ``process`` returns a result of
+        the same model, with no added field.
     """
 
 
@@ -62,7 +68,7 @@ def register_postprocessors() -> list[PostProcessor]:  # type: ignore[empty-body
 def register_analysis_types() -> list[AnalysisSpec]:  # type: ignore[empty-body]
     """Register analysis types (the 15 built-ins arrive through this hook too).
 
-    :returns: analysis specs.
+    :returns: :class:`~aexy.plugin_api.AnalysisSpec` records.
     """
 
 
@@ -70,7 +76,7 @@ def register_analysis_types() -> list[AnalysisSpec]:  # type: ignore[empty-body]
 def register_rate_limiters() -> list[RateLimiterSpec]:  # type: ignore[empty-body]
     """Register rate limiter implementations, selected with ``AEXY_RATE_LIMITER``.
 
-    :returns: rate limiter records.
+    :returns: :class:`~aexy.plugin_api.RateLimiterSpec` records.
     """
 
 

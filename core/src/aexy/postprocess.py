@@ -38,8 +38,14 @@ __all__ = [
 class PostProcessor:
     """What ``register_postprocessors`` returns.
 
-    :param process: ``process(result, request) -> result``; return the same or a new result of
-        the same model. It runs only when named in ``AEXY_POSTPROCESSORS``.
+    :param name: what ``AEXY_POSTPROCESSORS`` lists; post-processors run in that order and
+        only when listed.
+    :param process: ``process(result, request) -> result``, run after validation and before
+        caching. It returns the same object or a new instance of the same result model
+        (``result.model_copy(update=...)``): it may change values but never add fields or
+        change the model, since the result is cached and read back with that model (the
+        gateway rejects another type with a ``ConfigurationError`` naming the post-processor).
+    :param description: one line for ``aexy plugins``.
     """
 
     name: str

@@ -95,12 +95,15 @@ class PromptTemplate:
 class PromptSource:
     """What ``register_prompt_sources`` returns.
 
-    :param name: the source's name, shown by ``aexy plugins``.
+    :param name: the source's name, shown by ``aexy plugins`` and by ``aexy prompt`` as the
+        prompt's source.
     :param get: ``get(spec, settings) -> PromptTemplate | None``; ``None`` lets the next source
         answer. ``settings`` is the asking gateway's :class:`~aexy.settings.AexySettings`; a
         ``get(spec)`` that takes the spec alone is called that way (sources may take fewer
         arguments, which is how this contract grows without breaking them).
-    :param priority: lower is asked first; the built-in source is 1000 (asked last).
+    :param priority: sources are asked in ascending priority (ties by name): the ``directory``
+        source (``AEXY_PROMPTS_DIR``) is 10, a plugin's default 100, the built-in source 1000
+        (asked last). There is no setting that reorders them.
     """
 
     name: str
@@ -136,8 +139,11 @@ BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)
 
 
 def ordered_sources(sources: Iterable[PromptSource]) -> list[PromptSource]:
-    """Prompt sources in the order they are asked: by priority, then name."""
-    return sorted(sources, key=lambda source: (source.priority, source.name))
+    """Prompt sources in the order they are asked: by priority, then name. A source that only
+    has the record's fields (a duck-typed record) becomes a :class:`PromptSource`."""
+    records = [s if isinstance(s, PromptSource) else PromptSource(s.name, s.get, s.priority)
+               for s in sources]
+    return sorted(records, key=lambda source: (source.priority, source.name))
 
 
 def render_prompt(sources: Sequence[PromptSource], spec: AnalysisSpec, content: str,

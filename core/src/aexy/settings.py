@@ -1,14 +1,15 @@
-"""Core settings from the environment (and a ``.env`` file). Provider settings live with each
-provider (``BaseLLMProvider.settings_class``)."""
+"""Core settings from the environment (and a ``.env`` file), and the base of every plugin's
+settings. Provider settings live with each provider (``BaseLLMProvider.settings_class``), a
+cache backend's with its record (``CacheBackendSpec.settings_class``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-__all__ = ["AexySettings"]
+__all__ = ["AexySettings", "PluginSettings", "env_prefix_problem", "setting_names"]
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -147,3 +148,61 @@ class AexySettings(BaseSettings):
     @classmethod
     def _lower_all(cls, value: list[str]) -> list[str]:
         return [v.lower() for v in value]
+
+
+class PluginSettings(BaseSettings):
+    """Base of a plugin's settings: read from the environment and ``.env`` under the plugin's
+    own ``env_prefix``, which every subclass must set (``SettingsConfigDict(env_prefix=
+    "MYCACHE_")`` gives ``MYCACHE_URL``, ``MYCACHE_TIMEOUT``...). The plugin host reports a
+    settings class without one when it loads the plugin (:func:`env_prefix_problem`).
+
+    Keyword arguments must name a field (or a field's alias): a misspelt one is a
+    ``TypeError``, never silently ignored. Unrelated variables in the environment or ``.env``
+    are ignored.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="AEXY_PLUGIN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    #: Prefixes of the bases themselves: a subclass that keeps one has declared none.
+    BASE_PREFIXES: ClassVar[frozenset[str]] = frozenset({"AEXY_PLUGIN_", "AEXY_PROVIDER_"})
+
+    def __init__(self, **values: Any) -> None:
+        # pydantic-settings' own options (``_env_file``...) start with an underscore.
+        unknown = sorted(k for k in values if not k.startswith("_") and
+                         k not in setting_names(type(self)))
+        if unknown:
+            known = ", ".join(sorted(type(self).model_fields))
+            raise TypeError(
+                f"{type(self).__name__} got unknown setting(s) {', '.join(map(repr, unknown))}; "
+                f"its settings are: {known}"
+            )
+        super().__init__(**values)
+
+
+def setting_names(cls: type[BaseSettings]) -> set[str]:
+    """Every keyword a settings class accepts: its field names and their aliases."""
+    names: set[str] = set()
+    for name, info in cls.model_fields.items():
+        names.add(name)
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                names.add(alias)
+            elif isinstance(alias, AliasChoices):
+                names.update(c for c in alias.choices if isinstance(c, str))
+    return names
+
+
+def env_prefix_problem(cls: type[BaseSettings]) -> str | None:
+    """Why ``cls`` does not declare an env prefix of its own, or ``None`` when it does."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
+    fix = (f"add model_config = SettingsConfigDict(env_prefix=\"NAME_\") to {cls.__name__} "
+           "(NAME: your plugin's name in capitals)")
+    if not prefix or prefix.upper() in PluginSettings.BASE_PREFIXES:
+        shared = f" and reads the shared {prefix}* variables" if prefix else ""
+        return f"settings class {cls.__name__} sets no env_prefix of its own{shared}; {fix}"
+    if not prefix.endswith("_"):
+        return (f"settings class {cls.__name__} has env_prefix {prefix!r}, which does not end "
+                f"in '_' (variables would read {prefix.upper()}MODEL); use {prefix.upper()}_")
+    return None

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import click
 from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from aexy import ConfigurationError, ProviderSettings, ProviderSpec, __version__, hookimpl
 from aexy.cache import CacheBackendSpec, MemoryCache
@@ -70,8 +71,8 @@ def test_plugins_json_shows_status_hooks_conflicts_and_hook_errors(cli, runner, 
     assert by_name["dup"]["version"] == "1.0"
     assert {"kind": "provider", "name": "fake",
             "distributions": ["aexy-core", "aexy-dup"]} in data["conflicts"]
-    assert {"plugin": "raises", "hook": "register_analysis_types",
-            "error": "RuntimeError: catalogue exploded"} in data["hook_errors"]
+    assert {"plugin": "raises", "distribution": "aexy-raises", "hook": "register_analysis_types",
+            "record": None, "error": "RuntimeError: catalogue exploded"} in data["hook_errors"]
 
     table = runner.invoke(cli, ["plugins"])
     assert table.exit_code == 0
@@ -192,6 +193,8 @@ def test_cache_disabled(cli, runner, monkeypatch):
 # -- config ----------------------------------------------------------------------------------------
 
 class _KeySettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="KEYED_")
+
     model: str = Field("k-1", validation_alias="KEYED_MODEL")
     api_key: SecretStr | None = Field(None, validation_alias="KEYED_API_KEY")
     base_url: str = Field("http://localhost:9", validation_alias="KEYED_BASE_URL")
@@ -262,7 +265,8 @@ def test_plugins_add_commands_but_cannot_replace_builtins(cli, runner, host, oau
     analyzed = runner.invoke(cli, ["analyze", "skill_extraction", str(oauth_py), "--json"])
     assert "hijacked" not in analyzed.stdout
     assert json.loads(analyzed.stdout)["result"]["language"] == "Python"
-    assert any("'analyze' is built in" in err for _, _, err in host.hook_errors)
+    assert any("'analyze' is built in" in e.error and e.plugin == "cmds"
+               for e in host.hook_errors)
 
 
 def test_config_hides_url_credentials_and_names_the_env_file(cli, runner, host, monkeypatch,

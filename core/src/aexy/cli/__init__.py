@@ -63,9 +63,9 @@ class AexyGroup(click.Group):
             from aexy.plugins import get_plugin_host
 
             # A plugin may add commands, never replace one of aexy's own.
-            get_plugin_host().hook_errors.append(
-                ("?", "register_commands", f"command {name!r} is built in and was not replaced")
-            )
+            plugins = get_plugin_host()
+            plugins.report(plugins.adding_commands_for or "?", "register_commands",
+                           f"command {name!r} is built in and was not replaced")
             return
         super().add_command(cmd, name)
 

@@ -112,29 +112,32 @@ async def _analyze(analysis_type: str, content: str, context: Mapping[str, Any],
 
 # -- plugins ---------------------------------------------------------------------------------------
 
-_KINDS = ("providers", "cache_backends", "prompt_sources", "postprocessors", "analysis_types",
-          "rate_limiters")
-
-
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """Every plugin: distribution, version, hooks and status (active, disabled, failed)."""
+    """Every plugin: distribution, version, supported aexy-core range, hooks and status
+    (active, disabled, incompatible, failed), then any record rejected at load, name conflict
+    or hook error."""
+    from aexy import PLUGIN_API_VERSION, __version__
+
     h = host()
     conflicts = []
-    for kind in _KINDS:
-        registry = getattr(h, kind)()
+    for registry in h.registries():  # building them checks every record
         for name, owners in sorted(registry.conflicts.items()):
             conflicts.append({"kind": registry.kind, "name": name, "distributions": owners})
     infos = h.plugins()
-    hook_errors = [{"plugin": p, "hook": hook, "error": err} for p, hook, err in h.hook_errors]
+    hook_errors = [{"plugin": e.plugin, "distribution": e.distribution, "hook": e.hook,
+                    "record": e.record, "error": e.error} for e in h.hook_errors]
     cache_backend = _active_cache_backend(h)
     if as_json:
         click.echo(_dumps({
+            "core_version": __version__,
+            "plugin_api_version": PLUGIN_API_VERSION,
             "plugins": [
                 {"name": i.name, "distribution": i.distribution, "version": i.version,
                  "status": i.status, "builtin": i.builtin, "hooks": list(i.hooks),
-                 "error": i.error}
+                 "requires_core": i.requires_core, "error": i.error,
+                 "warnings": list(i.warnings)}
                 for i in infos
             ],
             "conflicts": conflicts,
@@ -143,25 +146,46 @@ def plugins(as_json: bool) -> None:
         }))
         return
     from rich.table import Table
+    from rich.text import Text
 
     console = get_console()
-    table = Table(title="aexy plugins", title_justify="left")
-    for col in ("name", "distribution", "version", "status", "hooks"):
+    table = Table(title=f"aexy plugins (aexy-core {__version__}, plugin API "
+                        f"{PLUGIN_API_VERSION})", title_justify="left")
+    for col in ("name", "distribution", "version", "aexy-core", "status"):
         table.add_column(col, overflow="fold")
-    styles = {"active": "green", "disabled": "yellow", "failed": "red"}
+    table.add_column("hooks", min_width=17)  # wrapped between hook names, never inside one
+    styles = {"active": "green", "disabled": "yellow", "failed": "red", "incompatible": "red"}
     for i in infos:
         hooks = ", ".join(hk.removeprefix("register_") for hk in i.hooks)
-        status = f"[{styles[i.status]}]{i.status}[/]"
+        status = Text(i.status, style=styles[i.status])
+        if i.builtin:
+            requires = ""
+        elif i.requires_core is None:
+            requires = "undeclared"
+        else:
+            requires = i.requires_core or "any"
         table.add_row(i.name + (" (built in)" if i.builtin else ""), i.distribution, i.version,
-                      status, hooks or (i.error or ""))
+                      requires, status, hooks)
     console.print(table)
+    for i in infos:
+        if i.error:  # failed or incompatible: why, in full, below the table
+            who = i.name if i.status == "incompatible" else (  # that message names the dist
+                f"{i.name} ({i.distribution} {i.version})")
+            console.print(Text.assemble((f"{i.status}: ", styles[i.status]), f"{who}: {i.error}"))
+        for warning in i.warnings:
+            console.print(Text.assemble(("warning: ", "yellow"), warning))
     for c in conflicts:
-        console.print(f"[red]conflict:[/] {c['kind']} {c['name']!r} is claimed by "
-                      f"{' and '.join(c['distributions'])}; disable one with AEXY_DISABLE_PLUGINS")
-    for e in hook_errors:
-        console.print(f"[red]hook error:[/] {e['plugin']}.{e['hook']}: {e['error']}")
+        console.print(Text.assemble(
+            ("conflict: ", "red"),
+            f"{c['kind']} {c['name']!r} is claimed by {' and '.join(c['distributions'])}; "
+            "disable one with AEXY_DISABLE_PLUGINS"))
+    for e in h.hook_errors:
+        label = "rejected: " if e.record else "hook error: "
+        what = f"{e.hook} record {e.record!r}" if e.record else e.hook
+        console.print(Text.assemble(
+            (label, "red"), f"{e.plugin}.{what} ({e.distribution}): {e.error}"))
     if "error" in cache_backend:
-        console.print(f"[red]cache backend:[/] {cache_backend['error']}")
+        console.print(Text.assemble(("cache backend: ", "red"), cache_backend["error"]))
     else:
         console.print(f"cache backend: {cache_backend['name']} ({cache_backend['reason']})")
 
@@ -283,7 +307,7 @@ def types_(as_json: bool) -> None:
 
     registry = host().analysis_types()
     default_ttl = AexySettings().llm_cache_ttl
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": name, "description": spec.description, "input": spec.input_description,
          "context_keys": dict(spec.context_keys), "version": spec.version,
          "ttl": spec.ttl if spec.ttl is not None else default_ttl,
@@ -378,7 +402,7 @@ def _open_cache() -> tuple[Any, str]:
     if not settings.llm_cache_enabled:
         return None, "LLM_CACHE_ENABLED=false"
     spec, why = select_backend(settings, host())
-    cache = TieredCache(spec.factory(settings), recorder=Recorder(),
+    cache = TieredCache(host().build_cache_backend(spec, settings), recorder=Recorder(),
                         memory_entries=settings.cache_max_entries,
                         memory_max_age=settings.cache_memory_ttl, timeout=settings.cache_timeout)
     return cache, f"{spec.name}: {why}"
@@ -494,17 +518,31 @@ def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def config(as_json: bool) -> None:
-    """The effective settings of the core and of each installed provider (secrets masked)."""
+    """The effective settings of the core, of each installed provider and of each cache
+    backend with settings of its own (secrets masked)."""
     from aexy.cli._errors import error_message
     from aexy.settings import AexySettings
 
     sections: dict[str, Any] = {"core": _settings_rows(AexySettings())}
+    titles: dict[str, str] = {"core": "core"}
     registry = host().providers()
     for name in registry.names():
+        titles[name] = f"provider {name}"
         try:
             sections[name] = _settings_rows(registry.items[name].settings_class())
         except Exception as exc:
             sections[name] = {"error": error_message(exc)}
+    backends = host().cache_backends()
+    for name in backends.names():
+        settings_class = backends.items[name].settings_class
+        if settings_class is None:
+            continue  # configured by the core settings above
+        section = f"cache:{name}"  # cannot clash with a provider name (no colon there)
+        titles[section] = f"cache backend {name}"
+        try:
+            sections[section] = _settings_rows(settings_class())
+        except Exception as exc:
+            sections[section] = {"error": error_message(exc)}
     if as_json:
         click.echo(_dumps({section: rows if isinstance(rows, dict) else
                            {r["variable"]: r["value"] for r in rows}
@@ -514,8 +552,7 @@ def config(as_json: bool) -> None:
 
     console = get_console()
     for section, rows in sections.items():
-        table = Table(title=section if section == "core" else f"provider {section}",
-                      title_justify="left")
+        table = Table(title=titles[section], title_justify="left")
         table.add_column("variable")
         table.add_column("value", overflow="fold")
         table.add_column("from")

@@ -60,7 +60,9 @@ class ClaudeSettings(ProviderSettings):
     on); constructor arguments may still use the field names (``ClaudeSettings(api_key=...)``).
     """
 
-    model_config = SettingsConfigDict(populate_by_name=False)
+    # The prefix every provider declares (checked at load); the fields below name their
+    # variables outright, so it only guards a field added without an alias.
+    model_config = SettingsConfigDict(env_prefix="CLAUDE_", populate_by_name=False)
 
     api_key: SecretStr | None = Field(default=None, validation_alias=API_KEY_ENV)
     model: str = Field(default=DEFAULT_MODEL, min_length=1, validation_alias="CLAUDE_MODEL")

@@ -18,7 +18,7 @@ from pydantic_settings import SettingsConfigDict
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
 from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import masked_repr_args, public_url, split_credentials
+from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
 
 if TYPE_CHECKING:
@@ -302,7 +302,8 @@ class OllamaProvider(BaseLLMProvider):
     def _raise_status_error(self, response: httpx.Response, model: str) -> NoReturn:
         """:func:`~aexy.errors.code_for_status`, worded for Ollama (404 is a model to pull)."""
         status = response.status_code
-        server = _server_error_text(response)
+        # A proxy may echo the credentials it was given: never pass them on.
+        server = scrub(_server_error_text(response), *(self._credentials or ()))
         said = f": {server}" if server else ""
         url = self._where
         code = code_for_status(status)

@@ -1,4 +1,4 @@
-"""Test helpers: a deterministic fake provider that tests register on a plugin host.
+"""A deterministic fake provider that tests register on a plugin host.
 
 Nothing here is registered by entry point, so it never shows up in a user's install::
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -89,7 +89,7 @@ class _FakePlugin:
         self.provider_class = provider_class
 
     @hookimpl
-    def register_providers(self) -> list[Any]:
+    def register_providers(self) -> list[ProviderSpec]:
         return [ProviderSpec(self.provider_class.name, self.provider_class,
                              "deterministic fake for tests")]
 

@@ -1,0 +1,258 @@
+"""What the plugin host checks about each record when it builds a registry.
+
+One check per kind of record, each returning the problems as sentences that name the member at
+fault and the fix (empty when the record is sound). The host drops a record with problems and
+reports them through ``aexy plugins``, so a plugin that lacks a member fails when it is loaded,
+not at the first cache hit or call. Nothing here constructs a provider, calls a factory or
+reads the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aexy.analysis import AnalysisSpec
+from aexy.cache import CacheBackendSpec
+from aexy.postprocess import PostProcessor
+from aexy.prompts import PromptSource
+from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
+from aexy.ratelimit import RateLimiterSpec
+from aexy.settings import PluginSettings, env_prefix_problem
+
+__all__ = [
+    "ANALYSIS_TYPES",
+    "CACHE_BACKENDS",
+    "POSTPROCESSORS",
+    "PROMPT_SOURCES",
+    "PROVIDERS",
+    "RATE_LIMITERS",
+    "RecordKind",
+    "backend_class_of",
+    "cache_backend_problems",
+    "provider_class_problems",
+]
+
+T = TypeVar("T")
+
+#: The members of :class:`aexy.cache.CacheBackend`, with the arguments each is called with.
+_BACKEND_METHODS: dict[str, tuple[object, ...]] = {
+    "get": ("key",),
+    "set": ("key", "value", 1.0),
+    "delete": ("key",),
+    "clear": ("aexy:",),
+    "stats": (),
+    "aclose": (),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordKind(Generic[T]):
+    """One kind of record: the hook that returns it, its label in messages, its class and
+    its check."""
+
+    hook: str
+    label: str
+    record_type: type[T]
+    check: Callable[[Any], list[str]]
+
+
+def _fields_missing(record: object, record_type: type[Any]) -> list[str]:
+    """A record need not be an instance of the record class, but it needs all its fields."""
+    if isinstance(record, record_type):
+        return []
+    names = [f.name for f in dataclasses.fields(record_type) if f.init]  # not derived fields
+    missing = [n for n in names if not hasattr(record, n)]
+    if missing:
+        return [f"{type(record).__name__} is not a {record_type.__name__} and has no "
+                f"{', '.join(missing)} (a {record_type.__name__} has {', '.join(names)}); "
+                f"return aexy.plugin_api.{record_type.__name__}(...) records"]
+    return []
+
+
+def _name_problems(record: object) -> list[str]:
+    name = getattr(record, "name", None)
+    if not isinstance(name, str) or not name.strip():
+        return [f"name must be a non-empty string, not {name!r}"]
+    return []
+
+
+def _call_problem(func: object, what: str, args: tuple[object, ...],
+                  kwargs: dict[str, object] | None = None) -> str | None:
+    """Whether ``func`` can be called with these arguments (by signature; it is not called)."""
+    if not callable(func):
+        return f"{what} is not callable ({type(func).__name__})"
+    try:
+        inspect.signature(func).bind(*args, **(kwargs or {}))
+    except TypeError as exc:
+        return f"{what} cannot be called as the core calls it: {exc}"
+    except ValueError:  # a builtin without a signature: trust it
+        return None
+    return None
+
+
+# -- providers -----------------------------------------------------------------------------------
+def provider_class_problems(cls: object, registered_as: str | None = None) -> list[str]:
+    """What keeps ``cls`` from being built and called by the gateway."""
+    if not (inspect.isclass(cls) and issubclass(cls, BaseLLMProvider)):
+        return [f"provider_class {cls!r} is not a subclass of aexy.plugin_api.BaseLLMProvider"]
+    problems: list[str] = []
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        missing = ", ".join(f"{a}()" for a in abstract)
+        problems.append(f"{cls.__name__} does not implement {missing}")
+    for method in ("complete", "is_available", "aclose"):
+        if not inspect.iscoroutinefunction(getattr(cls, method, None)):
+            problems.append(f"{cls.__name__}.{method}() must be a coroutine (async def)")
+    if registered_as is not None and cls.name != registered_as:
+        problems.append(f"{cls.__name__}.name is {cls.name!r} but it is registered as "
+                        f"{registered_as!r}; set name: ClassVar[str] = {registered_as!r}")
+    settings: object = cls.settings_class  # a plugin may set anything here
+    if not (inspect.isclass(settings) and issubclass(settings, ProviderSettings)):
+        problems.append(f"{cls.__name__}.settings_class must be a subclass of "
+                        "aexy.plugin_api.ProviderSettings")
+    else:
+        prefix = env_prefix_problem(settings)
+        if prefix:
+            problems.append(prefix)
+    problem = _call_problem(cls, f"{cls.__name__}(model=...)", (), {"model": None})
+    if problem:
+        problems.append(problem + "; the gateway builds providers as Provider(model=...), so "
+                        "give every other parameter a default")
+    return problems
+
+
+def _provider(record: Any) -> list[str]:
+    problems = _fields_missing(record, ProviderSpec) or _name_problems(record)
+    if problems:
+        return problems
+    if record.name != record.name.lower():
+        problems.append(f"name {record.name!r} must be lower case (LLM_PROVIDER is read in "
+                        "lower case)")
+    return problems + provider_class_problems(record.provider_class, record.name)
+
+
+# -- cache backends --------------------------------------------------------------------------------
+def backend_class_of(factory: object) -> type[Any] | None:
+    """The class a cache backend factory builds, when it can be known without calling it: the
+    factory itself when it is a class, else its return annotation when that is a class."""
+    if inspect.isclass(factory):
+        return factory
+    try:
+        hints = typing.get_type_hints(factory)
+    except Exception:  # unresolvable annotations: the instance is checked when built
+        return None
+    ret = hints.get("return")
+    return ret if inspect.isclass(ret) and ret.__module__ != "typing" else None
+
+
+def cache_backend_problems(target: object) -> list[str]:
+    """The members of :class:`aexy.cache.CacheBackend` that ``target`` (a class or an
+    instance) lacks or gets wrong."""
+    is_class = inspect.isclass(target)
+    label = target.__name__ if is_class else type(target).__name__  # type: ignore[attr-defined]
+    problems: list[str] = []
+    name = getattr(target, "name", None)
+    if is_class and name is None:
+        declared = any("name" in getattr(k, "__annotations__", {})
+                       for k in target.__mro__)  # type: ignore[attr-defined]
+        if not declared:
+            problems.append(f"{label} has no name attribute; declare name = \"<backend name>\" "
+                            "in the class (stats and telemetry use it)")
+    elif not is_class and (not isinstance(name, str) or not name):
+        problems.append(f"{label} has no name (a non-empty string attribute); set name = "
+                        "\"<backend name>\"")
+    for method, args in _BACKEND_METHODS.items():
+        member = getattr(target, method, None)
+        if member is None:
+            problems.append(f"{label} has no {method}() method")
+            continue
+        if not inspect.iscoroutinefunction(member):
+            problems.append(f"{label}.{method}() must be a coroutine (async def)")
+            continue
+        call_args = ((None, *args) if is_class else args)
+        problem = _call_problem(member, f"{label}.{method}()", call_args)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _cache_backend(record: Any) -> list[str]:
+    problems = _fields_missing(record, CacheBackendSpec) or _name_problems(record)
+    if problems:
+        return problems
+    factory = record.factory
+    if not callable(factory):
+        return [f"factory is not callable ({type(factory).__name__})"]
+    problem = _call_problem(factory, "factory(settings)", (None,))
+    if problem:
+        problems.append(problem)
+    settings = record.settings_class
+    if settings is not None:
+        if not (inspect.isclass(settings) and issubclass(settings, PluginSettings)):
+            problems.append("settings_class must be a subclass of "
+                            "aexy.plugin_api.PluginSettings")
+        else:
+            prefix = env_prefix_problem(settings)
+            if prefix:
+                problems.append(prefix)
+    backend = backend_class_of(factory)
+    if backend is not None:
+        problems += cache_backend_problems(backend)
+    return problems
+
+
+# -- the other kinds -------------------------------------------------------------------------------
+def _prompt_source(record: Any) -> list[str]:
+    problems = _fields_missing(record, PromptSource) or _name_problems(record)
+    if problems:
+        return problems
+    # get(spec), or get(spec, settings) where the gateway passes its settings too.
+    problem = _call_problem(record.get, "get(spec)", (None,))
+    if problem and _call_problem(record.get, "get(spec, settings)", (None, None)) is None:
+        problem = None
+    if problem:
+        problems.append(problem)
+    if not isinstance(record.priority, int) or isinstance(record.priority, bool):
+        problems.append(f"priority must be an int, not {record.priority!r}")
+    return problems
+
+
+def _postprocessor(record: Any) -> list[str]:
+    problems = _fields_missing(record, PostProcessor) or _name_problems(record)
+    if problems:
+        return problems
+    problem = _call_problem(record.process, "process(result, request)", (None, None))
+    return [problem] if problem else []
+
+
+def _rate_limiter(record: Any) -> list[str]:
+    problems = _fields_missing(record, RateLimiterSpec) or _name_problems(record)
+    if problems:
+        return problems
+    problem = _call_problem(record.factory, "factory(name, limits, clock=..., sleep=...)",
+                            ("provider/model", RateLimits()), {"clock": None, "sleep": None})
+    return [problem] if problem else []
+
+
+def _analysis_type(record: Any) -> list[str]:
+    if not isinstance(record, AnalysisSpec):
+        return [f"{type(record).__name__} is not an aexy.plugin_api.AnalysisSpec"]
+    return _name_problems(record)
+
+
+PROVIDERS = RecordKind("register_providers", "provider", ProviderSpec, _provider)
+CACHE_BACKENDS = RecordKind("register_cache_backends", "cache backend", CacheBackendSpec,
+                            _cache_backend)
+PROMPT_SOURCES = RecordKind("register_prompt_sources", "prompt source", PromptSource,
+                            _prompt_source)
+POSTPROCESSORS = RecordKind("register_postprocessors", "post-processor", PostProcessor,
+                            _postprocessor)
+ANALYSIS_TYPES = RecordKind("register_analysis_types", "analysis type", AnalysisSpec,
+                            _analysis_type)
+RATE_LIMITERS = RecordKind("register_rate_limiters", "rate limiter", RateLimiterSpec,
+                           _rate_limiter)

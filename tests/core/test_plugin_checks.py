@@ -1,0 +1,315 @@
+"""Records are checked when a registry is built: a record lacking a member is dropped and
+reported (plugin, distribution, what is missing), never found at the first call or cache hit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from pydantic_settings import SettingsConfigDict
+
+from aexy import LLMGateway
+from aexy.cache import MemoryCache
+from aexy.errors import ConfigurationError
+from aexy.plugin_api import (
+    BaseLLMProvider,
+    CacheBackendSpec,
+    Completion,
+    CompletionRequest,
+    PluginSettings,
+    PostProcessor,
+    PromptSource,
+    ProviderSettings,
+    ProviderSpec,
+    RateLimiterSpec,
+    hookimpl,
+)
+from aexy.plugin_checks import cache_backend_problems, provider_class_problems
+from aexy.plugins import PluginHost
+from aexy.settings import AexySettings
+from aexy.testing import FakeProvider, install_fake_provider
+
+
+class GoodSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="GOOD_")
+
+
+class Good(BaseLLMProvider):
+    name: ClassVar[str] = "good"
+    settings_class: ClassVar[type[ProviderSettings]] = GoodSettings
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        return Completion(text="{}", model="good-1")
+
+
+def plugin_returning(hook: str, *records: Any) -> object:
+    class Plugin:
+        pass
+
+    def impl() -> list[Any]:
+        return list(records)
+
+    impl.__name__ = hook
+    setattr(Plugin, hook, staticmethod(hookimpl(impl)))
+    return Plugin()
+
+
+def host_with(hook: str, *records: Any, dist: str = "aexy-under-test") -> PluginHost:
+    host = PluginHost(entry_points=False)
+    host.register(plugin_returning(hook, *records), name="under-test", distribution=dist,
+                  version="1.0")
+    host.registries()  # registries are built (and checked) when first asked for
+    return host
+
+
+# -- the installed fixture written from the old docs ----------------------------------------------
+
+def test_an_installed_plugin_lacking_members_is_reported_at_load() -> None:
+    host = PluginHost()
+    host.registries()
+    rejected = {e.record: e for e in host.hook_errors if e.plugin == "lacking"}
+    assert set(rejected) == {"lacking", "lacking-cache", "homemade"}
+    assert all(e.distribution == "aexy-fixture-lacking" for e in rejected.values())
+    assert "LackingSettings sets no env_prefix" in rejected["lacking"].error
+    assert rejected["lacking-cache"].hook == "register_cache_backends"
+    assert "NamelessCache has no name attribute" in rejected["lacking-cache"].error
+    assert "has no priority" in rejected["homemade"].error
+    # Dropped, and saying why when asked for; the plugin's sound record still works.
+    assert "lacking-cache" not in host.cache_backends().names()
+    with pytest.raises(ConfigurationError, match="NamelessCache has no name attribute"):
+        host.cache_backends().get("lacking-cache")
+    assert "lacking-identity" in host.postprocessors().names()
+    assert "homemade" not in {s.name for s in host.prompt_sources().items.values()}
+
+
+def test_the_gateway_refuses_a_rejected_backend_before_any_call() -> None:
+    host = PluginHost()
+    install_fake_provider(host)
+    with pytest.raises(ConfigurationError, match="rejected when its plugin loaded"):
+        LLMGateway("fake", plugins=host, settings=AexySettings(cache_backend="lacking-cache"))
+
+
+# -- providers ------------------------------------------------------------------------------------
+
+class NoPrefix(ProviderSettings):
+    pass
+
+
+class NoUnderscore(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="NOUNDERSCORE")
+
+
+class Abstract(BaseLLMProvider):
+    name: ClassVar[str] = "abstract"
+    settings_class: ClassVar[type[ProviderSettings]] = GoodSettings
+
+
+class SyncComplete(Good):
+    name: ClassVar[str] = "sync"
+
+    def complete(self, request: CompletionRequest) -> Completion:  # type: ignore[override]
+        return Completion(text="{}", model="m")
+
+
+class NeedsArgument(Good):
+    name: ClassVar[str] = "needy"
+
+    def __init__(self, endpoint: str, settings: ProviderSettings | None = None, *,
+                 model: str | None = None) -> None:
+        super().__init__(settings, model=model)
+
+
+@pytest.mark.parametrize(
+    ("cls", "registered_as", "fragment"),
+    [
+        (Abstract, "abstract", "does not implement complete()"),
+        (SyncComplete, "sync", "SyncComplete.complete() must be a coroutine"),
+        (Good, "other", "Good.name is 'good' but it is registered as 'other'"),
+        (type("Bare", (Good,), {"settings_class": NoPrefix}), "good",
+         "NoPrefix sets no env_prefix of its own and reads the shared AEXY_PROVIDER_*"),
+        (type("Odd", (Good,), {"settings_class": NoUnderscore}), "good",
+         "does not end in '_'"),
+        (type("Foreign", (Good,), {"settings_class": AexySettings}), "good",
+         "settings_class must be a subclass of aexy.plugin_api.ProviderSettings"),
+        (NeedsArgument, "needy", "the gateway builds providers as Provider(model=...)"),
+        (MemoryCache, "memory", "is not a subclass of aexy.plugin_api.BaseLLMProvider"),
+    ],
+)
+def test_provider_class_problems(cls: Any, registered_as: str, fragment: str) -> None:
+    problems = provider_class_problems(cls, registered_as)
+    assert any(fragment in p for p in problems), problems
+
+
+def test_a_sound_provider_has_no_problem_and_is_registered() -> None:
+    assert provider_class_problems(Good, "good") == []
+    host = host_with("register_providers", ProviderSpec("good", Good))
+    assert host.providers().get("good") is not None
+    assert host.hook_errors == []
+
+
+def test_an_upper_case_provider_name_could_never_be_selected() -> None:
+    host = host_with("register_providers", ProviderSpec("Good", Good))
+    assert "must be lower case" in host.hook_errors[0].error
+
+
+def test_two_providers_sharing_an_env_prefix_are_an_error_naming_the_first() -> None:
+    class Twin(GoodSettings):  # inherits GOOD_: would read the other provider's variables
+        pass
+
+    class Copy(Good):
+        name: ClassVar[str] = "copy"
+        settings_class: ClassVar[type[ProviderSettings]] = Twin
+
+    host = host_with("register_providers", ProviderSpec("good", Good), ProviderSpec("copy", Copy))
+    assert "good" in host.providers().items
+    assert "copy" not in host.providers().items
+    (error,) = host.hook_errors
+    assert error.record == "copy"
+    assert "env_prefix 'GOOD_', already used by provider 'good' from aexy-under-test" in error.error
+
+
+def test_a_record_that_is_not_a_record_says_what_to_return() -> None:
+    host = host_with("register_providers", {"name": "dict", "provider_class": Good})
+    (error,) = host.hook_errors
+    assert error.record == "dict"
+    assert "dict is not a ProviderSpec" in error.error
+    assert "return aexy.plugin_api.ProviderSpec(...) records" in error.error
+
+
+# -- cache backends -------------------------------------------------------------------------------
+
+class SyncGet:
+    name = "syncget"
+
+    def get(self, key: str) -> str | None:
+        return None
+
+    async def set(self, key: str, value: str) -> None:  # no ttl
+        return None
+
+    async def stats(self) -> dict[str, Any]:
+        return {}
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_cache_backend_members_are_checked_on_the_class() -> None:
+    problems = cache_backend_problems(SyncGet)
+    assert "SyncGet.get() must be a coroutine (async def)" in problems
+    assert "SyncGet has no clear() method" in problems
+    assert any(p.startswith("SyncGet.set() cannot be called as the core calls it")
+               for p in problems)
+    assert cache_backend_problems(MemoryCache) == []
+
+
+def test_a_backend_class_given_as_factory_is_checked_at_load() -> None:
+    host = host_with("register_cache_backends", CacheBackendSpec("syncget", SyncGet))
+    assert "syncget" not in host.cache_backends().names()
+    assert "SyncGet has no clear() method" in host.hook_errors[0].error
+
+
+def test_a_backend_built_without_a_member_is_refused_when_built() -> None:
+    # A lambda hides the class from the load-time check: the host checks the instance.
+    host = host_with("register_cache_backends",
+                     CacheBackendSpec("opaque", lambda settings: SyncGet()), dist="aexy-opaque")
+    assert "opaque" in host.cache_backends().names()
+    with pytest.raises(ConfigurationError) as info:
+        host.build_cache_backend("opaque", AexySettings())
+    assert "cache backend 'opaque' from aexy-opaque is unusable" in str(info.value)
+    assert "SyncGet has no clear() method" in str(info.value)
+    assert info.value.env_var == "AEXY_CACHE_BACKEND"
+
+
+class SharedSettings(PluginSettings):
+    model_config = SettingsConfigDict(env_prefix="SHARED_CACHE_")
+
+    size: int = 10
+
+
+def test_a_backend_gets_its_own_settings_from_the_environment_and_dotenv(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: list[Any] = []
+
+    def factory(settings: SharedSettings) -> MemoryCache:
+        seen.append(settings)
+        return MemoryCache(settings.size)
+
+    host = host_with("register_cache_backends",
+                     CacheBackendSpec("shared", factory, settings_class=SharedSettings))
+    monkeypatch.setenv("SHARED_CACHE_SIZE", "7")
+    assert host.build_cache_backend("shared", AexySettings())._data.maxsize == 7  # type: ignore[attr-defined]
+    # Once selected, by its record (what the cache's backend selection hands over).
+    spec = host.cache_backends().get("shared")
+    assert spec is not None
+    assert host.build_cache_backend(spec, AexySettings())._data.maxsize == 7  # type: ignore[attr-defined]
+    monkeypatch.delenv("SHARED_CACHE_SIZE")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("SHARED_CACHE_SIZE=3\n")
+    assert host.build_cache_backend("shared", AexySettings())._data.maxsize == 3  # type: ignore[attr-defined]
+    assert all(isinstance(s, SharedSettings) for s in seen)
+
+
+def test_backend_settings_need_a_prefix_of_their_own() -> None:
+    class Bare(PluginSettings):
+        size: int = 1
+
+    host = host_with("register_cache_backends",
+                     CacheBackendSpec("bare", MemoryCache, settings_class=Bare))
+    assert "Bare sets no env_prefix of its own" in host.hook_errors[0].error
+
+
+async def test_an_installed_backend_with_settings_serves_a_second_gateway(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("EXAMPLE_SQLITE_PATH", str(tmp_path / "shared.db"))
+    host = PluginHost()
+    install_fake_provider(host)
+    settings = AexySettings(cache_backend="example-sqlite")
+    async with LLMGateway("fake", plugins=host, settings=settings) as first:
+        await first.analyze("skill_extraction", "import numpy as np\n")
+    assert (tmp_path / "shared.db").exists()
+    # A new gateway (empty memory tier) with a provider that must not be asked.
+    provider = FakeProvider(replies=[RuntimeError("the cache should have answered")])
+    async with LLMGateway(provider, plugins=host, settings=settings) as second:
+        result = await second.analyze("skill_extraction", "import numpy as np\n")
+    assert result.provenance.cache_hit
+    assert result.provenance.cache_tier == "example-sqlite"
+    assert provider.calls == []
+
+
+# -- prompt sources, post-processors, rate limiters -----------------------------------------------
+
+class DuckSource:
+    name = "duck"
+    priority = 50
+
+    def get(self, spec: Any) -> None:
+        return None
+
+
+def test_a_duck_typed_prompt_source_with_every_member_is_accepted() -> None:
+    host = host_with("register_prompt_sources", DuckSource())
+    assert "duck" in host.prompt_sources().names()
+    assert host.hook_errors == []
+
+
+@pytest.mark.parametrize(
+    ("hook", "record", "fragment"),
+    [
+        ("register_prompt_sources", PromptSource("p", lambda: None),  # type: ignore[arg-type,return-value]
+         "get(spec) cannot be called as the core calls it"),
+        ("register_prompt_sources", PromptSource("p", lambda s: None, priority="high"),  # type: ignore[arg-type]
+         "priority must be an int"),
+        ("register_postprocessors", PostProcessor("pp", lambda result: result),  # type: ignore[arg-type,return-value]
+         "process(result, request) cannot be called"),
+        ("register_postprocessors", PostProcessor("", lambda r, q: r), "name must be a non-empty"),
+        ("register_rate_limiters", RateLimiterSpec("rl", lambda name, limits: None),  # type: ignore[arg-type,return-value]
+         "factory(name, limits, clock=..., sleep=...) cannot be called"),
+        ("register_analysis_types", object(), "object is not an aexy.plugin_api.AnalysisSpec"),
+    ],
+)
+def test_other_records_are_checked_too(hook: str, record: Any, fragment: str) -> None:
+    host = host_with(hook, record)
+    host.registries()
+    assert any(fragment in e.error for e in host.hook_errors), host.hook_errors
