@@ -136,9 +136,10 @@ APP_TSX = (
     "export default App;\n"
 )
 # +5 -2: <div> becomes <main> (two lines changed) and three lines are added.
-APP_TSX_2 = APP_TSX.replace("    <div>\n", "    <main>\n").replace("    </div>\n", "    </main>\n") \
-    + "export const title: string = 'Orders';\n" + "export const size: number = 2;\n" \
-    + "export type Props = { id: number };\n"
+APP_TSX_2 = (APP_TSX.replace("<div>", "<main>").replace("</div>", "</main>")
+             + "export const title: string = 'Orders';\n"
+             + "export const size: number = 2;\n"
+             + "export type Props = { id: number };\n")
 API_TS = (
     "import express from 'express';\n"
     "\n"

@@ -86,7 +86,7 @@ def test_unreadable_profiles_are_bad_input(tmp_path: Path) -> None:
         load_profiles([tmp_path / "other.json"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InvalidInputError, match="holds no .json profile"):
+    with pytest.raises(InvalidInputError, match=r"holds no \.json profile"):
         load_profiles([empty])
     with pytest.raises(InvalidInputError, match="does not exist"):
         load_profiles([tmp_path / "missing.json"])
