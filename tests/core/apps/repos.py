@@ -45,7 +45,7 @@ class Commit:
     message: str = "change"
 
 
-def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> None:
+def git(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> None:
     subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
                    env={**os.environ, **GIT_ENV, **(env or {})})
 
@@ -55,10 +55,10 @@ def build(root: Path, commits: Sequence[Commit], *, mailmap: str | None = None) 
     working tree (not committed, so it adds no lines to anyone's figures)."""
     require_git()
     root.mkdir(parents=True, exist_ok=True)
-    _git(root, "init", "-q", "-b", "main")
+    git(root, "init", "-q", "-b", "main")
     for c in commits:
         for old, new in c.renames.items():
-            _git(root, "mv", old, new)
+            git(root, "mv", old, new)
         for path, content in c.files.items():
             target = root / path
             if content is None:
@@ -69,8 +69,8 @@ def build(root: Path, commits: Sequence[Commit], *, mailmap: str | None = None) 
                 target.write_bytes(content)
             else:
                 target.write_text(content)
-        _git(root, "add", "-A")
-        _git(root, "commit", "-q", "-m", c.message, env={
+        git(root, "add", "-A")
+        git(root, "commit", "-q", "-m", c.message, env={
             "GIT_AUTHOR_NAME": c.name, "GIT_AUTHOR_EMAIL": c.email,
             "GIT_AUTHOR_DATE": c.when, "GIT_COMMITTER_DATE": c.when})
     if mailmap is not None:

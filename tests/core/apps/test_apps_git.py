@@ -26,6 +26,7 @@ from .repos import (
     BOB_GITHUB,
     Commit,
     build,
+    git,
     lines,
 )
 
@@ -171,7 +172,7 @@ def test_bad_input_is_refused_before_git_runs(tmp_path: Path, team_repo: Path) -
         read_history(team_repo, since=date(2024, 3, 10), until=date(2024, 3, 1))
     with pytest.raises(InvalidInputError, match="not a revision"):
         read_history(team_repo, rev="--output=/tmp/x")
-    with pytest.raises(GitError, match="git log failed"):
+    with pytest.raises(GitError, match="'no-such-branch' is not a commit of"):
         read_history(team_repo, rev="no-such-branch")
 
 
@@ -206,3 +207,27 @@ def test_read_blobs_reads_small_files_only(team_repo: Path) -> None:
     big_ok = read_blobs(team_repo, [("HEAD", "api/app.py")], max_bytes=10)
     assert big.status == "ok" and big_ok[0].status == "too_large"
     assert big_ok[0].size == len(ok.data) and big_ok[0].data == b""
+
+
+def test_merges_are_left_out_unless_asked_for(tmp_path: Path) -> None:
+    repo = build(tmp_path / "merged", [
+        Commit("Gus", "gus@example.com", "2024-05-06T10:00:00+00:00", {"a.py": lines(2)})])
+    env = {"GIT_AUTHOR_NAME": "Gus", "GIT_AUTHOR_EMAIL": "gus@example.com",
+           "GIT_AUTHOR_DATE": "2024-05-07T10:00:00+00:00",
+           "GIT_COMMITTER_DATE": "2024-05-07T10:00:00+00:00"}
+    git(repo, "checkout", "-q", "-b", "feature")
+    (repo / "b.py").write_text(lines(3))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "feature", env=env)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge", "feature", env=env)
+    plain = read_history(repo).author("gus@example.com")
+    assert (plain.figures.commits, plain.figures.lines_added) == (2, 5)
+    merges = read_history(repo, include_merges=True).author("gus@example.com")
+    assert (merges.figures.commits, merges.figures.lines_added) == (3, 5)  # no lines of its own
+
+
+def test_a_repository_without_commits(tmp_path: Path) -> None:
+    repo = build(tmp_path / "empty", [])
+    with pytest.raises(GitError, match="has no commits yet"):
+        read_history(repo)

@@ -196,18 +196,26 @@ def _git() -> str:
     return exe
 
 
-def _check_repository(repo: Path) -> None:
+def _check_repository(repo: Path, rev: str) -> None:
+    """A clear error for a path that is no repository, and for a revision with no commit."""
     if not repo.exists():
         raise NotARepositoryError(f"{repo} does not exist")
-    try:
-        done = subprocess.run([_git(), "-C", str(repo), "rev-parse", "--git-dir"],
-                              capture_output=True, check=False)
-    except OSError as exc:
-        raise GitError(f"could not run git: {exc}") from None
+
+    def rev_parse(*args: str) -> subprocess.CompletedProcess[bytes]:
+        try:
+            return subprocess.run([_git(), "-C", str(repo), "rev-parse", *args],
+                                  capture_output=True, check=False, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            raise GitError(f"could not run git: {exc}") from None
+
+    done = rev_parse("--git-dir")
     if done.returncode != 0:
         raise NotARepositoryError(
             f"{repo} is not a git repository (git: "
             f"{done.stderr.decode(errors='replace').strip() or 'rev-parse failed'})")
+    if rev_parse("--verify", "--quiet", f"{rev}^{{commit}}").returncode != 0:
+        raise GitError(f"{repo} has no commits yet" if rev == "HEAD" else
+                       f"{rev!r} is not a commit of {repo}; give a branch, tag or commit")
 
 
 def _stream(args: Sequence[str]) -> Iterator[bytes]:
@@ -492,7 +500,7 @@ def read_history(
     if rev.startswith("-"):
         raise InvalidInputError(f"{rev!r} is not a revision")
     path = Path(repo)
-    _check_repository(path)
+    _check_repository(path, rev)
     args = [_git(), "-C", str(path), *_CONFIG, "log", "-z", "--numstat", "--find-renames",
             "--no-color", "--no-ext-diff", "--no-textconv", "--no-relative",
             f"--format={_FORMAT}"]
