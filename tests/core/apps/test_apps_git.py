@@ -129,16 +129,38 @@ def test_team_metrics_from_history(team_repo: Path) -> None:
 
 
 def test_since_and_until_cut_the_window_and_the_periods(team_repo: Path) -> None:
-    history = read_history(team_repo, since=date(2024, 3, 6), until=date(2024, 3, 12))
+    history = read_history(team_repo, since=date(2024, 3, 6), until=date(2024, 3, 14))
     assert (history.start, history.end, history.commits) == (
-        date(2024, 3, 6), date(2024, 3, 12), 5)
+        date(2024, 3, 6), date(2024, 3, 14), 6)
     alice = history.author(ALICE)
-    assert [(p.start, p.end, p.commits) for p in alice.activity.periods] == [
-        (date(2024, 3, 6), date(2024, 3, 10), 1), (date(2024, 3, 11), date(2024, 3, 12), 2)]
+    assert [(p.start, p.end, p.label, p.commits) for p in alice.activity.periods] == [
+        (date(2024, 3, 6), date(2024, 3, 10), "2024-W10", 1),
+        (date(2024, 3, 11), date(2024, 3, 14), "2024-W11", 2)]
     # Quiet weeks up to the end of the window are measured as weeks without commits.
     late = read_history(team_repo, until=date(2024, 3, 31)).author(ALICE)
     assert [p.commits for p in late.activity.periods] == [3, 2, 0, 0]
     assert late.activity.periods[-1].after_hours_share is None  # no commit: not measured
+
+
+def test_a_period_cut_to_less_than_half_joins_its_neighbour(team_repo: Path) -> None:
+    # Window Saturday 9 to Tuesday 12 March: two days of week 10, two of week 11.
+    alice = read_history(team_repo, since=date(2024, 3, 9), until=date(2024, 3, 12)).author(
+        ALICE)
+    (both,) = alice.activity.periods
+    assert (both.start, both.end, both.label, both.commits, both.active_days) == (
+        date(2024, 3, 9), date(2024, 3, 12), "2024-W10..2024-W11", 3, 3)
+    assert both.after_hours_share == 0.3333 and both.weekend_share == 0.3333
+    # Saturday 9 to Sunday 17: the first two days join week 11.
+    history = read_history(team_repo, since=date(2024, 3, 9))
+    (week,) = history.author(ALICE).activity.periods
+    assert (week.start, week.end, week.commits) == (date(2024, 3, 9), date(2024, 3, 17), 3)
+    # An author's periods start with their own first commit in the window (Wednesday 13).
+    (bob,) = history.author(BOB).activity.periods
+    assert (bob.start, bob.end, bob.commits) == (date(2024, 3, 11), date(2024, 3, 17), 1)
+    # Up to Tuesday 12: two days of week 11 after a whole week 10 join it.
+    short = read_history(team_repo, until=date(2024, 3, 12)).author(ALICE)
+    assert [(p.start, p.end, p.commits) for p in short.activity.periods] == [
+        (date(2024, 3, 4), date(2024, 3, 12), 5)]
 
 
 def test_monthly_periods(team_repo: Path) -> None:

@@ -259,6 +259,55 @@ class _PeriodAcc:
     days: set[date] = field(default_factory=set)
 
 
+    def plus(self, other: _PeriodAcc) -> _PeriodAcc:
+        return _PeriodAcc(
+            commits=self.commits + other.commits, added=self.added + other.added,
+            deleted=self.deleted + other.deleted, after_hours=self.after_hours + other.after_hours,
+            weekend=self.weekend + other.weekend, by_language=self.by_language + other.by_language,
+            files=self.files | other.files, days=self.days | other.days)
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A period cut to the window: its days, its full length, its label and its figures."""
+
+    start: date
+    end: date
+    full_days: int
+    label: str
+    acc: _PeriodAcc
+
+    @property
+    def fragment(self) -> bool:
+        """Less than half a period: too short to compare with whole ones on its own."""
+        return ((self.end - self.start).days + 1) * 2 < self.full_days
+
+    def join(self, later: _Span) -> _Span:
+        return _Span(self.start, later.end, self.full_days + later.full_days,
+                     f"{self.label}..{later.label}", self.acc.plus(later.acc))
+
+    def period(self) -> ActivityPeriod:
+        p = self.acc
+        return ActivityPeriod(
+            start=self.start, end=self.end, label=self.label, commits=p.commits,
+            lines_added=p.added, lines_deleted=p.deleted,
+            lines_by_language=dict(p.by_language.most_common()), files_touched=len(p.files),
+            active_days=len(p.days),
+            after_hours_share=round(p.after_hours / p.commits, 4) if p.commits else None,
+            weekend_share=round(p.weekend / p.commits, 4) if p.commits else None)
+
+
+def _merge_fragments(spans: list[_Span]) -> list[_Span]:
+    """A first or last period cut by the window to less than half its length joins its
+    neighbour: a one-day "week" would make a weekly rate from one day (seven commits a week
+    from one commit, or a collapse to zero from a quiet Monday)."""
+    if len(spans) > 1 and spans[-1].fragment:
+        spans = [*spans[:-2], spans[-2].join(spans[-1])]
+    if len(spans) > 1 and spans[0].fragment:
+        spans = [spans[0].join(spans[1]), *spans[2:]]
+    return spans
+
+
 @dataclass(slots=True)
 class _FileAcc:
     lines: int = 0
@@ -393,19 +442,15 @@ class _Folder:
     def _author(self, key: str, acc: _AuthorAcc, start: date, end: date) -> AuthorHistory:
         assert acc.first is not None
         assert acc.last is not None
-        periods: list[ActivityPeriod] = []
+        spans: list[_Span] = []
         cursor = _period_start(acc.first.date(), self.period)
         while cursor <= end:
-            p = acc.periods.get(cursor, _PeriodAcc())
-            periods.append(ActivityPeriod(
-                start=max(cursor, start), end=min(_period_end(cursor, self.period), end),
-                label=_label(cursor, self.period), commits=p.commits, lines_added=p.added,
-                lines_deleted=p.deleted, lines_by_language=dict(p.by_language.most_common()),
-                files_touched=len(p.files), active_days=len(p.days),
-                after_hours_share=round(p.after_hours / p.commits, 4) if p.commits else None,
-                weekend_share=round(p.weekend / p.commits, 4) if p.commits else None))
-            cursor = _period_start(_period_end(cursor, self.period) + timedelta(days=1),
-                                   self.period)
+            last_day = _period_end(cursor, self.period)
+            spans.append(_Span(max(cursor, start), min(last_day, end),
+                               (last_day - cursor).days + 1, _label(cursor, self.period),
+                               acc.periods.get(cursor, _PeriodAcc())))
+            cursor = last_day + timedelta(days=1)
+        periods = [s.period() for s in _merge_fragments(spans)]
         every = list(acc.periods.values())
         commits = sum(p.commits for p in every)
         by_language: Counter[str] = Counter()

@@ -183,8 +183,10 @@ def _print_report(console: Console, report: ProfileReport) -> None:
     if report.samples:
         table = Table(title="code samples (the files the author changed most)",
                       title_justify="left")
-        for col in ("file", "commit", "lines", "skills found"):
-            table.add_column(col, overflow="fold")
+        table.add_column("file", overflow="fold")
+        table.add_column("commit")
+        table.add_column("lines", justify="right")
+        table.add_column("skills found")
         for s in report.samples:
             found = ", ".join(s.skills) or ""
             if s.failures:
