@@ -57,6 +57,7 @@ def test_alice_per_week_figures_are_exact(team_repo: Path) -> None:
     assert (f.commits, f.active_days, f.lines_added, f.lines_deleted, f.files_touched) == (
         5, 5, 36, 1, 6)
     assert f.lines_by_language == {"Python": 31, "Markdown": 2}
+    assert (f.after_hours_commits, f.weekend_commits) == (2, 1)
     assert (f.after_hours_share, f.weekend_share) == (0.4, 0.2)
     assert f.first_commit.isoformat() == "2024-03-04T10:00:00+02:00"
     assert f.last_commit.isoformat() == "2024-03-12T18:59:00+02:00"

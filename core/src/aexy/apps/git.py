@@ -98,6 +98,8 @@ class ActivityFigures(BaseModel):
     lines_deleted: int
     lines_by_language: dict[str, int]
     files_touched: int
+    after_hours_commits: int
+    weekend_commits: int
     after_hours_share: float
     weekend_share: float
 
@@ -175,9 +177,8 @@ class GitHistory:
         if not self.authors or self.start is None or self.end is None:
             raise UnknownAuthorError(f"no commits in {self.repository} to measure a team from")
         total = sum(a.figures.commits for a in self.authors.values())
-        after = sum(a.figures.after_hours_share * a.figures.commits
-                    for a in self.authors.values())
-        weekend = sum(a.figures.weekend_share * a.figures.commits for a in self.authors.values())
+        after = sum(a.figures.after_hours_commits for a in self.authors.values())
+        weekend = sum(a.figures.weekend_commits for a in self.authors.values())
         # Rounded down, so the shares never add up to more than 1.
         shares = {a.email: int(a.figures.commits / total * 10_000) / 10_000
                   for a in self.authors.values()}
@@ -453,6 +454,8 @@ class _Folder:
         periods = [s.period() for s in _merge_fragments(spans)]
         every = list(acc.periods.values())
         commits = sum(p.commits for p in every)
+        after = sum(p.after_hours for p in every)
+        weekend = sum(p.weekend for p in every)
         by_language: Counter[str] = Counter()
         for p in every:
             by_language.update(p.by_language)
@@ -461,9 +464,8 @@ class _Folder:
             active_days=sum(len(p.days) for p in every),
             lines_added=sum(p.added for p in every), lines_deleted=sum(p.deleted for p in every),
             lines_by_language=dict(by_language.most_common()),
-            files_touched=len(acc.files),
-            after_hours_share=round(sum(p.after_hours for p in every) / commits, 4),
-            weekend_share=round(sum(p.weekend for p in every) / commits, 4))
+            files_touched=len(acc.files), after_hours_commits=after, weekend_commits=weekend,
+            after_hours_share=round(after / commits, 4), weekend_share=round(weekend / commits, 4))
         files = tuple(sorted(
             (FileChurn(path=path, language=self.kinds[path][0], lines=f.lines,
                        commits=f.commits, binary=f.binary, vendored=self.kinds[path][1],
