@@ -161,7 +161,7 @@ class GitHistory:
             raise UnknownAuthorError(f"no commits in {self.repository}"
                                      + (f" from {self.start} to {self.end}" if self.start
                                         else "") + "; check the repository and --since/--until")
-        close = difflib.get_close_matches(key, list(self.authors), n=2, cutoff=0.75)
+        close = difflib.get_close_matches(key, list(self.authors), n=2, cutoff=0.85)
         listed = ", ".join(f"{a.email} ({a.figures.commits})"
                            for a in list(self.authors.values())[:5])
         hint = f" Did you mean {' or '.join(close)}?" if close else ""
