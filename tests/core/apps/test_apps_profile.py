@@ -101,6 +101,23 @@ async def test_samples_are_bounded_in_number_and_size(gateway: LLMGateway,
     assert none.cost.analyses == 1
 
 
+async def test_unreadable_samples_are_skipped_with_the_reason(gateway: LLMGateway,
+                                                              tmp_path: Path) -> None:
+    repo = build(tmp_path / "mixed", [
+        Commit("Hal", "hal@example.com", "2024-06-03T10:00:00+00:00", {
+            "big.py": lines(400, "value_{i} = {i}  # a long enough line"),
+            "legacy.py": "name = 'Jos\xe9'\n".encode("latin-1") * 30,
+            "blank.py": "\n\n\n",
+            "ok.py": lines(3, "import json\nv{i} = json.dumps({i})")})])
+    report = await ProfileAnalyzer(gateway, max_file_bytes=2_000).analyze_author(
+        repo, "hal@example.com")
+    assert [s.path for s in report.samples] == ["ok.py"]
+    reasons = dict((s.path, s.reason) for s in report.skipped_files)
+    assert reasons["big.py"].endswith("over the 2000-byte limit")
+    assert reasons == {"big.py": reasons["big.py"], "legacy.py": "not UTF-8 text",
+                       "blank.py": "empty"}
+
+
 async def test_concurrency_is_bounded(host: PluginHost, tmp_path: Path) -> None:
     repo = build(tmp_path / "many", [
         Commit("Dan", "dan@example.com", f"2024-06-{day:02d}T10:00:00+00:00",

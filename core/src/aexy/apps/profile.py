@@ -144,13 +144,13 @@ def select_samples(repo: str | os.PathLike[str], author: AuthorHistory, *, max_s
     for f in author.files:
         if f.language is None or f.language in DATA_LANGUAGES:
             continue  # not code: counted in the activity, not sampled
-        # (a file the author never added a line to has nothing of theirs to sample)
         if f.vendored:
             skip(f.path, "vendored or generated (by its path)")
         elif f.binary:
             skip(f.path, "binary")
         elif f.sample_commit is not None and f.sample_path is not None:
             candidates.append(f)
+        # else the author never added a line to it: nothing of theirs to sample
     budget = max_samples * 4  # files read at most, whatever is skipped on the way
     while candidates and len(samples) < max_samples and budget > 0:
         take = min(budget, 2 * (max_samples - len(samples)))
