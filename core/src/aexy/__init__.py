@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from aexy.analysis import AnalysisSpec as AnalysisSpec
     from aexy.analysis import AnalysisType as AnalysisType
     from aexy.analysis import Provenance as Provenance
+    from aexy.apps import PredictiveAnalyzer as PredictiveAnalyzer
+    from aexy.apps import ProfileAnalyzer as ProfileAnalyzer
+    from aexy.apps import TaskMatcher as TaskMatcher
     from aexy.catalogue.activity import ActivityBaseline as ActivityBaseline
     from aexy.catalogue.activity import ActivityPeriod as ActivityPeriod
     from aexy.catalogue.activity import CodeEvidence as CodeEvidence

@@ -123,10 +123,11 @@ def make_cli() -> AexyGroup:
             log.addHandler(warnings)
             ctx.call_on_close(lambda: log.removeHandler(warnings))
 
+    from aexy.cli.apps import APP_COMMANDS
     from aexy.cli.batch import batch
     from aexy.cli.commands import COMMANDS
 
-    for command in (*COMMANDS, batch):
+    for command in (*COMMANDS, batch, *APP_COMMANDS):
         root.add_command(command)
     root.seal_builtins()
     return root

@@ -1,0 +1,302 @@
+"""``ProfileAnalyzer``: what a developer's commits show, as one typed report.
+
+For each author: the activity from git (:mod:`aexy.apps.git`); code samples from the files the
+author changed most (their own version of each file, at their newest commit that added to it;
+bounded in number and size; binary, vendored and generated files skipped);
+``skill_extraction`` (and optionally ``code_quality``) per sample through the gateway, at most
+``concurrency`` at a time and through its cache; then ``developer_profile`` over the activity
+with the samples' findings as ``code_evidence``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aexy.analysis import AnalysisResult
+from aexy.apps.git import (
+    ActivityFigures,
+    AuthorHistory,
+    GitHistory,
+    Period,
+    read_blobs,
+    read_history,
+)
+from aexy.apps.outcome import Cost, Failure, Outcome, run_analysis
+from aexy.apps.progress import NO_PROGRESS, Progress
+from aexy.apps.sources import DATA_LANGUAGES, is_generated_text, looks_binary
+from aexy.catalogue.activity import CodeEvidence, DeveloperActivity
+from aexy.catalogue.code import CodeQuality, SkillExtraction
+from aexy.catalogue.developer import DeveloperProfile
+from aexy.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from aexy.gateway import LLMGateway
+
+__all__ = ["ProfileAnalyzer", "ProfileReport", "SampleEvidence", "SkippedFile"]
+
+#: At most this many skipped files are listed in a report.
+MAX_SKIPS_LISTED = 20
+
+R = TypeVar("R", SkillExtraction, CodeQuality)
+_KIND: dict[type[AnalysisResult], str] = {SkillExtraction: "skill_extraction",
+                                          CodeQuality: "code_quality"}
+
+
+class SkippedFile(BaseModel):
+    """A file among the author's most changed that was not used as a sample, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    reason: str
+
+
+class SampleEvidence(BaseModel):
+    """One code sample: where it comes from and what the analyses found in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    commit: str = Field(description="the author's newest commit that added lines to the file")
+    language: str | None
+    lines_changed: int = Field(description="lines the author changed in the file, in the window")
+    chars: int = Field(description="characters analysed")
+    truncated: bool = Field(description="the file was longer and was cut at a line end")
+    skills: list[str] = Field(default_factory=list, description="SkillExtraction.skills")
+    skill_extraction: SkillExtraction | None = None
+    code_quality: CodeQuality | None = None
+    #: Analysis type -> why it has no result for this sample.
+    failures: dict[str, Failure] = Field(default_factory=dict)
+
+    def evidence(self) -> CodeEvidence | None:
+        """The sample as ``code_evidence`` for ``developer_profile``; ``None`` without a
+        ``skill_extraction`` result (there is nothing to say about it)."""
+        found = self.skill_extraction
+        if found is None:
+            return None
+        return CodeEvidence(path=self.path, commit=self.commit, language=found.language,
+                            skills=self.skills, complexity=found.complexity,
+                            quality_score=self.code_quality.score if self.code_quality else None)
+
+
+class ProfileReport(BaseModel):
+    """A developer's profile from a repository, with everything it was built from.
+
+    Saved as JSON (``model_dump_json``), it is what ``aexy match --profiles`` and
+    :class:`~aexy.apps.TaskMatcher` read back.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["aexy.profile_report"] = "aexy.profile_report"
+    schema_version: Literal[1] = 1
+    repository: str
+    developer_id: str = Field(description="the author's email after .mailmap and aliases")
+    name: str
+    emails: list[str] = Field(description="every address merged into this author")
+    window_start: date
+    window_end: date
+    figures: ActivityFigures
+    profile: Outcome[DeveloperProfile]
+    samples: list[SampleEvidence]
+    skipped_files: list[SkippedFile] = Field(default_factory=list)
+    activity: DeveloperActivity = Field(
+        description="the activity sent to developer_profile, code evidence included")
+    cost: Cost
+
+
+@dataclass(frozen=True, slots=True)
+class _Sample:
+    path: str
+    commit: str
+    language: str
+    lines: int
+    text: str
+    truncated: bool
+
+
+def _cut(text: str, limit: int) -> tuple[str, bool]:
+    if len(text) <= limit:
+        return text, False
+    end = text.rfind("\n", 0, limit)
+    return (text[:end + 1] if end > 0 else text[:limit]), True
+
+
+def select_samples(repo: str | os.PathLike[str], author: AuthorHistory, *, max_samples: int,
+                   max_chars: int, max_file_bytes: int) -> tuple[list[_Sample], list[SkippedFile]]:
+    """The author's most changed code files, as samples (at most ``max_samples``), and the
+    files passed over on the way, with the reason."""
+    samples: list[_Sample] = []
+    skipped: list[SkippedFile] = []
+
+    def skip(path: str, reason: str) -> None:
+        if len(skipped) < MAX_SKIPS_LISTED:
+            skipped.append(SkippedFile(path=path, reason=reason))
+
+    candidates = []
+    for f in author.files:
+        if f.language is None or f.language in DATA_LANGUAGES:
+            continue  # not code: counted in the activity, not sampled
+        if f.vendored:
+            skip(f.path, "vendored or generated (by its path)")
+        elif f.binary:
+            skip(f.path, "binary")
+        elif f.sample_commit is not None and f.sample_path is not None:
+            candidates.append(f)
+        # else the author never added a line to it: nothing of theirs to sample
+    budget = max_samples * 4  # files read at most, whatever is skipped on the way
+    while candidates and len(samples) < max_samples and budget > 0:
+        take = min(budget, 2 * (max_samples - len(samples)))
+        batch, candidates = candidates[:take], candidates[take:]
+        budget -= len(batch)
+        blobs = read_blobs(repo, [(f.sample_commit or "", f.sample_path or "") for f in batch],
+                           max_bytes=max_file_bytes)
+        for f, blob in zip(batch, blobs, strict=True):
+            if len(samples) >= max_samples:
+                break
+            if blob.status == "missing":
+                skip(f.path, f"not found at {(f.sample_commit or '')[:12]}")
+                continue
+            if blob.status == "too_large":
+                skip(f.path, f"{blob.size} bytes, over the {max_file_bytes}-byte limit")
+                continue
+            if looks_binary(blob.data):
+                skip(f.path, "binary")
+                continue
+            try:
+                text = blob.data.decode("utf-8")
+            except UnicodeDecodeError:
+                skip(f.path, "not UTF-8 text")
+                continue
+            if not text.strip():
+                skip(f.path, "empty")
+                continue
+            if is_generated_text(text):
+                skip(f.path, "generated (marked in its first lines)")
+                continue
+            cut, truncated = _cut(text, max_chars)
+            assert f.language is not None
+            assert f.sample_commit is not None
+            samples.append(_Sample(path=f.path, commit=f.sample_commit, language=f.language,
+                                   lines=f.lines, text=cut, truncated=truncated))
+    return samples, skipped
+
+
+class ProfileAnalyzer:
+    """Developer profiles from a repository's history, through an :class:`~aexy.LLMGateway`.
+
+    :param max_samples: code samples per author (the files they changed most).
+    :param max_sample_chars: characters per sample; a longer file is cut at a line end.
+    :param max_file_bytes: files larger than this are not read at all.
+    :param concurrency: analyses in flight at once (for all authors together).
+    :param code_quality: also run ``code_quality`` on every sample.
+    :param use_cache: read and write the gateway's cache.
+    """
+
+    def __init__(self, gateway: LLMGateway, *, max_samples: int = 8,
+                 max_sample_chars: int = 12_000, max_file_bytes: int = 1_000_000,
+                 concurrency: int = 4, code_quality: bool = False,
+                 use_cache: bool = True) -> None:
+        if max_samples < 0 or max_sample_chars < 1 or max_file_bytes < 1 or concurrency < 1:
+            raise InvalidInputError("max_samples must be 0 or more, and max_sample_chars, "
+                                    "max_file_bytes and concurrency 1 or more")
+        self.gateway = gateway
+        self.max_samples = max_samples
+        self.max_sample_chars = max_sample_chars
+        self.max_file_bytes = max_file_bytes
+        self.concurrency = concurrency
+        self.code_quality = code_quality
+        self.use_cache = use_cache
+
+    async def analyze_author(
+        self, repo: str | os.PathLike[str], author: str, *, since: date | None = None,
+        until: date | None = None, period: Period = "week",
+        aliases: Mapping[str, str] | None = None, history: GitHistory | None = None,
+        progress: Progress = NO_PROGRESS,
+    ) -> ProfileReport:
+        """The report of one author (an email, an alias email, or a name)."""
+        (report,) = await self.analyze_repository(
+            repo, [author], since=since, until=until, period=period, aliases=aliases,
+            history=history, progress=progress)
+        return report
+
+    async def analyze_repository(
+        self, repo: str | os.PathLike[str], authors: Sequence[str] | None = None, *,
+        since: date | None = None, until: date | None = None, period: Period = "week",
+        aliases: Mapping[str, str] | None = None, history: GitHistory | None = None,
+        progress: Progress = NO_PROGRESS,
+    ) -> list[ProfileReport]:
+        """One report per author (every author of the window when ``authors`` is ``None``),
+        in the order asked (most commits first for every author).
+
+        :param history: a history already read (``since``, ``until``, ``period`` and
+            ``aliases`` are then ignored).
+        :raises UnknownAuthorError: an author is not in the history (before any analysis).
+        """
+        if history is None:
+            history = await asyncio.to_thread(read_history, repo, since=since, until=until,
+                                              period=period, aliases=aliases)
+        chosen = (list(history.authors.values()) if authors is None
+                  else list({h.email: h for h in map(history.author, authors)}.values()))
+        limit = asyncio.Semaphore(self.concurrency)
+        return list(await asyncio.gather(*(
+            self._report(repo, history, a, limit, progress) for a in chosen)))
+
+    async def _report(self, repo: str | os.PathLike[str], history: GitHistory,
+                      author: AuthorHistory, limit: asyncio.Semaphore,
+                      progress: Progress) -> ProfileReport:
+        assert history.start is not None
+        assert history.end is not None
+        samples, skipped = await asyncio.to_thread(
+            select_samples, repo, author, max_samples=self.max_samples,
+            max_chars=self.max_sample_chars, max_file_bytes=self.max_file_bytes)
+        per_sample = 2 if self.code_quality else 1
+        progress.planned(len(samples) * per_sample + 1)
+        cost = Cost()
+
+        async def one(model: type[R], sample: _Sample) -> Outcome[R]:
+            kind = _KIND[model]
+            outcome = await run_analysis(self.gateway, model, kind, sample.text,
+                                         {"file_path": sample.path}, limit=limit,
+                                         use_cache=self.use_cache, cost=cost)
+            progress.advanced(f"{author.email}: {kind} {sample.path}")
+            return outcome
+
+        async def analyse(sample: _Sample) -> SampleEvidence:
+            quality: Outcome[CodeQuality] | None = None
+            if self.code_quality:
+                found, quality = await asyncio.gather(one(SkillExtraction, sample),
+                                                      one(CodeQuality, sample))
+            else:
+                found = await one(SkillExtraction, sample)
+            outcomes: list[Outcome[Any]] = [found] + ([quality] if quality else [])
+            return SampleEvidence(
+                path=sample.path, commit=sample.commit, language=sample.language,
+                lines_changed=sample.lines, chars=len(sample.text), truncated=sample.truncated,
+                skills=found.result.skills if found.result else [],
+                skill_extraction=found.result,
+                code_quality=quality.result if quality else None,
+                failures={o.analysis_type: o.failure for o in outcomes if o.failure})
+
+        evidence = list(await asyncio.gather(*(analyse(s) for s in samples)))
+        activity = DeveloperActivity(
+            developer_id=author.email, periods=author.activity.periods,
+            code_evidence=[e for e in (s.evidence() for s in evidence) if e is not None])
+        profile = await run_analysis(
+            self.gateway, DeveloperProfile, "developer_profile",
+            activity.model_dump_json(exclude_none=True),
+            {"developer_id": author.email, "period": f"{history.start}..{history.end}"},
+            limit=limit, use_cache=self.use_cache, cost=cost)
+        progress.advanced(f"{author.email}: developer_profile")
+        return ProfileReport(
+            repository=str(repo), developer_id=author.email, name=author.name,
+            emails=list(author.emails), window_start=history.start, window_end=history.end,
+            figures=author.figures, profile=profile, samples=evidence,
+            skipped_files=skipped, activity=activity, cost=cost)
