@@ -2,6 +2,8 @@
 ``aexy-core`` requirement resolves to ./core and never to the package index.
 
 Used by tox (``commands_pre``); the test fixtures' plugin packages are included with ``--tests``.
+Packages in ``WITHOUT_DEPENDENCIES`` are installed without their third-party dependencies (see
+there); the environments that need those install them through their own ``deps``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: llama-cpp-python has no wheel on the package index and builds from source for about fifteen
+#: minutes: only ``tox -e e2e`` installs it (with the build flags it needs), so the unit-test,
+#: type and docs environments get the plugin alone and test it against a fake model.
+WITHOUT_DEPENDENCIES = frozenset({"aexy-llamacpp"})
+
 
 def main() -> int:
     targets = [ROOT / "core", *sorted(p for p in (ROOT / "plugins").glob("aexy-*") if
@@ -19,10 +26,13 @@ def main() -> int:
     if "--tests" in sys.argv:
         targets += sorted(p for p in (ROOT / "tests" / "fixtures" / "plugins").glob("*")
                           if (p / "pyproject.toml").exists())
-    args = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    for t in targets:
-        args += ["-e", str(t)]
-    return subprocess.call(args)
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    light = [t for t in targets if t.name not in WITHOUT_DEPENDENCIES]
+    alone = [t for t in targets if t.name in WITHOUT_DEPENDENCIES]
+    code = subprocess.call([*pip, *(a for t in light for a in ("-e", str(t)))])
+    if code == 0 and alone:
+        code = subprocess.call([*pip, "--no-deps", *(a for t in alone for a in ("-e", str(t)))])
+    return code
 
 
 if __name__ == "__main__":
