@@ -39,10 +39,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gguf(model_cache: Path) -> Path:
     """The packaged Gemma 3 270M, assembled by the provider's own code path."""
-    from aexy_llamacpp import LlamaCppSettings
     from aexy_llamacpp.model_file import resolve_model_path
 
-    return resolve_model_path(LlamaCppSettings(cache_dir=model_cache))
+    return resolve_model_path(None, model_cache)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -44,7 +44,7 @@ def test_the_packaged_model_is_assembled_once_and_verified(gguf: Path, model_cac
     assert gguf.parent == model_cache
     assert hashlib.sha256(gguf.read_bytes()).hexdigest() == package.EXPECTED_SHA256
     written = gguf.stat().st_mtime_ns
-    assert resolve_model_path(LlamaCppSettings(cache_dir=model_cache)) == gguf
+    assert resolve_model_path(None, model_cache) == gguf
     assert gguf.stat().st_mtime_ns == written  # verified, not assembled again
 
 

