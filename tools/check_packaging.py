@@ -120,14 +120,23 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: Installed from their wheels without their dependencies: llama-cpp-python builds from source
+#: for many minutes (``tox -e e2e`` builds and tests it); the plugin loads without it.
+WITHOUT_DEPENDENCIES = frozenset({"aexy-llamacpp"})
+
+
 def fresh_venv(where: Path, dist: Path, names: list[str], versions: Mapping[str, str]) -> Path:
     venv.create(where, with_pip=True)
     py = where / "bin" / "python"
-    pins = [f"{n}=={versions[n]}" for n in names]  # never a release from the index
     links: list[str] = []
     for folder in sorted(dist.iterdir()):
         links += ["--find-links", str(folder)]
-    run(py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *links, *pins)
+    pip = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *links]
+    # Pinned: never a release from the index.
+    run(*pip, *(f"{n}=={versions[n]}" for n in names if n not in WITHOUT_DEPENDENCIES))
+    alone = [f"{n}=={versions[n]}" for n in names if n in WITHOUT_DEPENDENCIES]
+    if alone:
+        run(*pip, "--no-deps", *alone)
     return where / "bin"
 
 

@@ -124,3 +124,13 @@ def test_the_fast_path_agrees_with_the_candidate_search(name: str) -> None:
     with pytest.raises(OutputParseError) as slow_err:
         search_result(broken, spec.result_model)
     assert fast_err.value.errors == slow_err.value.errors
+
+
+def test_raw_control_characters_inside_strings_are_read() -> None:
+    # llama.cpp's JSON grammar lets a model put a raw newline inside a string.
+    from aexy.catalogue.code import CodeQuality
+
+    text = ('{"score": 6, "strengths": ["clear\nnames"], "issues": [], "suggestions": [],'
+            ' "summary": "Fine,\tmostly."}')
+    result = parse_result(text, CodeQuality)
+    assert result.strengths == ["clear\nnames"] and result.summary == "Fine,\tmostly."

@@ -126,6 +126,7 @@ class ConfigurationError(AexyError):
 #: error message may tell anyone to install (a name built from user input could be a typosquat).
 PROVIDER_PACKAGES: Mapping[str, str] = MappingProxyType({
     "claude": "aexy-claude",
+    "llamacpp": "aexy-llamacpp",
     "ollama": "aexy-ollama",
     "openai": "aexy-openai",
 })

@@ -37,7 +37,9 @@ M = TypeVar("M", bound=BaseModel)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(.*?)```", re.DOTALL)
 # Reasoning models may open with a thinking block (which can hold braces); only a leading one.
 _THINK = re.compile(r"^\s*<(think|thinking|reasoning)>.*?</\1>", re.DOTALL | re.IGNORECASE)
-_decoder = json.JSONDecoder()
+# strict=False: a raw newline or tab inside a string (llama.cpp's JSON grammar lets models emit
+# them) is still the JSON the model meant.
+_decoder = json.JSONDecoder(strict=False)
 _MAX_CANDIDATES = 50
 # Where a JSON object may start: a brace followed by a key or by the closing brace. Braces of
 # code or prose in between ("function() {", "{x}") are not even tried.
@@ -88,7 +90,7 @@ _NOT_JSON: Final = object()
 def _loads(text: str, notes: _Notes) -> Any:
     """``json.loads``, or :data:`_NOT_JSON` for text that is not JSON or nests too deeply."""
     try:
-        value = json.loads(text)
+        value = _decoder.decode(text)
     except json.JSONDecodeError:
         return _NOT_JSON
     except RecursionError:  # the json module's own guard: a hostile nesting depth

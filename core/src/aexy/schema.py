@@ -5,7 +5,8 @@
 - :func:`sketch`: the commented answer shape that goes into prompts;
 - :func:`example_from_schema`: a minimal valid instance (fake providers, tests);
 - :func:`strict_schema` and its inverse :func:`drop_strict_nulls`: the subset OpenAI-style
-  strict structured output accepts, and the undoing of what it did to optional fields.
+  strict structured output accepts, and the undoing of what it did to optional fields;
+- :func:`cap_array_items`: a length bound on every unbounded list, for grammar decoders.
 
 The catalogue, the docs generator, the CLI's rendering, the offline provider and aexy-openai all
 walk schemas through these functions.
@@ -21,6 +22,7 @@ from typing import Any
 __all__ = [
     "accepts_null",
     "bounds_text",
+    "cap_array_items",
     "drop_strict_nulls",
     "example_from_schema",
     "numeric_bounds",
@@ -340,3 +342,41 @@ def _drop_nulls(value: Any, schema: Any, root: Mapping[str, Any], depth: int) ->
         for item in value:
             changed |= _drop_nulls(item, items, root, depth + 1)
     return changed
+
+
+# Keywords whose values are data, not schemas: never walked.
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+# Keywords whose values map names to schemas.
+_NAMED_SCHEMAS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+
+
+def cap_array_items(schema: Mapping[str, Any], max_items: int) -> dict[str, Any]:
+    """A copy of ``schema`` in which every array without ``maxItems`` gets ``maxItems:
+    max_items`` (never below its own ``minItems``); bounded arrays keep their bound.
+
+    For decoders that compile a schema into a grammar (llama.cpp): a grammar has no notion of
+    "enough", and a small model repeats one list item until its token limit. The answer is still
+    validated against the original schema. The input is never modified.
+    """
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items}")
+    result: dict[str, Any] = _cap(copy.deepcopy(dict(schema)), max_items)
+    return result
+
+
+def _cap(node: Any, max_items: int) -> Any:
+    if isinstance(node, list):
+        return [_cap(item, max_items) for item in node]
+    if not isinstance(node, dict):
+        return node
+    for key, value in node.items():
+        if key in _NAMED_SCHEMAS and isinstance(value, dict):
+            # Names here are property or definition names: a property may be called "enum".
+            node[key] = {name: _cap(sub, max_items) for name, sub in value.items()}
+        elif key not in _DATA_KEYWORDS:
+            node[key] = _cap(value, max_items)
+    typ = node.get("type")
+    is_array = typ == "array" or (isinstance(typ, list) and "array" in typ)
+    if is_array and "maxItems" not in node and "prefixItems" not in node:
+        node["maxItems"] = max(max_items, int(node.get("minItems", 0)))
+    return node
