@@ -448,19 +448,20 @@ class LLMGateway:
         """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
         it reports no calls and no tokens, so summing provenance over results gives the cost."""
         result, st = produced.result, produced.state
-        fields = result._provenance = dict(
-            analysis_type=spec.name, provider=produced.provider, model=produced.model,
-            cache_hit=produced.cache_tier is not None, cache_tier=produced.cache_tier,
-            coalesced=joined, attempts=0 if joined else st.calls,
-            input_tokens=0 if joined else st.input_tokens,
-            output_tokens=0 if joined else st.output_tokens,
-            latency_ms=(self.clock() - started) * 1000, spec_version=spec.version,
-            prompt_version=prompt.version, repaired=produced.repaired,
-            fallback=produced.fallback, retries=0 if joined else st.retries,
-            failures=tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
-            rate_limit_wait_ms=0.0 if joined else st.rate_wait * 1000,
-            method=produced.method, tokens_estimated=not joined and st.tokens_estimated,
-        )
+        fields = result._provenance = {
+            "analysis_type": spec.name, "provider": produced.provider, "model": produced.model,
+            "cache_hit": produced.cache_tier is not None, "cache_tier": produced.cache_tier,
+            "coalesced": joined, "attempts": 0 if joined else st.calls,
+            "input_tokens": 0 if joined else st.input_tokens,
+            "output_tokens": 0 if joined else st.output_tokens,
+            "latency_ms": (self.clock() - started) * 1000, "spec_version": spec.version,
+            "prompt_version": prompt.version, "repaired": produced.repaired,
+            "fallback": produced.fallback, "retries": 0 if joined else st.retries,
+            "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures)
+            if st.failures else (),
+            "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
+            "method": produced.method, "tokens_estimated": not joined and st.tokens_estimated,
+        }
         self._recorder.completed(fields)
         return result
 

@@ -128,10 +128,21 @@ class PromptSource:
         return self.get(spec)
 
 
+_BUILTIN: dict[int, tuple[AnalysisSpec, PromptTemplate]] = {}
+
+
 def _builtin(spec: AnalysisSpec) -> PromptTemplate:
-    # The fingerprint makes a prompt edit change the cache key even without a version bump.
-    return PromptTemplate(spec.system_prompt, spec.build_user_prompt,
-                          f"builtin-{spec.version}-{spec.prompt_fingerprint}")
+    # Built once per spec (asked on every call). The fingerprint makes a prompt edit change the
+    # cache key even without a version bump.
+    known = _BUILTIN.get(id(spec))
+    if known is not None and known[0] is spec:
+        return known[1]
+    template = PromptTemplate(spec.system_prompt, spec.build_user_prompt,
+                              f"builtin-{spec.version}-{spec.prompt_fingerprint}")
+    if len(_BUILTIN) >= 1024:
+        _BUILTIN.clear()
+    _BUILTIN[id(spec)] = (spec, template)
+    return template
 
 
 BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)

@@ -260,3 +260,41 @@ def test_parse_retry_after_reads_a_future_http_date() -> None:
     when = email.utils.formatdate(time.time() + 120, usegmt=True)
     seconds = parse_retry_after({"retry-after": when})
     assert seconds is not None and 100 < seconds <= 120
+
+
+# -- the cutoff of one attempt (real time, tiny limits) -------------------------------------------
+async def test_cutoff_turns_its_own_cancellation_into_a_timeout() -> None:
+    from aexy.resilience.clock import Cutoff
+
+    with pytest.raises(TimeoutError), Cutoff(0.01):
+        await asyncio.Event().wait()
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0  # nothing left pending
+
+
+async def test_cutoff_leaves_an_outside_cancellation_a_cancellation() -> None:
+    from aexy.resilience.clock import Cutoff
+
+    entered = asyncio.Event()
+
+    async def attempt() -> None:
+        with Cutoff(60):
+            entered.set()
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(attempt())
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_cutoff_that_never_fires_changes_nothing() -> None:
+    from aexy.resilience.clock import Cutoff
+
+    with Cutoff(60):
+        await asyncio.sleep(0)
+    with pytest.raises(ValueError, match="raised inside"), Cutoff(60):
+        raise ValueError("raised inside")
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0

@@ -13,7 +13,7 @@ import heapq
 import itertools
 from collections.abc import Awaitable, Callable, Iterable
 
-__all__ = ["Clock", "Deadline", "Random", "Sleep", "VirtualClock"]
+__all__ = ["Clock", "Cutoff", "Deadline", "Random", "Sleep", "VirtualClock"]
 
 #: Monotonic seconds.
 Clock = Callable[[], float]
@@ -42,6 +42,41 @@ class Deadline:
     @property
     def expired(self) -> bool:
         return self.remaining() <= 0.0
+
+
+class Cutoff:
+    """``with Cutoff(seconds):`` cancels the running task when the block outlives ``seconds`` of
+    real time, and turns that cancellation into :class:`TimeoutError`; a cancellation from
+    anywhere else stays a cancellation. What ``asyncio.timeout`` does for one attempt, as a plain
+    context manager with one timer handle: it runs on every provider call, so its cost counts.
+    """
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_task")
+
+    def __init__(self, seconds: float) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("Cutoff must be used inside a task")
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._fired = False
+        self._handle = asyncio.get_running_loop().call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        self._fired = True
+        self._task.cancel()
+
+    def __enter__(self) -> Cutoff:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        self._handle.cancel()
+        # Our own cancel request is withdrawn; only when it was the only one does the block
+        # end in a timeout (as asyncio.timeout decides).
+        if (self._fired and self._task.uncancel() <= self._cancelling
+                and exc_type is asyncio.CancelledError):
+            raise TimeoutError
 
 
 class VirtualClock:

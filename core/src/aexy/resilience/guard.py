@@ -19,7 +19,7 @@ from aexy.completion import Completion, CompletionRequest, FinishReason
 from aexy.errors import Attempt, ErrorCode, LLMError
 from aexy.ratelimit import RateLimiter, RateLimitWaitError, estimate_tokens
 from aexy.resilience.breaker import CircuitBreaker, Permit
-from aexy.resilience.clock import Clock, Deadline, Random, Sleep
+from aexy.resilience.clock import Clock, Cutoff, Deadline, Random, Sleep
 from aexy.resilience.retry import RetryPolicy
 from aexy.telemetry import Recorder, logger
 
@@ -133,7 +133,7 @@ class GuardedProvider:
                 answer: Completion | None = None
                 try:
                     # The event loop enforces the limit too, for providers that ignore it.
-                    async with asyncio.timeout(limit):
+                    with Cutoff(limit):
                         answer = await provider.complete(request.with_timeout(limit))
                 except TimeoutError:
                     pass  # raised below, outside this block: no exception chain to carry
@@ -241,15 +241,17 @@ class _Admission:
     - anything else (cancelled, a provider bug): no verdict; the limiter keeps the input estimate.
     """
 
-    __slots__ = ("_actual", "_chars", "_guard", "_max_tokens", "_permit")
+    __slots__ = ("_actual", "_guard", "_permit", "_request")
 
     def __init__(self, guard: GuardedProvider, permit: Permit,
                  request: CompletionRequest) -> None:
         self._guard = guard
         self._permit = permit
-        self._chars = request.prompt_chars
-        self._max_tokens = request.max_tokens
+        self._request = request
         self._actual = 0
+
+    def _estimate(self) -> int:
+        return estimate_tokens(self._request.prompt_chars, self._request.max_tokens)
 
     def used(self, tokens: int) -> None:
         """The real usage of the answer (0 when the provider reports none)."""
@@ -270,9 +272,8 @@ class _Admission:
         guard = self._guard
         assert guard.limiter is not None
         try:
-            waited = await guard.limiter.acquire(
-                estimate_tokens(self._chars, self._max_tokens),
-                max_wait=state.deadline.remaining())
+            waited = await guard.limiter.acquire(self._estimate(),
+                                                 max_wait=state.deadline.remaining())
         except BaseException:
             guard.breaker.release(self._permit)  # nothing was sent: no verdict
             raise
@@ -291,11 +292,11 @@ class _Admission:
         if exc is None:
             guard.breaker.record(self._permit, failed=False)
             if limiter is not None and self._actual > 0:
-                limiter.reconcile(estimate_tokens(self._chars, self._max_tokens), self._actual)
+                limiter.reconcile(self._estimate(), self._actual)
             return
         if isinstance(exc, LLMError):
             guard.breaker.record(self._permit, failed=exc.retryable)
         else:
             guard.breaker.release(self._permit)
-        if limiter is not None:
-            limiter.reconcile(estimate_tokens(self._chars, self._max_tokens), self._chars // 4)
+        if limiter is not None:  # the prompt was sent: charge its estimate
+            limiter.reconcile(self._estimate(), self._request.prompt_chars // 4)
