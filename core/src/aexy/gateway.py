@@ -39,7 +39,7 @@ from aexy.errors import (
 from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plugins import PluginHost, get_plugin_host
 from aexy.postprocess import PostProcessor
-from aexy.prompts import Prompt, ordered_sources, render_prompt
+from aexy.prompts import Prompt, find_template, ordered_sources, render_prompt
 from aexy.providers.base import BaseLLMProvider
 from aexy.ratelimit import RateLimiter
 from aexy.resilience.breaker import CircuitBreaker
@@ -262,24 +262,25 @@ class LLMGateway:
         request = AnalysisRequest.create(spec.name, content, context,
                                          max_content_chars=self.settings.max_content_chars,
                                          max_prompt_chars=self.settings.max_prompt_chars)
-        # 3 the prompt.
-        prompt = self.prompt_for(spec, request)
-        check_prompt_size(prompt, self.settings.max_prompt_chars)
+        # 3 the prompt's template: its version goes into the key, rendering waits for a miss.
+        source, template = find_template(self._prompt_sources, spec, self.settings)
         self._recorder.request()
         # 4-5 the key and the cache.
         caching = use_cache and self._cache is not None
-        key = self._key(spec, prompt, request, self.provider) if caching else None
+        key = self._key(spec, template.version, request, self.provider) if caching else None
         if key is not None:
             hit = await self._cache_get(key, spec, self.provider)
             if hit is not None:
-                return self._finish(hit, spec, prompt, started, joined=False)
+                return self._finish(hit, spec, template.version, started, joined=False)
+        prompt = template.render(request.content, request.context, source=source)
+        check_prompt_size(prompt, self.settings.max_prompt_chars)
         # 6 coalesce identical concurrent requests (callers with and without the cache never
         # share: only the former may store); 7-9 the provider chain, post-processing, storing.
         deadline = Deadline(self.clock, timeout if timeout is not None
                             else self.settings.deadline_seconds)
         if not self.settings.coalesce:
             produced = await self._produce(spec, prompt, request, key, deadline)
-            return self._finish(produced, spec, prompt, started, joined=False)
+            return self._finish(produced, spec, prompt.version, started, joined=False)
         # Without the cache there is no key to spend a hash on: the request itself identifies it.
         flight = (key, True) if key is not None else (
             spec.name, prompt.version, request.context_json, request.content, False)
@@ -291,7 +292,7 @@ class LLMGateway:
         if joined:
             self._recorder.coalesced(spec.name)
         # 10 provenance and the log line.
-        return self._finish(produced, spec, prompt, started, joined=joined)
+        return self._finish(produced, spec, prompt.version, started, joined=joined)
 
     async def analyze_with_fallback(
         self,
@@ -316,10 +317,10 @@ class LLMGateway:
         return render_prompt(self._prompt_sources, spec, request.content, request.context,
                              self.settings)
 
-    def _key(self, spec: AnalysisSpec, prompt: Prompt, request: AnalysisRequest,
+    def _key(self, spec: AnalysisSpec, prompt_version: str, request: AnalysisRequest,
              provider: BaseLLMProvider) -> str:
         return cache_key(
-            analysis_type=spec.name, spec_version=spec.version, prompt_version=prompt.version,
+            analysis_type=spec.name, spec_version=spec.version, prompt_version=prompt_version,
             schema_hash=spec.schema_hash, provider=provider.name, model=provider.model,
             content=request.content, context_json=request.context_json,
             postprocessors=self._postprocessor_names,
@@ -356,8 +357,8 @@ class LLMGateway:
             if index > 0 and key is not None:
                 # Results are stored under the key of the provider that produced them, so a
                 # fallback's earlier answer is served when the chain reaches it again.
-                hit = await self._cache_get(self._key(spec, prompt, request, provider), spec,
-                                            provider)
+                fallback_key = self._key(spec, prompt.version, request, provider)
+                hit = await self._cache_get(fallback_key, spec, provider)
                 if hit is not None:
                     self._recorder.answered_by_fallback()
                     return dataclasses.replace(hit, state=state, fallback=True)
@@ -381,7 +382,7 @@ class LLMGateway:
             result = self._postprocess(spec, request, result)
             if key is not None:
                 await self._cache.set(  # type: ignore[union-attr]
-                    key if index == 0 else self._key(spec, prompt, request, provider), spec,
+                    key if index == 0 else self._key(spec, prompt.version, request, provider), spec,
                     result, provider.name, model, self.ttl_for(spec))
             if index > 0:
                 self._recorder.answered_by_fallback()
@@ -443,7 +444,7 @@ class LLMGateway:
             result = processed
         return result
 
-    def _finish(self, produced: _Produced, spec: AnalysisSpec, prompt: Prompt, started: float,
+    def _finish(self, produced: _Produced, spec: AnalysisSpec, prompt_version: str, started: float,
                 *, joined: bool) -> AnalysisResult:
         """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
         it reports no calls and no tokens, so summing provenance over results gives the cost."""
@@ -455,7 +456,7 @@ class LLMGateway:
             "input_tokens": 0 if joined else st.input_tokens,
             "output_tokens": 0 if joined else st.output_tokens,
             "latency_ms": (self.clock() - started) * 1000, "spec_version": spec.version,
-            "prompt_version": prompt.version, "repaired": produced.repaired,
+            "prompt_version": prompt_version, "repaired": produced.repaired,
             "fallback": produced.fallback, "retries": 0 if joined else st.retries,
             "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures)
             if st.failures else (),

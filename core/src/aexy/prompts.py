@@ -58,6 +58,7 @@ __all__ = [
     "context_block",
     "context_value",
     "delimit",
+    "find_template",
     "ordered_sources",
     "parse_prompt_file",
     "render_prompt",
@@ -157,15 +158,23 @@ def ordered_sources(sources: Iterable[PromptSource]) -> list[PromptSource]:
     return sorted(records, key=lambda source: (source.priority, source.name))
 
 
-def render_prompt(sources: Sequence[PromptSource], spec: AnalysisSpec, content: str,
-                  context: Mapping[str, Any], settings: AexySettings) -> Prompt:
-    """The effective prompt: rendered from the first source (in ``sources`` order) that has a
-    template for ``spec``."""
+def find_template(sources: Sequence[PromptSource], spec: AnalysisSpec,
+                  settings: AexySettings) -> tuple[str, PromptTemplate]:
+    """The effective template and the name of its source: the first source (in ``sources``
+    order) that has one for ``spec``. Its version is known before anything is rendered."""
     for source in sources:
         template = source.template_for(spec, settings)
         if template is not None:
-            return template.render(content, context, source=source.name)
+            return source.name, template
     raise ConfigurationError(f"no prompt source has a prompt for {spec.name!r}")
+
+
+def render_prompt(sources: Sequence[PromptSource], spec: AnalysisSpec, content: str,
+                  context: Mapping[str, Any], settings: AexySettings) -> Prompt:
+    """The effective prompt, rendered from :func:`find_template`'s template."""
+    source, template = find_template(sources, spec, settings)
+    return template.render(content, context, source=source)
+
 
 # -- rendering helpers, shared by the catalogue's prompts and the override templates ------------
 def _closing_tag(tag: str) -> re.Pattern[str]:
@@ -183,8 +192,9 @@ def delimit(content: str, tag: str = "content") -> str:
     if closer is None:
         closer = _CLOSERS[tag] = _closing_tag(tag)
     # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
-    # legal escape of "/", so JSON context stays valid JSON.
-    safe = closer.sub(f"<\\/{tag}>", content)
+    # legal escape of "/", so JSON context stays valid JSON. Searched first: sub() copies the
+    # whole text even when nothing matches (about 2 ms a megabyte, against 0.1 ms to search).
+    safe = content if closer.search(content) is None else closer.sub(f"<\\/{tag}>", content)
     return f"<{tag}>\n{safe}\n</{tag}>"
 
 
