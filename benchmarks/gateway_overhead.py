@@ -170,24 +170,39 @@ async def loopback(port: int, a: argparse.Namespace) -> None:
 
 
 async def loopback_one(kind: str, port: int, a: argparse.Namespace) -> None:
+    from aexy.analysis import AnalysisRequest
+    from aexy.completion import CompletionRequest, Message
+
     path, body, headers = await captured_body(kind, CODE)
     provider = make_provider(kind, port)
     raw = raw_client(provider, headers)
     url = f"http://127.0.0.1:{port}{path}"
     async with gateway(provider) as gw:
+        spec = gw.spec_for(TYPE)
+        request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
+        prompt = gw.prompt_for(spec, request)
+        call = CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
+                                 json_schema=spec.json_schema, schema_name=spec.name,
+                                 max_tokens=spec.max_tokens, analysis=request)
+
         async def ours(i: int) -> Any:
             return await gw.analyze(TYPE, CODE, use_cache=False)
+
+        async def provider_only(i: int) -> Any:
+            return await provider.complete(call)
 
         async def theirs(i: int) -> Any:
             return (await raw.post(url, json=body)).json()
 
-        for fn in (ours, theirs):  # warm the pools
+        for fn in (ours, provider_only, theirs):  # warm the pools
             for i in range(50):
                 await fn(i)
         got = await rounds({"aexy": per_call(ours, a.calls),
+                            "provider": per_call(provider_only, a.calls),
                             "raw": per_call(theirs, a.calls)}, a.rounds)
     await raw.aclose()
     print(ratio_line(f"analyze() via aexy-{kind}", got["aexy"], got["raw"], "<= 1.10x"))
+    print(ratio_line(f"  aexy-{kind} complete() alone", got["provider"], got["raw"], "-"))
 
 
 async def inprocess(a: argparse.Namespace) -> None:

@@ -70,12 +70,10 @@ def cache_key(
     prompt's version, the result schema, provider and model, the post-processors the reader
     applies, the context and the content. Each field is length-prefixed, and the content is
     hashed once as UTF-8 bytes (no JSON encoding of possibly megabytes of text)."""
-    digest = hashlib.sha256()
-    for part in (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash,
-                 provider, model, context_json, ",".join(postprocessors)):
-        data = part.encode()
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
+    parts = (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash, provider,
+             model, context_json, ",".join(postprocessors))
+    # "<length>:<text>" for each field, so no two requests give the same material.
+    digest = hashlib.sha256("".join([f"{len(p)}:{p}" for p in parts]).encode())
     digest.update(content.encode())  # last, so its length needs no prefix
     return f"aexy:{analysis_type}:{digest.hexdigest()}"
 

@@ -72,6 +72,10 @@ class _Produced:
     method: Literal["model", "heuristic"] = "model"
 
 
+#: The state of a request the cache answered: no call made (read, never written).
+_NO_CALLS = CallState(Deadline(time.monotonic, 0))
+
+
 class LLMGateway:
     """The entry point: ``await gateway.analyze(AnalysisType.X, content, context=...)``.
 
@@ -333,8 +337,8 @@ class LLMGateway:
         hit = await self._cache.get(key, spec, self.ttl_for(spec))
         if hit is None:
             return None
-        return _Produced(hit.result, hit.provider, hit.model, CallState(Deadline(self.clock, 0)),
-                         fallback=False, cache_tier=hit.tier, method=provider.method)
+        return _Produced(hit.result, hit.provider, hit.model, _NO_CALLS, fallback=False,
+                         cache_tier=hit.tier, method=provider.method)
 
     def ttl_for(self, spec: AnalysisSpec) -> int:
         return spec.ttl if spec.ttl is not None else self.settings.llm_cache_ttl
