@@ -3,12 +3,9 @@ against ``httpx2.MockTransport`` answering in the Messages and Models APIs' wire
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import gc
 import json
 import logging
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +13,7 @@ import httpx2
 import pytest
 from claude_wire import KEY, REQUEST_ID, Recorder, error, ok
 
-from aexy import AnalysisType, ClosedError, CompletionRequest, ErrorCode, LLMError, LLMGateway
+from aexy import ClosedError, CompletionRequest, ErrorCode, LLMError
 from aexy_claude import ClaudeProvider, ClaudeSettings
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
@@ -54,28 +51,6 @@ async def test_a_closed_provider_never_reopens_its_client() -> None:
     assert p._client is None and len(rec.requests) == 1
     availability = await p.check()
     assert not availability.ok and "closed" in availability.reason
-
-
-async def test_aclose_while_a_retry_sleeps_ends_the_call_with_a_typed_error() -> None:
-    rec = Recorder(error(529, "overloaded_error", "Overloaded"), ok(ANSWER))
-    p = provider(rec)
-    sleeping, wake = asyncio.Event(), asyncio.Event()
-
-    async def sleep(_seconds: float) -> None:
-        sleeping.set()
-        await wake.wait()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gateway = LLMGateway(provider=p, fallbacks=(), cache=False, sleep=sleep)
-        call = asyncio.create_task(gateway.analyze(AnalysisType.CODE_COMPLEXITY, "x = 1\n"))
-        await sleeping.wait()
-        await gateway.aclose()
-        wake.set()
-        with pytest.raises(ClosedError):
-            await call
-        gc.collect()
-    assert p._client is None and len(rec.requests) == 1
 
 
 def test_a_transport_or_an_http_client_not_both() -> None:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import gc
 import logging
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +11,7 @@ import httpx
 import pytest
 from ollama_wire import Recorder, chat_body, tags_body
 
-from aexy import AnalysisType, ClosedError, CompletionRequest, ErrorCode, LLMError, LLMGateway
+from aexy import ClosedError, CompletionRequest, ErrorCode, LLMError
 from aexy_ollama import OllamaProvider, OllamaSettings
 
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
@@ -75,30 +72,6 @@ async def test_a_closed_provider_never_reopens_its_client() -> None:
     assert p._client is None and len(rec.requests) == 1
     availability = await p.check()
     assert not availability.ok and "closed" in availability.reason
-
-
-async def test_aclose_while_a_retry_sleeps_ends_the_call_with_a_typed_error() -> None:
-    replies = [httpx.Response(503, json={"error": "server busy"}),
-               httpx.Response(200, json=chat_body(ANSWER))]
-    rec = Recorder(lambda r: replies.pop(0))
-    p = provider_for(rec)
-    sleeping, wake = asyncio.Event(), asyncio.Event()
-
-    async def sleep(_seconds: float) -> None:
-        sleeping.set()
-        await wake.wait()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        gateway = LLMGateway(provider=p, fallbacks=(), cache=False, sleep=sleep)
-        call = asyncio.create_task(gateway.analyze(AnalysisType.CODE_COMPLEXITY, "x = 1\n"))
-        await sleeping.wait()
-        await gateway.aclose()
-        wake.set()
-        with pytest.raises(ClosedError):
-            await call
-        gc.collect()
-    assert p._client is None and len(rec.requests) == 1
 
 
 # -- credentials -------------------------------------------------------------------------------

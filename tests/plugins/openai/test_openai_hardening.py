@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import gc
 import logging
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -72,31 +69,6 @@ async def test_a_closed_provider_never_reopens_its_client() -> None:
     assert availability.ok is False and "closed" in availability.reason
     assert await p.is_available() is False
     assert len(server.requests) == 1
-
-
-async def test_aclose_while_a_retry_sleeps_ends_the_call_with_a_typed_error() -> None:
-    server = FakeServer(fail(503, openai_error("overloaded", type_="server_error")),
-                        ok(openai_completion(ANSWER)))
-    p = provider(server)
-    sleeping = asyncio.Event()
-    wake = asyncio.Event()
-
-    async def sleep(_seconds: float) -> None:
-        sleeping.set()
-        await wake.wait()
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # an unclosed client would warn (ResourceWarning)
-        gateway = LLMGateway(provider=p, fallbacks=(), cache=False, sleep=sleep)
-        call = asyncio.create_task(gateway.analyze(AnalysisType.CODE_COMPLEXITY, "x = 1\n"))
-        await sleeping.wait()
-        await gateway.aclose()
-        wake.set()
-        with pytest.raises(ClosedError):
-            await call
-        gc.collect()
-    assert p._client is None
-    assert len(server.requests) == 1  # the retry never reached the network
 
 
 # -- credentials -------------------------------------------------------------------------------

@@ -455,6 +455,45 @@ class ProviderContract:
 
         asyncio.run(unused())
 
+    def test_a_call_sleeping_before_its_retry_ends_typed_when_the_gateway_closes(self) -> None:
+        import gc
+        import warnings
+
+        from aexy.errors import ClosedError
+        from aexy.gateway import LLMGateway
+        from aexy.plugins import PluginHost
+        from aexy.settings import AexySettings
+
+        async def body(provider: BaseLLMProvider, server: ScriptedServer, _: Any) -> None:
+            server.push(self.error(self.overloaded_status, message="busy", headers={}))
+            server.push(self.ok())
+            sleeping, wake = asyncio.Event(), asyncio.Event()
+
+            async def sleep(_seconds: float) -> None:
+                sleeping.set()
+                await wake.wait()
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # an unclosed client warns (ResourceWarning)
+                gateway = LLMGateway(provider=provider, fallbacks=(), cache=False, sleep=sleep,
+                                     plugins=PluginHost(entry_points=False),
+                                     settings=AexySettings(max_attempts=2))
+                call = asyncio.ensure_future(gateway.analyze("code_complexity", "x = 1\n"))
+                await sleeping.wait()
+                await gateway.aclose()
+                wake.set()
+                try:
+                    await call
+                except ClosedError:
+                    pass
+                else:
+                    raise AssertionError("a retry after aclose() reached the provider")
+                gc.collect()
+            assert len(server.requests) == 1, (
+                "the closed provider sent another request (it reopened its client)")
+
+        self.run(body)
+
     # -- secrets -------------------------------------------------------------------------------
     def test_no_secret_reaches_an_error_a_repr_or_a_description(self) -> None:
         secret = self.secret

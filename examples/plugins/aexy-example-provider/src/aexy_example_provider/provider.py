@@ -16,6 +16,7 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.plugin_api import (
     BaseLLMProvider,
+    ClosedError,
     Completion,
     CompletionRequest,
     ErrorCode,
@@ -80,12 +81,15 @@ class AcmeProvider(BaseLLMProvider):
         super().__init__(settings, model=model)  # rejects settings of another class
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        self._closed = False
 
     @property
     def base_url(self) -> str:
         return self.settings.base_url.rstrip("/")
 
     def _http(self) -> httpx.AsyncClient:
+        if self._closed:  # never reopen: nothing would close the new client
+            raise ClosedError(f"the {self.name} provider")
         if self._client is None:
             import httpx  # here, not at import: loading the plugin stays cheap
 
@@ -170,6 +174,7 @@ class AcmeProvider(BaseLLMProvider):
         return response.status_code == 200
 
     async def aclose(self) -> None:
+        self._closed = True
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
