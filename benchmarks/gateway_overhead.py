@@ -122,6 +122,19 @@ def _ollama_stub_body() -> bytes:
     return OLLAMA
 
 
+def completion_request(gw: LLMGateway) -> Any:
+    """The request ``gw`` sends for ``CODE``, for calling its provider directly."""
+    from aexy.analysis import AnalysisRequest
+    from aexy.completion import CompletionRequest, Message
+
+    spec = gw.spec_for(TYPE)
+    request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
+    prompt = gw.prompt_for(spec, request)
+    return CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
+                             json_schema=spec.json_schema, schema_name=spec.name,
+                             max_tokens=spec.max_tokens, analysis=request)
+
+
 def raw_client(provider: BaseLLMProvider, headers: dict[str, str]) -> httpx.AsyncClient:
     """A raw client with the pool limits of the provider's own client."""
     pool = getattr(provider, "_client_for_calls", None)
@@ -170,20 +183,12 @@ async def loopback(port: int, a: argparse.Namespace) -> None:
 
 
 async def loopback_one(kind: str, port: int, a: argparse.Namespace) -> None:
-    from aexy.analysis import AnalysisRequest
-    from aexy.completion import CompletionRequest, Message
-
     path, body, headers = await captured_body(kind, CODE)
     provider = make_provider(kind, port)
     raw = raw_client(provider, headers)
     url = f"http://127.0.0.1:{port}{path}"
     async with gateway(provider) as gw:
-        spec = gw.spec_for(TYPE)
-        request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
-        prompt = gw.prompt_for(spec, request)
-        call = CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
-                                 json_schema=spec.json_schema, schema_name=spec.name,
-                                 max_tokens=spec.max_tokens, analysis=request)
+        call = completion_request(gw)
 
         async def ours(i: int) -> Any:
             return await gw.analyze(TYPE, CODE, use_cache=False)
@@ -212,20 +217,12 @@ async def inprocess(a: argparse.Namespace) -> None:
 
 
 async def inprocess_one(kind: str, a: argparse.Namespace) -> None:
-    from aexy.analysis import AnalysisRequest
-    from aexy.completion import CompletionRequest, Message
-
     stub = {"openai": _openai_stub_body(), "ollama": _ollama_stub_body()}[kind]
     transport = httpx.MockTransport(lambda r: httpx.Response(
         200, content=stub, headers={"content-type": "application/json"}))
     provider = make_provider(kind, None, transport)
     gw = gateway(provider)
-    spec = gw.spec_for(TYPE)
-    request = AnalysisRequest.create(TYPE, CODE, None, max_content_chars=10**7)
-    prompt = gw.prompt_for(spec, request)
-    call = CompletionRequest(system=prompt.system, messages=(Message("user", prompt.user),),
-                             json_schema=spec.json_schema, schema_name=spec.name,
-                             max_tokens=spec.max_tokens, analysis=request)
+    call = completion_request(gw)
 
     async def ours(i: int) -> Any:
         return await gw.analyze(TYPE, CODE, use_cache=False)

@@ -7,7 +7,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 
+from aexy.cli import AexyGroup, make_cli
 from aexy.plugins import PluginHost, reset_plugin_host
 from aexy.testing import FakeProvider, install_fake_provider
 
@@ -80,3 +82,15 @@ def secret_paths() -> object:
     """``secret_paths(error, key)``: the reference paths from ``error`` to ``key`` (empty when
     the key is unreachable)."""
     return _secret_paths
+
+
+@pytest.fixture
+def cli(host: PluginHost) -> AexyGroup:
+    """A fresh root command whose process-wide plugin host is the test ``host``."""
+    reset_plugin_host(host)
+    return make_cli()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()

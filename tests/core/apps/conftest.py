@@ -4,12 +4,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from aexy.cli import AexyGroup, make_cli
 from aexy.completion import Completion, CompletionRequest
 from aexy.gateway import LLMGateway
-from aexy.plugins import PluginHost, reset_plugin_host
+from aexy.plugins import PluginHost
 from aexy.providers.offline import OfflineProvider
 
 from .repos import GIT_ENV, MAILMAP, build, crunch_commits, team_commits
@@ -63,15 +61,3 @@ def provider() -> CountingOffline:
 async def gateway(provider: CountingOffline, host: PluginHost):
     async with LLMGateway(provider, fallbacks=(), plugins=host) as gw:
         yield gw
-
-
-@pytest.fixture
-def cli(host: PluginHost) -> AexyGroup:
-    """A fresh root command whose process-wide plugin host is the test ``host``."""
-    reset_plugin_host(host)
-    return make_cli()
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()

@@ -3,24 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from aexy.cli import AexyGroup, make_cli
-from aexy.plugins import PluginHost, reset_plugin_host
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
-
-
-@pytest.fixture
-def cli(host: PluginHost) -> AexyGroup:
-    """A fresh root command whose process-wide plugin host is the test ``host``."""
-    reset_plugin_host(host)
-    return make_cli()
-
-
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
 
 
 @pytest.fixture
