@@ -14,7 +14,6 @@ def test_defaults() -> None:
     assert s.llm_cache_enabled is True
     assert s.llm_cache_ttl == 3600
     assert s.llm_fallback_providers == []
-    assert s.redis_url is None
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +21,6 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLM_FALLBACK_PROVIDERS", "ollama, openai")
     monkeypatch.setenv("LLM_CACHE_TTL", "120")
     monkeypatch.setenv("LLM_CACHE_ENABLED", "false")
-    monkeypatch.setenv("REDIS_URL", "redis://:hunter2@localhost:6379/0")
     monkeypatch.setenv("AEXY_POSTPROCESSORS", "a,b")
     s = AexySettings()
     assert s.llm_provider == "claude"
@@ -30,8 +28,6 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.llm_cache_ttl == 120
     assert s.llm_cache_enabled is False
     assert s.postprocessors == ["a", "b"]
-    assert s.redis_url is not None and "hunter2" not in repr(s) and "hunter2" not in str(s)
-    assert s.redis_url.get_secret_value().endswith("/0")
 
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

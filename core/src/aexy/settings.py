@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["AexySettings", "PluginSettings", "env_prefix_problem", "setting_names"]
@@ -60,8 +60,6 @@ class AexySettings(BaseSettings):
     cache_timeout: float = Field(
         0.1, gt=0, validation_alias=_alias("AEXY_CACHE_TIMEOUT", "cache_timeout")
     )
-    #: ``REDIS_URL``: used by the ``redis`` cache backend when installed. May hold a password.
-    redis_url: SecretStr | None = Field(None, validation_alias=_alias("REDIS_URL", "redis_url"))
     #: ``AEXY_MAX_CONTENT_CHARS``: larger content is rejected before any provider is called.
     max_content_chars: int = Field(
         200_000, gt=0, validation_alias=_alias("AEXY_MAX_CONTENT_CHARS", "max_content_chars")

@@ -206,7 +206,10 @@ class _Keyed(FakeProvider):
 
 
 def test_config_masks_secrets_and_shows_where_values_come_from(cli, runner, host, monkeypatch):
+    import aexy_redis
+
     install_fake_provider(host, _Keyed)
+    host.register(aexy_redis, name="redis", distribution="aexy-redis", version="test")
     monkeypatch.delenv("AEXY_CACHE_BACKEND")  # the suite's own choice; unset shows "default"
     monkeypatch.setenv("KEYED_API_KEY", "sk-very-secret-1234")
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2@cache:6379/0")
@@ -215,7 +218,7 @@ def test_config_masks_secrets_and_shows_where_values_come_from(cli, runner, host
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["core"]["LLM_CACHE_TTL"] == 60
-    assert data["core"]["REDIS_URL"] == "**********"
+    assert data["cache:redis"]["REDIS_URL"] == "**********"  # the backend's own settings
     assert data["core"]["LLM_PROVIDER"] == "offline"
     assert data["keyed"]["KEYED_API_KEY"] == "**********"
     assert data["keyed"]["KEYED_BASE_URL"] == "http://localhost:9"

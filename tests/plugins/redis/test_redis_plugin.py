@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from aexy.plugins import PluginHost
 from aexy.providers.base import RateLimits
@@ -28,21 +28,26 @@ def test_entry_point_registers_the_backend_and_the_limiter() -> None:
     assert "redis" not in host.providers().names()  # not a provider
 
 
-async def test_the_cache_factory_takes_redis_url_from_the_core_settings() -> None:
-    spec = PluginHost().cache_backends().get("redis")
-    assert spec is not None
-    backend = spec.factory(AexySettings(redis_url=SecretStr("redis://:pw@cache.internal:6390/3")))
+async def test_the_host_builds_the_backend_from_redis_url(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:pw-hunter2@cache.internal:6390/3")
+    host = PluginHost()
+    spec = host.cache_backends().get("redis")
+    assert spec is not None and spec.settings_class is RedisSettings
+    backend = host.build_cache_backend(spec, AexySettings())
     try:
         assert isinstance(backend, RedisCache)
         assert backend.connection.url == "redis://***@cache.internal:6390/3"
         assert backend.connection.target.kwargs["db"] == 3
+        settings = RedisSettings()
+        assert "pw-hunter2" not in repr(settings) and "pw-hunter2" not in str(settings)
     finally:
         await backend.aclose()  # nothing was ever connected
 
 
 async def test_the_cache_factory_defaults_to_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AEXY_REDIS_NAMESPACE", "ci:")
-    backend = RedisCache.from_settings(AexySettings())
+    backend = RedisCache()
     try:
         assert backend.connection.url == "redis://localhost:6379/0"
         assert backend.namespace == "ci:"

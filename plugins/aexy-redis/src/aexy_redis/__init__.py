@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aexy.cache import CacheBackendSpec
-from aexy.hookspecs import hookimpl
-from aexy.ratelimit import RateLimiterSpec
+from aexy.plugin_api import CacheBackendSpec, RateLimiterSpec, hookimpl
+from aexy_redis.settings import RedisSettings
 
 if TYPE_CHECKING:
-    from aexy.providers.base import RateLimits
+    from aexy.plugin_api import RateLimits
     from aexy.resilience.clock import Clock, Sleep
-    from aexy.settings import AexySettings
     from aexy_redis.backend import RedisCache
     from aexy_redis.ratelimit import RedisRateLimiter
 
@@ -25,10 +23,10 @@ __all__ = ["register_cache_backends", "register_rate_limiters"]
 __version__ = "0.1.0"
 
 
-def _cache_factory(settings: AexySettings | None) -> RedisCache:
+def _cache_factory(settings: RedisSettings) -> RedisCache:
     from aexy_redis.backend import RedisCache
 
-    return RedisCache.from_settings(settings)
+    return RedisCache(settings)
 
 
 def _limiter_factory(name: str, limits: RateLimits, *, clock: Clock | None = None,
@@ -46,6 +44,8 @@ def register_cache_backends() -> list[Any]:
             factory=_cache_factory,
             description="shared Redis tier behind the memory tier (REDIS_URL); TTL per type "
             "on each key, clear by prefix with SCAN + UNLINK",
+            # REDIS_URL and AEXY_REDIS_*: read by the host, shown by `aexy config`.
+            settings_class=RedisSettings,
         )
     ]
 

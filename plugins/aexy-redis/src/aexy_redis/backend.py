@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
 
     from aexy.resilience.clock import Clock, Random
-    from aexy.settings import AexySettings
 
 __all__ = ["RedisCache", "glob_escape"]
 
@@ -44,8 +43,9 @@ def glob_escape(text: str) -> str:
 class RedisCache:
     """A :class:`~aexy.cache.CacheBackend` on Redis (``AEXY_CACHE_BACKEND=redis``).
 
-    Build it with :meth:`from_settings` (what the plugin's factory does) or pass a
-    :class:`RedisSettings`. Nothing is contacted before the first operation.
+    Pass a :class:`RedisSettings` (the plugin host reads them from ``REDIS_URL`` and
+    ``AEXY_REDIS_*``), or none to read them here. Nothing is contacted before the first
+    operation.
     """
 
     name = "redis"
@@ -58,13 +58,6 @@ class RedisCache:
         self.hits = 0
         self.misses = 0
         self.sets = 0
-
-    @classmethod
-    def from_settings(cls, settings: AexySettings | None = None) -> RedisCache:
-        """The backend for the core's settings: their ``REDIS_URL`` when set, the rest from
-        ``AEXY_REDIS_*``."""
-        url = getattr(settings, "redis_url", None)
-        return cls(RedisSettings(url=url) if url is not None else RedisSettings())
 
     def __repr__(self) -> str:
         return f"RedisCache({self.connection.url!r}, namespace={self.namespace!r})"

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from aexy.plugin_api import PluginSettings
 
 __all__ = ["DEFAULT_URL", "RedisSettings"]
 
 DEFAULT_URL = "redis://localhost:6379/0"
 
 
-class RedisSettings(BaseSettings):
+class RedisSettings(PluginSettings):
     """What the ``redis`` cache backend and rate limiter read. Keywords use the field names:
     ``RedisSettings(url="redis://cache:6379/1", timeout=0.25)``.
 
@@ -20,10 +22,7 @@ class RedisSettings(BaseSettings):
 
     # A prefix rather than bare names: only REDIS_URL, the variable every Redis tool reads, is
     # taken without it.
-    model_config = SettingsConfigDict(
-        env_prefix="AEXY_REDIS_", env_file=".env", env_file_encoding="utf-8", extra="ignore",
-        populate_by_name=True,
-    )
+    model_config = SettingsConfigDict(env_prefix="AEXY_REDIS_", populate_by_name=True)
 
     url: SecretStr = Field(
         SecretStr(DEFAULT_URL), validation_alias="REDIS_URL",
