@@ -79,7 +79,12 @@ class SingleFlight(Generic[T]):
             flight.waiting.append(waiter)
             flight.callers += 1
         try:
-            value = await waiter
+            if not joined and not waiter.done():
+                # Let the work take its first step before waiting on it: when it finishes
+                # without ever waiting (a cache, an in-process model), the result is already
+                # here and no further event-loop turn is spent (Python 3.12 starts it eagerly).
+                await asyncio.sleep(0)
+            value = waiter.result() if waiter.done() else await waiter
         except asyncio.CancelledError:
             # This caller was cancelled (or the work was): if it was the last one waiting,
             # nobody wants the result any more.
