@@ -23,20 +23,16 @@ import argparse
 import asyncio
 import json
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import redis
 import redis.asyncio as redis_asyncio
 
+from _redis_server import redis_server
 from aexy.cache import MemoryCache
 from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
@@ -44,37 +40,6 @@ from aexy_redis.backend import RedisCache
 from aexy_redis.settings import RedisSettings
 
 KEY = "aexy:code_quality:" + "ab" * 32
-
-
-@contextmanager
-def redis_server() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise SystemExit("redis-server is not installed (apt-get install -y redis-server), "
-                         "or pass --url")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with tempfile.TemporaryDirectory() as d:
-        proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save",
-                                 "", "--appendonly", "no", "--dir", d],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            client = redis.Redis(port=port)
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            client.close()
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(10)
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -165,7 +130,7 @@ def main() -> None:
     if a.url:
         asyncio.run(run(a.url, a.calls, a.rounds))
         return
-    with redis_server() as url:
+    with redis_server(hint=", or pass --url") as url:
         asyncio.run(run(url, a.calls, a.rounds))
 
 
