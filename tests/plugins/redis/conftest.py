@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as redis_asyncio
 from redis_server import RedisServer, redis_server_binary
 
 from aexy_redis.backend import RedisCache
@@ -67,3 +68,11 @@ def short_tmp() -> Iterator[Path]:
     """A temporary directory with a short path (a unix socket path holds at most 107 bytes)."""
     with tempfile.TemporaryDirectory(prefix="aexy-r") as d:
         yield Path(d)
+
+
+@pytest.fixture
+async def raw(redis_server: RedisServer) -> AsyncIterator[redis_asyncio.Redis]:
+    """A plain redis-py client on the test's server, to look at what the backend stored."""
+    client = redis_asyncio.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()

@@ -8,24 +8,14 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import redis.asyncio as redis_asyncio
 from redis_server import RedisServer
 
 from aexy.cache import CacheBackend
 from aexy_redis.backend import RedisCache
 from conftest import ServerFactory, settings_for
-
-
-@pytest.fixture
-async def raw(redis_server: RedisServer) -> AsyncIterator[redis_asyncio.Redis]:
-    """A plain redis-py client, to look at what the backend stored."""
-    client = redis_asyncio.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def test_the_backend_satisfies_the_protocol(cache: RedisCache) -> None:

@@ -9,7 +9,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,6 @@ from aexy_redis.ratelimit import RedisRateLimiter, limiter_key
 from conftest import settings_for
 
 CODE = "def add(a, b):\n    return a + b\n"
-
-
-@pytest.fixture
-async def raw(redis_server: RedisServer) -> AsyncIterator[redis_asyncio.Redis]:
-    client = redis_asyncio.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def gateway(server: RedisServer, provider: FakeProvider | None = None,

@@ -7,8 +7,6 @@ file out of the run.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import redis.asyncio as redis_asyncio
 from redis_server import RedisServer
@@ -23,13 +21,6 @@ from aexy_redis.backend import RedisCache
 from conftest import settings_for
 
 CODE = "def add(a, b):\n    return a + b\n"
-
-
-@pytest.fixture
-async def raw(redis_server: RedisServer) -> AsyncIterator[redis_asyncio.Redis]:
-    client = redis_asyncio.Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def gateway(cache: RedisCache, provider: FakeProvider) -> LLMGateway:
