@@ -250,15 +250,16 @@ class TieredCache:
         self._outage = False
 
     @classmethod
-    def from_settings(cls, settings: AexySettings, plugins: PluginHost, *,
-                      recorder: Recorder) -> TieredCache:
-        """The configured backend (see :func:`select_backend`) behind the memory tier."""
-        spec, _why = select_backend(settings, plugins)
-        # The host reads the backend's own settings and checks what the factory built.
-        return cls(plugins.build_cache_backend(spec, settings), recorder=recorder,
-                   memory_entries=settings.cache_max_entries,
-                   memory_max_age=settings.cache_memory_ttl,
-                   timeout=settings.cache_timeout)
+    def from_settings(cls, settings: AexySettings, plugins: PluginHost, *, recorder: Recorder,
+                      backend: CacheBackend | None = None) -> TieredCache:
+        """``backend`` (by default the configured one, see :func:`select_backend`) behind the
+        memory tier, both sized and bounded by ``settings``."""
+        if backend is None:
+            spec, _why = select_backend(settings, plugins)
+            # The host reads the backend's own settings and checks what the factory built.
+            backend = plugins.build_cache_backend(spec, settings)
+        return cls(backend, recorder=recorder, memory_entries=settings.cache_max_entries,
+                   memory_max_age=settings.cache_memory_ttl, timeout=settings.cache_timeout)
 
     @property
     def tiers(self) -> list[CacheBackend]:

@@ -199,10 +199,8 @@ class LLMGateway:
         s = self.settings
         if cache is False or (cache is None and not s.llm_cache_enabled):
             return None
-        if cache is None or cache is True:
-            return TieredCache.from_settings(s, self.plugins, recorder=self._recorder)
-        return TieredCache(cache, recorder=self._recorder, memory_entries=s.cache_max_entries,
-                           memory_max_age=s.cache_memory_ttl, timeout=s.cache_timeout)
+        given = None if cache is None or cache is True else cache
+        return TieredCache.from_settings(s, self.plugins, recorder=self._recorder, backend=given)
 
     @property
     def providers(self) -> tuple[BaseLLMProvider, ...]:

@@ -402,10 +402,7 @@ def _open_cache() -> tuple[Any, str]:
     if not settings.llm_cache_enabled:
         return None, "LLM_CACHE_ENABLED=false"
     spec, why = select_backend(settings, host())
-    cache = TieredCache(host().build_cache_backend(spec, settings), recorder=Recorder(),
-                        memory_entries=settings.cache_max_entries,
-                        memory_max_age=settings.cache_memory_ttl, timeout=settings.cache_timeout)
-    return cache, f"{spec.name}: {why}"
+    return TieredCache.from_settings(settings, host(), recorder=Recorder()), f"{spec.name}: {why}"
 
 
 @cache.command(name="stats")
