@@ -1,5 +1,6 @@
-"""Resilience building blocks used by :class:`aexy.LLMGateway`: deadlines and a virtual clock,
-the retry policy, the circuit breaker and single-flight request coalescing.
+"""Resilience building blocks used by :class:`aexy.LLMGateway`: deadlines, the attempt cutoff and
+a virtual clock, the retry policy, the circuit breaker and single-flight request coalescing.
+:mod:`aexy.resilience.guard` puts them around one provider (``GuardedProvider``).
 
 Rate limiters live in :mod:`aexy.ratelimit` (they are a plugin hook). Everything here takes an
 injected clock and sleep, so tests and benchmarks run in virtual time.
