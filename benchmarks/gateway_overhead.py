@@ -1,7 +1,8 @@
 """What ``LLMGateway.analyze()`` costs on top of the HTTP call it makes.
 
-Each case runs its contenders in interleaved rounds (so machine drift hits them alike) and
-reports the median; ratios are per round, then the median ratio. The loopback cases talk to
+Sequential cases interleave their contenders call by call (a, b, a, b, ...: machine drift hits
+them alike) and take each contender's median call per round; ratios are per round, then the
+median ratio over rounds. Throughput cases interleave whole rounds. The loopback cases talk to
 ``_stub_server.py`` in a second process (it answers like OpenAI and Ollama and counts TCP
 connections); the in-process case uses ``httpx.MockTransport``. The baseline is always a raw
 ``httpx.AsyncClient.post(url, json=body)`` of the very request body aexy sends (captured from
@@ -146,6 +147,27 @@ def raw_client(provider: BaseLLMProvider, headers: dict[str, str]) -> httpx.Asyn
     return httpx.AsyncClient(headers=headers)
 
 
+async def alternating(fns: dict[str, Callable[[int], Awaitable[Any]]], calls: int, n: int
+                      ) -> dict[str, list[float]]:
+    """Per-call latencies (us) of every contender, calls interleaved one by one (a, b, c, a, b,
+    c, ...) so that machine drift (CPU steal, frequency) hits all alike; the figure of a round
+    is each contender's median call, so a preempted call does not move it."""
+    out: dict[str, list[float]] = {name: [] for name in fns}
+    clock = time.perf_counter_ns
+    counter = 0
+    for _ in range(n):
+        samples: dict[str, list[int]] = {name: [] for name in fns}
+        for _ in range(calls):
+            counter += 1
+            for name, fn in fns.items():
+                t0 = clock()
+                await fn(counter)
+                samples[name].append(clock() - t0)
+        for name, got in samples.items():
+            out[name].append(statistics.median(got) / 1000)
+    return out
+
+
 async def rounds(cases: dict[str, Callable[[], Awaitable[float]]], n: int
                  ) -> dict[str, list[float]]:
     """Run every case once per round, interleaved; each returns its own figure."""
@@ -154,19 +176,6 @@ async def rounds(cases: dict[str, Callable[[], Awaitable[float]]], n: int
         for name, case in cases.items():
             out[name].append(await case())
     return out
-
-
-def per_call(fn: Callable[[int], Awaitable[Any]], calls: int) -> Callable[[], Awaitable[float]]:
-    counter = [0]
-
-    async def run() -> float:
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            counter[0] += 1
-            await fn(counter[0])
-        return (time.perf_counter() - t0) / calls * 1e6
-
-    return run
 
 
 def ratio_line(name: str, ours: list[float], base: list[float], target: str) -> str:
@@ -202,9 +211,8 @@ async def loopback_one(kind: str, port: int, a: argparse.Namespace) -> None:
         for fn in (ours, provider_only, theirs):  # warm the pools
             for i in range(50):
                 await fn(i)
-        got = await rounds({"aexy": per_call(ours, a.calls),
-                            "provider": per_call(provider_only, a.calls),
-                            "raw": per_call(theirs, a.calls)}, a.rounds)
+        got = await alternating({"aexy": ours, "provider": provider_only, "raw": theirs},
+                                a.calls, a.rounds)
     await raw.aclose()
     print(ratio_line(f"analyze() via aexy-{kind}", got["aexy"], got["raw"], "<= 1.10x"))
     print(ratio_line(f"  aexy-{kind} complete() alone", got["provider"], got["raw"], "-"))
@@ -233,8 +241,7 @@ async def inprocess_one(kind: str, a: argparse.Namespace) -> None:
     for fn in (ours, bare):
         for i in range(200):
             await fn(i)
-    got = await rounds({"aexy": per_call(ours, a.calls * 3),
-                        "bare": per_call(bare, a.calls * 3)}, a.rounds)
+    got = await alternating({"aexy": ours, "bare": bare}, a.calls * 3, a.rounds)
     deltas = [o - b for o, b in zip(got["aexy"], got["bare"], strict=True)]
     print(f"{'analyze() via aexy-' + kind:<44} {statistics.median(got['aexy']):>9.1f} "
           f"{statistics.median(got['bare']):>9.1f} {statistics.median(deltas):>+7.1f}us"
@@ -316,8 +323,7 @@ async def megabyte(port: int, a: argparse.Namespace) -> None:
         for fn in (ours, theirs):
             for i in range(3):
                 await fn(10**7 + i)
-        got = await rounds({"aexy": per_call(ours, calls), "raw": per_call(theirs, calls)},
-                           a.rounds)
+        got = await alternating({"aexy": ours, "raw": theirs}, calls, a.rounds)
     await raw.aclose()
     print(ratio_line("analyze(1 MB) via aexy-openai", got["aexy"], got["raw"], "<= 1.30x"))
 

@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -28,6 +28,7 @@ __all__ = [
     "AnalysisType",
     "Provenance",
     "ProviderJsonSchema",
+    "attach_provenance",
     "canonical_json",
     "check_prompt_size",
     "provider_json_schema",
@@ -97,18 +98,29 @@ class AnalysisResult(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # The gateway attaches the fields; the model is built on first read, so callers that never
-    # look at provenance never pay for its validation.
-    _provenance: Provenance | dict[str, Any] | None = PrivateAttr(default=None)
+    # The gateway attaches the fields (:func:`attach_provenance`) and the model is built on
+    # first read, so callers that never look at provenance never pay for its validation. They
+    # live in the instance's ``__dict__``, not in a pydantic private attribute: that would make
+    # every validation of every result call back into Python to set up private state (it
+    # doubled the cost of reading an answer). Fields, dumps, reprs and equality ignore them.
 
     @property
     def provenance(self) -> Provenance:
-        found = self._provenance
+        found = self.__dict__.get(_PROVENANCE)
         if found is None:
             raise AttributeError("this result was not produced by a gateway and has no provenance")
         if isinstance(found, dict):
-            found = self._provenance = Provenance(**found)
+            found = Provenance(**found)
+            self.__dict__[_PROVENANCE] = found
         return found
+
+
+_PROVENANCE = "_provenance"
+
+
+def attach_provenance(result: AnalysisResult, fields: dict[str, Any] | Provenance) -> None:
+    """Give ``result`` its provenance (the :class:`Provenance` fields, validated on first read)."""
+    result.__dict__[_PROVENANCE] = fields
 
 
 #: Builds the user prompt from the content and the context.

@@ -23,6 +23,7 @@ from aexy.analysis import (
     AnalysisResult,
     AnalysisSpec,
     AnalysisType,
+    attach_provenance,
     check_prompt_size,
 )
 from aexy.cache import CacheBackend, TieredCache, cache_key
@@ -451,7 +452,7 @@ class LLMGateway:
         """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
         it reports no calls and no tokens, so summing provenance over results gives the cost."""
         result, st = produced.result, produced.state
-        fields = result._provenance = {
+        fields = {
             "analysis_type": spec.name, "provider": produced.provider, "model": produced.model,
             "cache_hit": produced.cache_tier is not None, "cache_tier": produced.cache_tier,
             "coalesced": joined, "attempts": 0 if joined else st.calls,
@@ -465,6 +466,7 @@ class LLMGateway:
             "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
             "method": produced.method, "tokens_estimated": not joined and st.tokens_estimated,
         }
+        attach_provenance(result, fields)
         self._recorder.completed(fields)
         return result
 

@@ -298,3 +298,57 @@ async def test_cutoff_that_never_fires_changes_nothing() -> None:
         raise ValueError("raised inside")
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
+
+
+async def test_a_short_cutoff_after_a_long_one_fires_on_time() -> None:
+    """One watchdog timer serves every cutoff on a loop: a shorter cutoff moves it earlier."""
+    from aexy.resilience.clock import Cutoff
+
+    async def attempt(seconds: float) -> str:
+        try:
+            with Cutoff(seconds):
+                await asyncio.Event().wait()
+        except TimeoutError:
+            return f"timed out after {seconds}"
+        return "never"
+
+    long = asyncio.create_task(attempt(60))
+    await asyncio.sleep(0)  # the 60 s cutoff is in force first
+    assert await attempt(0.01) == "timed out after 0.01"
+    assert not long.done()  # the short one fired alone
+    long.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await long
+
+
+async def test_a_cutoff_still_fires_after_the_earlier_ones_ended() -> None:
+    """The timer is not cancelled when a cutoff ends early; its wake-up finds nothing due and
+    sets itself for the earliest cutoff left."""
+    from aexy.resilience.clock import Cutoff, _watchdog_for
+
+    loop = asyncio.get_running_loop()
+    for _ in range(3):  # cutoffs that end well before their limit leave the timer set
+        with Cutoff(0.005):
+            pass
+    with pytest.raises(TimeoutError), Cutoff(0.03):
+        await asyncio.Event().wait()
+    assert len(_watchdog_for(loop)) == 0  # nothing left watched
+
+
+def test_the_watchdog_lets_a_closed_loop_go() -> None:
+    import gc
+    import weakref
+
+    from aexy.resilience import clock
+
+    async def one() -> None:
+        with clock.Cutoff(60):  # its timer stays on the loop's heap when the block ends
+            await asyncio.sleep(0)
+
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(one())
+    loop.close()
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None

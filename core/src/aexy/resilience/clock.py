@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import weakref
 from collections.abc import Awaitable, Callable, Iterable
 
 __all__ = ["Clock", "Cutoff", "Deadline", "Random", "Sleep", "VirtualClock"]
@@ -48,10 +50,11 @@ class Cutoff:
     """``with Cutoff(seconds):`` cancels the running task when the block outlives ``seconds`` of
     real time, and turns that cancellation into :class:`TimeoutError`; a cancellation from
     anywhere else stays a cancellation. What ``asyncio.timeout`` does for one attempt, as a plain
-    context manager with one timer handle: it runs on every provider call, so its cost counts.
+    context manager: it runs on every provider call, so its cost counts. It takes no timer of its
+    own: one :class:`_Watchdog` per event loop watches every cutoff in force.
     """
 
-    __slots__ = ("_cancelling", "_fired", "_handle", "_task")
+    __slots__ = ("_cancelling", "_fired", "_task", "_watchdog")
 
     def __init__(self, seconds: float) -> None:
         task = asyncio.current_task()
@@ -60,7 +63,9 @@ class Cutoff:
         self._task = task
         self._cancelling = task.cancelling()
         self._fired = False
-        self._handle = asyncio.get_running_loop().call_later(seconds, self._fire)
+        loop = task.get_loop()
+        self._watchdog = _watchdog_for(loop)
+        self._watchdog.watch(self, loop, seconds)
 
     def _fire(self) -> None:
         self._fired = True
@@ -71,12 +76,73 @@ class Cutoff:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:
-        self._handle.cancel()
+        self._watchdog.unwatch(self)
         # Our own cancel request is withdrawn; only when it was the only one does the block
         # end in a timeout (as asyncio.timeout decides).
         if (self._fired and self._task.uncancel() <= self._cancelling
                 and exc_type is asyncio.CancelledError):
             raise TimeoutError
+
+
+class _Watchdog:
+    """The cutoffs in force on one event loop, behind a single timer set for the earliest of
+    them. Starting and ending a cutoff is a dict entry; a timer handle per call (created,
+    pushed on the loop's heap, cancelled) cost several times more. The timer is only moved
+    earlier, never cancelled when a cutoff ends: when it fires it fires what is due and sets
+    itself for the earliest cutoff left, so an unneeded wake-up costs one look at the dict.
+    It holds neither the loop nor its timer strongly, so a closed loop is freed with it."""
+
+    __slots__ = ("_due", "_timer", "_wake_at")
+
+    def __init__(self) -> None:
+        self._due: dict[Cutoff, float] = {}
+        self._timer: weakref.ref[asyncio.TimerHandle] | None = None
+        self._wake_at = math.inf
+
+    def watch(self, cutoff: Cutoff, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        at = loop.time() + seconds
+        self._due[cutoff] = at
+        if at < self._wake_at:
+            self._set(loop, at)
+
+    def unwatch(self, cutoff: Cutoff) -> None:
+        self._due.pop(cutoff, None)
+
+    def __len__(self) -> int:
+        return len(self._due)
+
+    def _set(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        timer = self._timer() if self._timer is not None else None
+        if timer is not None:
+            timer.cancel()
+        self._wake_at = at
+        self._timer = weakref.ref(loop.call_at(at, self._wake, loop))
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer, self._wake_at = None, math.inf
+        now = loop.time()
+        for cutoff in [c for c, at in self._due.items() if at <= now]:
+            del self._due[cutoff]
+            cutoff._fire()
+        if self._due:
+            self._set(loop, min(self._due.values()))
+
+
+_watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
+    weakref.WeakKeyDictionary())
+#: The loop asked about last (weakly held) and its watchdog: one loop is the common case.
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], _Watchdog] | None = None
+
+
+def _watchdog_for(loop: asyncio.AbstractEventLoop) -> _Watchdog:
+    global _last
+    if _last is not None and _last[0]() is loop:
+        return _last[1]
+    watchdog = _watchdogs.get(loop)
+    if watchdog is None:
+        watchdog = _watchdogs[loop] = _Watchdog()
+    _last = (weakref.ref(loop), watchdog)
+    return watchdog
 
 
 class VirtualClock:

@@ -83,7 +83,8 @@ class GuardedProvider:
         provider = self.provider
         attempt = 0
         while True:
-            if state.deadline.remaining() <= 0:
+            remaining = state.deadline.remaining()
+            if remaining <= 0:
                 error = LLMError(f"the deadline of {state.deadline.seconds}s ran out",
                                  code=ErrorCode.TIMEOUT, provider=provider.name,
                                  model=provider.model)
@@ -96,7 +97,7 @@ class GuardedProvider:
                 raise ProviderSkipped
             attempt += 1
             try:
-                completion = await self._attempt(request, permit, state)
+                completion = await self._attempt(request, permit, state, remaining)
             except RateLimitWaitError as exc:
                 exc.provider, exc.model = provider.name, provider.model
                 self.skip(state, "rate_limited", exc.message, code=exc.code.value)
@@ -114,42 +115,48 @@ class GuardedProvider:
                 self._recorder.retry(provider.name, exc.code.value)
                 await self._sleep(delay)
                 continue
-            return self._checked(completion, state)
+            if completion.finish_reason is not FinishReason.STOP:
+                self._check_finish(completion, state)
+            return completion
 
-    async def _attempt(self, request: CompletionRequest, permit: Permit,
-                       state: CallState) -> Completion:
+    async def _attempt(self, request: CompletionRequest, permit: Permit, state: CallState,
+                       remaining: float) -> Completion:
         """One physical call, admitted by the breaker and the limiter, under one timeout."""
         provider = self.provider
         admission = _Admission(self, permit, request)
-        remaining = await admission.take_turn(state) if self.limiter is not None else (
-            admission.check_deadline(state))
+        if self.limiter is not None:
+            remaining = await admission.take_turn(state)
+        # The provider's own timeout caps every attempt; the deadline caps them all. The
+        # request carries a timeout only when the deadline is the shorter of the two.
+        own = provider.settings.timeout
+        limit, sent = (own, request) if own <= remaining else (
+            remaining, request.with_timeout(remaining))
+        recorder = self._recorder
         with admission:
-            # The provider's own timeout caps every attempt; the deadline caps them all.
-            limit = min(provider.settings.timeout, remaining)
             state.calls += 1
             started = self._clock()
-            with self._recorder.span(provider.name, provider.model,
-                                     request.metadata.get("analysis_type", "")) as span:
+            with recorder.span(provider.name, provider.model,
+                               request.metadata.get("analysis_type", "")) as span:
                 answer: Completion | None = None
                 try:
                     # The event loop enforces the limit too, for providers that ignore it.
                     with Cutoff(limit):
-                        answer = await provider.complete(request.with_timeout(limit))
+                        answer = await provider.complete(sent)
                 except TimeoutError:
                     pass  # raised below, outside this block: no exception chain to carry
                 except LLMError as exc:
-                    self._recorder.call_failed(provider.name, provider.model,
-                                               self._clock() - started, exc.code.value)
+                    recorder.call_failed(provider.name, provider.model,
+                                         self._clock() - started, exc.code.value)
                     raise
                 finished = self._clock()
                 if answer is None:
                     error = LLMError(f"no answer within {limit:.2f}s (the provider's timeout "
                                      "or the rest of the deadline)", code=ErrorCode.TIMEOUT,
                                      provider=provider.name, model=provider.model)
-                    self._recorder.call_failed(provider.name, provider.model,
-                                               finished - started, error.code.value)
+                    recorder.call_failed(provider.name, provider.model, finished - started,
+                                         error.code.value)
                     raise error
-                self._recorder.call_ok(provider.name, finished - started, answer, span)
+                recorder.call_ok(provider.name, finished - started, answer, span)
             usage = answer.usage
             admission.used(usage.input_tokens + usage.output_tokens)
         if self._availability_ttl > 0:  # a call that answered is a fresh "available"
@@ -160,7 +167,7 @@ class GuardedProvider:
             state.tokens_estimated = True
         return answer
 
-    def _checked(self, completion: Completion, state: CallState) -> Completion:
+    def _check_finish(self, completion: Completion, state: CallState) -> None:
         """A truncated or refused answer is an error (never retried: it would say the same)."""
         provider = self.provider
         reason = completion.finish_reason
@@ -180,7 +187,7 @@ class GuardedProvider:
                 retryable=False, request_id=completion.request_id,
             )
         else:
-            return completion
+            return
         self._recorder.answer_refused(provider.name, error.code.value)
         state.fail(provider, error.code.value, error.message)
         raise error
