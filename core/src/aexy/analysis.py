@@ -324,7 +324,7 @@ def check_prompt_size(prompt: Prompt, max_prompt_chars: int) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class AnalysisRequest:
     """A validated request. Build with :meth:`create`, which raises
     :class:`~aexy.errors.InvalidInputError` for bad input before any provider is involved."""
@@ -333,6 +333,12 @@ class AnalysisRequest:
     content: str
     context: Mapping[str, Any]
     context_json: str
+
+    def __init__(self, analysis_type: str, content: str, context: Mapping[str, Any],
+                 context_json: str) -> None:
+        # One write, not a frozen dataclass's object.__setattr__ per field: built every call.
+        object.__setattr__(self, "__dict__", {"analysis_type": analysis_type, "content": content,
+                                              "context": context, "context_json": context_json})
 
     @classmethod
     def create(
@@ -363,7 +369,8 @@ class AnalysisRequest:
                 f"content is {len(content):,} characters, above the limit of "
                 f"{max_content_chars:,} (set AEXY_MAX_CONTENT_CHARS to change it)"
             )
-        _check_text(content, "content")
+        if not content.isascii():  # ASCII cannot hold a lone surrogate
+            _check_text(content, "content")
         if context is None or (isinstance(context, Mapping) and not context):
             context = {}  # the common case: nothing to check, encode or copy
             if max_prompt_chars is None or len(content) + 2 <= max_prompt_chars:

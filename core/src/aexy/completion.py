@@ -42,7 +42,9 @@ class Usage:
         return self.input_tokens + self.output_tokens
 
 
-@dataclass(frozen=True, slots=True)
+# Built on every call: a hand-written __init__ stores the fields in one write, where the
+# generated one of a frozen dataclass makes one object.__setattr__ call per field (ten here).
+@dataclass(frozen=True, init=False)
 class CompletionRequest:
     """A provider-neutral chat request.
 
@@ -71,6 +73,18 @@ class CompletionRequest:
     metadata: Mapping[str, str] = field(default_factory=dict)
     analysis: AnalysisRequest | None = None
 
+    def __init__(self, system: str, messages: tuple[Message, ...],
+                 json_schema: Mapping[str, Any] | None = None, schema_name: str = "result",
+                 model: str | None = None, max_tokens: int = 4096, temperature: float = 0.0,
+                 timeout: float | None = None, metadata: Mapping[str, str] | None = None,
+                 analysis: AnalysisRequest | None = None) -> None:
+        object.__setattr__(self, "__dict__", {
+            "system": system, "messages": messages, "json_schema": json_schema,
+            "schema_name": schema_name, "model": model, "max_tokens": max_tokens,
+            "temperature": temperature, "timeout": timeout,
+            "metadata": {} if metadata is None else metadata, "analysis": analysis,
+        })
+
     @classmethod
     def simple(
         cls, system: str, user: str, json_schema: Mapping[str, Any] | None = None, **kw: Any
@@ -78,11 +92,10 @@ class CompletionRequest:
         return cls(system=system, messages=(Message("user", user),), json_schema=json_schema, **kw)
 
     def with_timeout(self, seconds: float) -> CompletionRequest:
-        """This request with ``timeout`` set (cheaper than ``dataclasses.replace``, which
-        matters once per attempt)."""
-        return CompletionRequest(self.system, self.messages, self.json_schema, self.schema_name,
-                                 self.model, self.max_tokens, self.temperature, seconds,
-                                 self.metadata, self.analysis)
+        """This request with ``timeout`` set (cheaper than ``dataclasses.replace``)."""
+        copy = object.__new__(CompletionRequest)
+        object.__setattr__(copy, "__dict__", {**self.__dict__, "timeout": seconds})
+        return copy
 
     @property
     def prompt_chars(self) -> int:

@@ -382,7 +382,8 @@ class LLMGateway:
             except LLMError as exc:
                 last_error = exc
                 continue
-            result = self._postprocess(spec, request, result)
+            if self._postprocessors:
+                result = self._postprocess(spec, request, result)
             if key is not None:
                 await self._cache.set(  # type: ignore[union-attr]
                     key if index == 0 else self._key(spec, prompt.version, request, provider), spec,

@@ -64,8 +64,13 @@ class Cutoff:
         self._cancelling = task.cancelling()
         self._fired = False
         loop = task.get_loop()
-        self._watchdog = _watchdog_for(loop)
-        self._watchdog.watch(self, loop, seconds)
+        last = _last
+        watchdog = self._watchdog = last[1] if last is not None and last[0]() is loop else (
+            _watchdog_for(loop))
+        at = loop.time() + seconds
+        watchdog.due[self] = at
+        if at < watchdog.wake_at:
+            watchdog.set(loop, at)
 
     def _fire(self) -> None:
         self._fired = True
@@ -76,7 +81,7 @@ class Cutoff:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:
-        self._watchdog.unwatch(self)
+        self._watchdog.due.pop(self, None)
         # Our own cancel request is withdrawn; only when it was the only one does the block
         # end in a timeout (as asyncio.timeout decides).
         if (self._fired and self._task.uncancel() <= self._cancelling
@@ -92,40 +97,33 @@ class _Watchdog:
     itself for the earliest cutoff left, so an unneeded wake-up costs one look at the dict.
     It holds neither the loop nor its timer strongly, so a closed loop is freed with it."""
 
-    __slots__ = ("_due", "_timer", "_wake_at")
+    __slots__ = ("_timer", "due", "wake_at")
 
     def __init__(self) -> None:
-        self._due: dict[Cutoff, float] = {}
+        #: Each cutoff in force and when it is due (:class:`Cutoff` adds and removes itself).
+        self.due: dict[Cutoff, float] = {}
+        self.wake_at = math.inf
         self._timer: weakref.ref[asyncio.TimerHandle] | None = None
-        self._wake_at = math.inf
-
-    def watch(self, cutoff: Cutoff, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        at = loop.time() + seconds
-        self._due[cutoff] = at
-        if at < self._wake_at:
-            self._set(loop, at)
-
-    def unwatch(self, cutoff: Cutoff) -> None:
-        self._due.pop(cutoff, None)
 
     def __len__(self) -> int:
-        return len(self._due)
+        return len(self.due)
 
-    def _set(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+    def set(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        """Wake at ``at`` (loop time), instead of any later wake-up."""
         timer = self._timer() if self._timer is not None else None
         if timer is not None:
             timer.cancel()
-        self._wake_at = at
+        self.wake_at = at
         self._timer = weakref.ref(loop.call_at(at, self._wake, loop))
 
     def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer, self._wake_at = None, math.inf
+        self._timer, self.wake_at = None, math.inf
         now = loop.time()
-        for cutoff in [c for c, at in self._due.items() if at <= now]:
-            del self._due[cutoff]
+        for cutoff in [c for c, at in self.due.items() if at <= now]:
+            del self.due[cutoff]
             cutoff._fire()
-        if self._due:
-            self._set(loop, min(self._due.values()))
+        if self.due:
+            self.set(loop, min(self.due.values()))
 
 
 _watchdogs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchdog] = (
