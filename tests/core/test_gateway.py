@@ -357,3 +357,21 @@ async def test_seed_provider_analyze_ignores_configured_fallbacks(
     with pytest.raises(LLMError) as info:  # its own error, not a fallback's answer
         await failing.analyze(AnalysisType.SKILL_EXTRACTION, CODE)
     assert info.value.code is ErrorCode.AUTHENTICATION_ERROR
+
+
+async def test_a_result_is_freed_as_soon_as_its_caller_drops_it(host: PluginHost) -> None:
+    """Provenance is attached without a reference cycle: no garbage collection is needed."""
+    import gc
+    import weakref
+
+    async with LLMGateway(provider=FakeProvider(), plugins=host) as gw:
+        result = await gw.analyze("code_quality", "x = 1\n", use_cache=False)
+        assert result.provenance.attempts == 1
+        fresh = await gw.analyze("code_quality", "y = 2\n", use_cache=False)
+        gc.disable()
+        try:
+            gone = weakref.ref(fresh)
+            del fresh  # provenance never read: the lazy record is still attached
+            assert gone() is None
+        finally:
+            gc.enable()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
@@ -27,6 +27,7 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisType",
     "Provenance",
+    "ProvenanceRecord",
     "ProviderJsonSchema",
     "attach_provenance",
     "canonical_json",
@@ -109,18 +110,25 @@ class AnalysisResult(BaseModel):
         found = self.__dict__.get(_PROVENANCE)
         if found is None:
             raise AttributeError("this result was not produced by a gateway and has no provenance")
-        if isinstance(found, dict):
-            found = Provenance(**found)
+        if not isinstance(found, Provenance):
+            found = Provenance(**(found if isinstance(found, dict) else found.fields()))
             self.__dict__[_PROVENANCE] = found
         return found
+
+
+class ProvenanceRecord(Protocol):
+    """What the gateway attaches: the fields of :class:`Provenance`, produced on demand."""
+
+    def fields(self) -> dict[str, Any]: ...
 
 
 _PROVENANCE = "_provenance"
 
 
-def attach_provenance(result: AnalysisResult, fields: dict[str, Any] | Provenance) -> None:
-    """Give ``result`` its provenance (the :class:`Provenance` fields, validated on first read)."""
-    result.__dict__[_PROVENANCE] = fields
+def attach_provenance(result: AnalysisResult,
+                      provenance: Provenance | ProvenanceRecord | dict[str, Any]) -> None:
+    """Give ``result`` its provenance (validated into :class:`Provenance` on first read)."""
+    result.__dict__[_PROVENANCE] = provenance
 
 
 #: Builds the user prompt from the content and the context.

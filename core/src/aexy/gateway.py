@@ -73,6 +73,40 @@ class _Produced:
     method: Literal["model", "heuristic"] = "model"
 
 
+class _Record:
+    """A finished call as its provenance reads it. The fields are only put together when read
+    (``result.provenance``, or the log line when INFO is on): most callers never look."""
+
+    __slots__ = ("cache_tier", "fallback", "joined", "latency_ms", "method", "model",
+                 "prompt_version", "provider", "repaired", "spec_name", "spec_version", "state")
+
+    def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
+                 prompt_version: str, latency_ms: float, joined: bool) -> None:
+        # The result is not kept: it holds this record, and a cycle would outlive its caller.
+        self.provider, self.model, self.state = produced.provider, produced.model, produced.state
+        self.cache_tier, self.repaired = produced.cache_tier, produced.repaired
+        self.fallback, self.method = produced.fallback, produced.method
+        self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
+                                                                  prompt_version)
+        self.latency_ms, self.joined = latency_ms, joined
+
+    def fields(self) -> dict[str, Any]:
+        st, joined = self.state, self.joined
+        return {
+            "analysis_type": self.spec_name, "provider": self.provider, "model": self.model,
+            "cache_hit": self.cache_tier is not None, "cache_tier": self.cache_tier,
+            "coalesced": joined, "attempts": 0 if joined else st.calls,
+            "input_tokens": 0 if joined else st.input_tokens,
+            "output_tokens": 0 if joined else st.output_tokens,
+            "latency_ms": self.latency_ms, "spec_version": self.spec_version,
+            "prompt_version": self.prompt_version, "repaired": self.repaired,
+            "fallback": self.fallback, "retries": 0 if joined else st.retries,
+            "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
+            "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
+            "method": self.method, "tokens_estimated": not joined and st.tokens_estimated,
+        }
+
+
 #: The state of a request the cache answered: no call made (read, never written).
 _NO_CALLS = CallState(Deadline(time.monotonic, 0))
 
@@ -452,24 +486,12 @@ class LLMGateway:
                 *, joined: bool) -> AnalysisResult:
         """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
         it reports no calls and no tokens, so summing provenance over results gives the cost."""
-        result, st = produced.result, produced.state
-        fields = {
-            "analysis_type": spec.name, "provider": produced.provider, "model": produced.model,
-            "cache_hit": produced.cache_tier is not None, "cache_tier": produced.cache_tier,
-            "coalesced": joined, "attempts": 0 if joined else st.calls,
-            "input_tokens": 0 if joined else st.input_tokens,
-            "output_tokens": 0 if joined else st.output_tokens,
-            "latency_ms": (self.clock() - started) * 1000, "spec_version": spec.version,
-            "prompt_version": prompt_version, "repaired": produced.repaired,
-            "fallback": produced.fallback, "retries": 0 if joined else st.retries,
-            "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures)
-            if st.failures else (),
-            "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
-            "method": produced.method, "tokens_estimated": not joined and st.tokens_estimated,
-        }
-        attach_provenance(result, fields)
-        self._recorder.completed(fields)
-        return result
+        record = _Record(produced, spec.name, spec.version, prompt_version,
+                         (self.clock() - started) * 1000, joined)
+        attach_provenance(produced.result, record)
+        self._recorder.completed(
+            record, heuristic_fallback=produced.fallback and produced.method != "model")
+        return produced.result
 
     # -- the cache, for callers ----------------------------------------------------------------
     async def clear_cache(self, analysis_type: AnalysisType | str | None = None) -> int:

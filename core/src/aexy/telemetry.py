@@ -13,11 +13,12 @@ import logging
 import math
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aexy.analysis import ProvenanceRecord
     from aexy.completion import Completion
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
@@ -287,11 +288,12 @@ class Recorder:
     def unavailable(self) -> None:
         self.stats.unavailable += 1
 
-    def completed(self, p: Mapping[str, Any]) -> None:
-        """The one structured log line of a finished analysis, from its provenance fields (its
-        ``extra`` is only built when INFO is on), and a warning when a heuristic answer stood
-        in for a model's."""
+    def completed(self, record: ProvenanceRecord, *, heuristic_fallback: bool) -> None:
+        """The one structured log line of a finished analysis, from its provenance fields (built
+        only when INFO is on), and a warning when a heuristic answer stood in for a model's
+        (``heuristic_fallback``)."""
         if logger.isEnabledFor(logging.INFO):
+            p = record.fields()
             logger.info(
                 "LLM analysis completed",
                 extra={
@@ -303,8 +305,9 @@ class Recorder:
                     "coalesced": p["coalesced"], "method": p["method"],
                 },
             )
-        if p["fallback"] and p["method"] != "model":
+        if heuristic_fallback:
             # A heuristic answer standing in for a model's must never pass unnoticed.
+            p = record.fields()
             failed = "; ".join(p["failures"]) or "earlier providers"
             logger.warning(
                 "%s was answered by %s/%s with %s rules, not a model, after %s",

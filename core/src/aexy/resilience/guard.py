@@ -63,7 +63,8 @@ class GuardedProvider:
                  clock: Clock, sleep: Sleep, random: Random, availability_ttl: float) -> None:
         self.provider = provider
         # Breakers, limiters and availability are kept per provider *and* model.
-        self.label = f"{provider.name}/{provider.model}"
+        self.model = provider.model  # fixed once the gateway is built (the label says so)
+        self.label = f"{provider.name}/{self.model}"
         self.breaker = breaker
         self.limiter = limiter
         self.policy = policy
@@ -135,7 +136,7 @@ class GuardedProvider:
         with admission:
             state.calls += 1
             started = self._clock()
-            with recorder.span(provider.name, provider.model,
+            with recorder.span(provider.name, self.model,
                                request.metadata.get("analysis_type", "")) as span:
                 answer: Completion | None = None
                 try:
