@@ -279,3 +279,44 @@ def test_several_backends_need_a_choice_naming_them() -> None:
 def test_an_unknown_backend_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="unknown cache backend 'nope'"):
         select_backend(AexySettings(cache_backend="nope"), PluginHost(entry_points=False))
+
+
+# -- the memory tier itself ----------------------------------------------------------------------
+async def test_the_memory_tier_drops_the_least_recently_used_entry() -> None:
+    cache = MemoryCache(2)
+    await cache.set("aexy:t:a", "A", 60)
+    await cache.set("aexy:t:b", "B", 60)
+    assert await cache.get("aexy:t:a") == "A"  # a read makes "a" the most recent
+    await cache.set("aexy:t:c", "C", 60)
+    assert [await cache.get(k) for k in ("aexy:t:a", "aexy:t:b", "aexy:t:c")] == ["A", None, "C"]
+
+
+async def test_expired_entries_are_misses_and_are_not_counted() -> None:
+    clock = VirtualClock()
+    cache = MemoryCache(10, timer=clock)
+    await cache.set("aexy:t:short", "S", 5)
+    await cache.set("aexy:t:long", "L", 50)
+    clock.advance(5)  # an entry is gone at its expiry, not after it
+    assert await cache.get("aexy:t:short") is None
+    assert await cache.get("aexy:t:long") == "L"
+    await cache.set("aexy:t:other", "O", 1)
+    clock.advance(1)
+    stats = await cache.stats()
+    assert (stats["entries"], stats["hits"], stats["misses"]) == (1, 1, 1)
+    assert await cache.clear("aexy:t:") == 1  # only the live entry is counted
+
+
+def test_the_memory_tier_needs_room_for_one_entry() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        MemoryCache(0)
+
+
+def test_a_long_envelope_header_is_parsed_but_not_remembered() -> None:
+    from aexy.cache import _known_header, decode_entry
+
+    spec = PluginHost(entry_points=False).analysis_types().get("code_quality")
+    assert spec is not None
+    before = _known_header.cache_info().currsize
+    with pytest.raises(ValueError, match="stale, foreign or corrupt"):
+        decode_entry('{"v": 2, "pad": "' + "x" * 5000 + '"}\n{}', spec)
+    assert _known_header.cache_info().currsize == before

@@ -239,15 +239,15 @@ def test_a_backend_gets_its_own_settings_from_the_environment_and_dotenv(
     host = host_with("register_cache_backends",
                      CacheBackendSpec("shared", factory, settings_class=SharedSettings))
     monkeypatch.setenv("SHARED_CACHE_SIZE", "7")
-    assert host.build_cache_backend("shared", AexySettings())._data.maxsize == 7  # type: ignore[attr-defined]
+    assert host.build_cache_backend("shared", AexySettings()).maxsize == 7  # type: ignore[attr-defined]
     # Once selected, by its record (what the cache's backend selection hands over).
     spec = host.cache_backends().get("shared")
     assert spec is not None
-    assert host.build_cache_backend(spec, AexySettings())._data.maxsize == 7  # type: ignore[attr-defined]
+    assert host.build_cache_backend(spec, AexySettings()).maxsize == 7  # type: ignore[attr-defined]
     monkeypatch.delenv("SHARED_CACHE_SIZE")
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("SHARED_CACHE_SIZE=3\n")
-    assert host.build_cache_backend("shared", AexySettings())._data.maxsize == 3  # type: ignore[attr-defined]
+    assert host.build_cache_backend("shared", AexySettings()).maxsize == 3  # type: ignore[attr-defined]
     assert all(isinstance(s, SharedSettings) for s in seen)
 
 

@@ -43,7 +43,7 @@ def register_cache_backends() -> list[Any]:
         CacheBackendSpec(
             name="memory",
             factory=lambda settings: MemoryCache(settings.cache_max_entries),
-            description="bounded in-process cache (cachetools), TTL per analysis type",
+            description="bounded in-process LRU cache, TTL per analysis type",
         )
     ]
 

@@ -13,14 +13,15 @@ A cache never fails an analysis: a shared backend's error or timeout on ``get`` 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from cachetools import TLRUCache
 from pydantic import ValidationError
 
 from aexy.errors import AexyError, ConfigurationError
@@ -70,12 +71,21 @@ def cache_key(
     prompt's version, the result schema, provider and model, the post-processors the reader
     applies, the context and the content. Each field is length-prefixed, and the content is
     hashed once as UTF-8 bytes (no JSON encoding of possibly megabytes of text)."""
-    parts = (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash, provider,
-             model, context_json, ",".join(postprocessors))
     # "<length>:<text>" for each field, so no two requests give the same material.
-    digest = hashlib.sha256("".join([f"{len(p)}:{p}" for p in parts]).encode())
+    digest = hashlib.sha256(_fixed_material(analysis_type, spec_version, prompt_version,
+                                            schema_hash, provider, model, tuple(postprocessors)))
+    digest.update(f"{len(context_json)}:{context_json}".encode())
     digest.update(content.encode())  # last, so its length needs no prefix
     return f"aexy:{analysis_type}:{digest.hexdigest()}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixed_material(analysis_type: str, spec_version: str, prompt_version: str, schema_hash: str,
+                    provider: str, model: str, postprocessors: tuple[str, ...]) -> bytes:
+    """The key material that is the same for every call of one type through one provider."""
+    parts = (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash, provider,
+             model)
+    return "".join([f"{len(p)}:{p}" for p in (*parts, ",".join(postprocessors))]).encode()
 
 
 def type_prefix(analysis_type: str | None) -> str:
@@ -146,49 +156,67 @@ class CacheBackendSpec:
 
 
 class MemoryCache:
-    """Bounded in-process cache with a TTL per entry (cachetools ``TLRUCache``): the memory tier,
-    and the ``memory`` backend when no shared one is installed."""
+    """Bounded in-process cache with a TTL per entry: the memory tier, and the ``memory`` backend
+    when no shared one is installed. Least recently used entries go first when it is full; an
+    expired entry is dropped when it is read or reaches the end of the line. A plain ordered
+    dict: a hit is one lookup and a move, which matters on the path of every cached call."""
 
     name = "memory"
 
     def __init__(self, maxsize: int = 1000, *, timer: Callable[[], float] = time.monotonic) -> None:
-        # Each entry is (value, ttl); the TLRU "time to use" is computed per entry at insertion.
-        self._data: TLRUCache[str, tuple[str, float]] = TLRUCache(
-            maxsize=maxsize, ttu=lambda _k, v, now: now + v[1], timer=timer
-        )
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+        self.maxsize = maxsize
+        self._timer = timer
+        # key -> (value, expires at), least recently used first.
+        self._data: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
     async def get(self, key: str) -> str | None:
         item = self._data.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return item[0]
+        if item is not None:
+            if item[1] > self._timer():
+                self._data.move_to_end(key)
+                self.hits += 1
+                return item[0]
+            del self._data[key]
+        self.misses += 1
+        return None
 
     async def set(self, key: str, value: str, ttl: float) -> None:
-        if ttl > 0:
-            self._data[key] = (value, float(ttl))
+        if ttl <= 0:
+            return
+        data = self._data
+        data[key] = (value, self._timer() + ttl)
+        data.move_to_end(key)
+        if len(data) > self.maxsize:
+            data.popitem(last=False)
 
     async def delete(self, key: str) -> bool:
         return self._data.pop(key, None) is not None
 
     async def clear(self, prefix: str = "aexy:") -> int:
-        doomed = [k for k in list(self._data.keys()) if k.startswith(prefix)]
+        self._expire()
+        doomed = [k for k in self._data if k.startswith(prefix)]
         for k in doomed:
-            self._data.pop(k, None)
+            del self._data[k]
         return len(doomed)
 
     async def stats(self) -> dict[str, Any]:
-        self._data.expire()
+        self._expire()
         return {
             "backend": self.name,
             "entries": len(self._data),
-            "maxsize": self._data.maxsize,
+            "maxsize": self.maxsize,
             "hits": self.hits,
             "misses": self.misses,
         }
+
+    def _expire(self) -> None:
+        now = self._timer()
+        for key in [k for k, (_, at) in self._data.items() if at <= now]:
+            del self._data[key]
 
     async def aclose(self) -> None:
         return None
@@ -204,15 +232,29 @@ def encode_entry(result: AnalysisResult, spec: AnalysisSpec, provider: str, mode
 def decode_entry(raw: str, spec: AnalysisSpec) -> tuple[AnalysisResult, str, str]:
     """``(result, provider, model)``; ``ValueError`` for anything stale, foreign or corrupt."""
     head, _, body = raw.partition("\n")
+    # Headers repeat (one per type and provider): parsed once, unless oddly long.
+    header = _known_header(head) if len(head) <= 1024 else _header(head)
+    if header is None or header[0] != spec.schema_hash:
+        raise ValueError("stale, foreign or corrupt cache entry")
+    try:
+        result = spec.result_model.model_validate_json(body)
+    except ValidationError as exc:
+        raise ValueError(f"invalid cache entry: {type(exc).__name__}") from None
+    return result, header[1], header[2]
+
+
+def _header(head: str) -> tuple[str, str, str] | None:
+    """``(schema hash, provider, model)`` of a current envelope header, else ``None``."""
     try:
         header = json.loads(head)
-        if (not isinstance(header, dict) or header.get("v") != ENVELOPE_VERSION
-                or header.get("schema") != spec.schema_hash):
-            raise ValueError("stale or foreign cache entry")
-        result = spec.result_model.model_validate_json(body)
-        return result, str(header["provider"]), str(header["model"])
-    except (ValidationError, KeyError, TypeError) as exc:
-        raise ValueError(f"invalid cache entry: {type(exc).__name__}") from None
+        if not isinstance(header, dict) or header.get("v") != ENVELOPE_VERSION:
+            return None
+        return str(header["schema"]), str(header["provider"]), str(header["model"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+_known_header = functools.lru_cache(maxsize=256)(_header)
 
 
 @dataclass(frozen=True, slots=True)
