@@ -349,3 +349,12 @@ async def test_availability_is_false_on_timeouts() -> None:
         raise httpx.ReadTimeout("timed out", request=request)
 
     assert await provider_for(Recorder(slow)).is_available() is False
+
+
+@pytest.mark.parametrize("base", ["http://proxy.local/ollama", "http://proxy.local/ollama/"])
+async def test_a_base_url_with_a_path_keeps_it(base: str) -> None:
+    rec = Recorder(lambda r: ok('{"age": 22, "available": true}'))
+    provider = OllamaProvider(OllamaSettings(base_url=base), transport=rec.transport)
+    await provider.complete(simple_request())
+    await provider.complete(simple_request())  # the URL object built with the client is reused
+    assert [str(r.url) for r in rec.requests] == ["http://proxy.local/ollama/api/chat"] * 2

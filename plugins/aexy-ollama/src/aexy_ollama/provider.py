@@ -87,6 +87,11 @@ class OllamaSettings(ProviderSettings):
         return masked_repr_args(super().__repr_args__())
 
 
+def _dumps(value: Any) -> str:
+    # What httpx's json= sends (compact, UTF-8, no NaN), so the wire body is unchanged.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def _keep_alive_value(value: str) -> str | int | float:
     # Ollama reads a JSON number as seconds but a string must carry a unit ("300" is rejected).
     try:
@@ -142,6 +147,10 @@ class OllamaProvider(BaseLLMProvider):
         self._closed = False
         self._url, self._credentials = split_credentials(self.settings.base_url)
         self._where = public_url(self.settings.base_url)
+        self._chat_url: httpx.URL | None = None  # parsed once, with the client
+        # Schema object -> (that object, its JSON text): the schema is most of the body and the
+        # gateway sends the same one on every call of a type, so it is serialised once.
+        self._schema_text: dict[int, tuple[Mapping[str, Any], str]] = {}
 
     @property
     def base_url(self) -> str:
@@ -178,12 +187,16 @@ class OllamaProvider(BaseLLMProvider):
                 auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
                 timeout=self._timeout(),
                 transport=self._transport,
-                headers={"Accept": "application/json"},
+                # Content-Type on the client, not per request: the chat body is JSON bytes, and
+                # merging request headers into the client's costs more than the header does.
+                headers={"Accept": "application/json", "Content-Type": "application/json"},
                 # Idle connections kept up to the pool size: concurrent callers reuse them
                 # rather than open one per call (httpx keeps 20 idle by default).
                 limits=httpx.Limits(max_connections=self.settings.max_connections,
                                     max_keepalive_connections=self.settings.max_connections),
             )
+            # An absolute URL object: httpx neither parses nor merges it again on each call.
+            self._chat_url = httpx.URL(self._url.rstrip("/") + "/api/chat")
         return self._client
 
     async def aclose(self) -> None:
@@ -195,6 +208,12 @@ class OllamaProvider(BaseLLMProvider):
     # -- requests ------------------------------------------------------------------------------
     def build_payload(self, request: CompletionRequest) -> dict[str, Any]:
         """The ``/api/chat`` body for ``request`` (non-streaming, schema as ``format``)."""
+        payload = self._payload(request)
+        if request.json_schema is not None:
+            payload["format"] = dict(request.json_schema)
+        return payload
+
+    def _payload(self, request: CompletionRequest) -> dict[str, Any]:
         s = self.settings
         messages: list[dict[str, str]] = []
         if request.system:
@@ -212,23 +231,36 @@ class OllamaProvider(BaseLLMProvider):
             "stream": False,
             "options": options,
         }
-        if request.json_schema is not None:
-            payload["format"] = dict(request.json_schema)
         if s.keep_alive is not None:
             payload["keep_alive"] = _keep_alive_value(s.keep_alive)
         return payload
 
+    def _body(self, payload: dict[str, Any], schema: Mapping[str, Any] | None) -> bytes:
+        """:meth:`build_payload` as JSON bytes, with the schema's cached text spliced in."""
+        text = _dumps(payload)
+        if schema is not None:
+            known = self._schema_text.get(id(schema))
+            if known is None or known[0] is not schema:
+                if len(self._schema_text) >= 128:
+                    self._schema_text.clear()
+                known = self._schema_text[id(schema)] = (schema, _dumps(schema))
+            text = f'{text[:-1]},"format":{known[1]}}}'
+        return text.encode()
+
     async def complete(self, request: CompletionRequest) -> Completion:
         import httpx
 
-        payload = self.build_payload(request)
+        payload = self._payload(request)
         model = payload["model"]
+        body = self._body(payload, request.json_schema)
         client = self.client
+        # The client's own timeouts, unless the caller's deadline is shorter.
+        timeout = (httpx.USE_CLIENT_DEFAULT if request.timeout is None
+                   else self._timeout(request.timeout))
         failure: LLMError | None = None
         try:
-            response = await client.post(
-                "/api/chat", json=payload, timeout=self._timeout(request.timeout)
-            )
+            response = await client.post(self._chat_url or "/api/chat", content=body,
+                                         timeout=timeout)
         except httpx.HTTPError as exc:
             failure = self._transport_error(exc, model, request.timeout)
         if failure is not None:

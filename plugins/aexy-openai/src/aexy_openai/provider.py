@@ -173,7 +173,7 @@ class OpenAIProvider(BaseLLMProvider):
         # Parsed once: the URL without credentials is what the client and every message see.
         self.base_url, self._credentials = split_credentials(self.settings.base_url)
         self._where = public_url(self.settings.base_url)
-        self._chat_url = self.base_url + "/chat/completions"
+        self._chat_url: str | httpx.URL = self.base_url + "/chat/completions"
         self._models_url = self.base_url + "/models"
         self._is_openai = _is_openai(self.base_url)
         self._transport = transport
@@ -226,6 +226,8 @@ class OpenAIProvider(BaseLLMProvider):
                 limits=httpx.Limits(max_connections=self.settings.max_connections,
                                     max_keepalive_connections=self.settings.max_connections),
             )
+            # A URL object: httpx does not parse it again on every call.
+            self._chat_url = httpx.URL(str(self._chat_url))
         return self._client
 
     def structured_mode(self, model: str | None = None) -> _Mode:
@@ -269,10 +271,13 @@ class OpenAIProvider(BaseLLMProvider):
         key = (self.base_url, model)
         send_temperature = key not in _no_temperature
         deadline = time.monotonic() + timeout
+        # The first post runs under the client's own timeout when nothing shortens it; a post
+        # after a step-down gets what is left.
+        budget: float | None = None if request.timeout is None else timeout
         while True:
             body = self._body(request, model, mode, send_temperature)
-            remaining = max(deadline - time.monotonic(), 0.001)
-            response = await self._post(body, model, remaining)
+            response = await self._post(body, model, budget)
+            budget = max(deadline - time.monotonic(), 0.001)
             if response.status_code == 200:
                 break
             info = _ErrorInfo.parse(response)
@@ -350,18 +355,22 @@ class OpenAIProvider(BaseLLMProvider):
             text = f'{text[:-1]},"response_format":{response_format}}}'
         return text.encode()
 
-    async def _post(self, body: bytes, model: str, budget: float) -> httpx.Response:
-        """One POST under httpx's own timeouts (the gateway adds its overall scope). Errors are
-        raised after the ``except`` block: an httpx exception holds the request, whose headers
-        hold the key, and must not ride along as ``__context__``."""
+    async def _post(self, body: bytes, model: str, budget: float | None) -> httpx.Response:
+        """One POST under httpx's own timeouts (``budget`` seconds, or the client's
+        ``OPENAI_TIMEOUT`` when ``None``). Errors are raised after the ``except`` block: an
+        httpx exception holds the request, whose headers hold the key, and must not ride along
+        as ``__context__``."""
         import httpx
 
         client = self._client_for_calls()
         try:
-            return await client.post(self._chat_url, content=body, timeout=budget)
+            return await client.post(
+                self._chat_url, content=body,
+                timeout=httpx.USE_CLIENT_DEFAULT if budget is None else budget)
         except httpx.TimeoutException:
+            limit = self.settings.timeout if budget is None else budget
             error = LLMError(
-                f"no answer from {self._where} within {budget:.3g}s; raise OPENAI_TIMEOUT or "
+                f"no answer from {self._where} within {limit:.3g}s; raise OPENAI_TIMEOUT or "
                 "check the server's load",
                 code=ErrorCode.TIMEOUT, provider=self.name, model=model,
             )
