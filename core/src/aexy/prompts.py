@@ -193,8 +193,10 @@ def delimit(content: str, tag: str = "content") -> str:
         closer = _CLOSERS[tag] = _closing_tag(tag)
     # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
     # legal escape of "/", so JSON context stays valid JSON. Searched first: sub() copies the
-    # whole text even when nothing matches (about 2 ms a megabyte, against 0.1 ms to search).
-    safe = content if closer.search(content) is None else closer.sub(f"<\\/{tag}>", content)
+    # whole text even when nothing matches (about 2 ms a megabyte, against 0.5 ms to search,
+    # and 0.02 ms to see that there is no "<" at all).
+    safe = content if "<" not in content or closer.search(content) is None else (
+        closer.sub(f"<\\/{tag}>", content))
     return f"<{tag}>\n{safe}\n</{tag}>"
 
 
