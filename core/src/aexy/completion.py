@@ -55,7 +55,9 @@ class CompletionRequest:
         schema do so, the core validates the answer either way.
     :param schema_name: a short identifier for the schema (``[a-zA-Z0-9_-]``).
     :param model: overrides the provider's configured model for this call.
-    :param timeout: seconds this call may take at most (the rest of the caller's deadline).
+    :param timeout: seconds this call may take at most, set by the gateway when the rest of
+        the caller's deadline is shorter than the provider's own timeout; ``None``: the
+        provider's own timeout applies.
     :param analysis: the validated analysis this call serves (type, content, context), set by
         the gateway. Model providers send the rendered prompt and ignore it; a provider that
         computes its answer instead of generating it (the built-in ``offline`` one) reads the
