@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
 
 __all__ = [
+    "PerSchema",
     "accepts_null",
     "bounds_text",
     "cap_array_items",
@@ -31,6 +32,36 @@ __all__ = [
     "sketch",
     "strict_schema",
 ]
+
+T = TypeVar("T")
+
+
+class PerSchema(Generic[T]):
+    """``derive(schema)``, computed once per schema object. The gateway sends a type's spec
+    schema, the same object, on every call of that type, so what a provider derives from it (an
+    API's dialect of the schema, its JSON text) is worth computing once. Entries are keyed by
+    identity, and the identity is checked, so a recycled ``id`` never returns another schema's
+    value; past ``maxsize`` schemas the cache starts afresh.
+
+    :param derive: the conversion; it must not depend on anything but the schema.
+    """
+
+    __slots__ = ("_derive", "_known", "_maxsize")
+
+    def __init__(self, derive: Callable[[Mapping[str, Any]], T], maxsize: int = 128) -> None:
+        self._derive = derive
+        self._maxsize = maxsize
+        self._known: dict[int, tuple[Mapping[str, Any], T]] = {}
+
+    def __call__(self, schema: Mapping[str, Any]) -> T:
+        known = self._known.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        value = self._derive(schema)
+        if len(self._known) >= self._maxsize:
+            self._known.clear()
+        self._known[id(schema)] = (schema, value)
+        return value
 
 
 def ref_name(schema: Mapping[str, Any]) -> str | None:

@@ -24,6 +24,7 @@ from aexy.errors import ClosedError, ConfigurationError, ErrorCode, LLMError, co
 from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
+from aexy.schema import PerSchema
 
 if TYPE_CHECKING:
     import httpx2
@@ -158,7 +159,8 @@ class ClaudeProvider(BaseLLMProvider):
         self._where = public_url(self.settings.base_url or DEFAULT_BASE_URL)
         # Structured-output schema per schema object: the gateway sends the same spec schema
         # on every call of a type, and transform_schema walks all of it.
-        self._schemas: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+        # The API's dialect of each schema, converted once per schema object.
+        self._api_schema = PerSchema(_api_schema)
 
     # -- configuration -------------------------------------------------------------------------
     def _api_key(self) -> str | None:
@@ -320,18 +322,6 @@ class ClaudeProvider(BaseLLMProvider):
             # models still accept the field, so it goes in the body as is.
             params["extra_body"] = {"temperature": self.settings.temperature}
         return params
-
-    def _api_schema(self, schema: Mapping[str, Any]) -> dict[str, Any]:
-        """:func:`_api_schema`, cached per schema object (the identity is checked, so a
-        recycled ``id`` never returns another schema's result)."""
-        hit = self._schemas.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1]
-        converted = _api_schema(schema)
-        if len(self._schemas) >= 128:
-            self._schemas.clear()
-        self._schemas[id(schema)] = (schema, converted)
-        return converted
 
     def _map_error(self, exc: Exception, model: str) -> LLMError | None:
         """The core's error for an SDK exception; ``None`` for anything that is not one."""

@@ -20,6 +20,7 @@ from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
 from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
+from aexy.schema import PerSchema
 
 if TYPE_CHECKING:
     import httpx
@@ -148,9 +149,8 @@ class OllamaProvider(BaseLLMProvider):
         self._url, self._credentials = split_credentials(self.settings.base_url)
         self._where = public_url(self.settings.base_url)
         self._chat_url: httpx.URL | None = None  # parsed once, with the client
-        # Schema object -> (that object, its JSON text): the schema is most of the body and the
-        # gateway sends the same one on every call of a type, so it is serialised once.
-        self._schema_text: dict[int, tuple[Mapping[str, Any], str]] = {}
+        # Each schema's JSON text, serialised once per schema object: it is most of the body.
+        self._schema_text = PerSchema(_dumps)
 
     @property
     def base_url(self) -> str:
@@ -239,12 +239,7 @@ class OllamaProvider(BaseLLMProvider):
         """:meth:`build_payload` as JSON bytes, with the schema's cached text spliced in."""
         text = _dumps(payload)
         if schema is not None:
-            known = self._schema_text.get(id(schema))
-            if known is None or known[0] is not schema:
-                if len(self._schema_text) >= 128:
-                    self._schema_text.clear()
-                known = self._schema_text[id(schema)] = (schema, _dumps(schema))
-            text = f'{text[:-1]},"format":{known[1]}}}'
+            text = f'{text[:-1]},"format":{self._schema_text(schema)}}}'
         return text.encode()
 
     async def complete(self, request: CompletionRequest) -> Completion:

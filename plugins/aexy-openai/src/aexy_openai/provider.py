@@ -34,7 +34,7 @@ from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
 from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
 from aexy.resilience.retry import parse_retry_after
-from aexy.schema import drop_strict_nulls, strict_schema
+from aexy.schema import PerSchema, drop_strict_nulls, strict_schema
 
 if TYPE_CHECKING:
     import httpx
@@ -180,7 +180,9 @@ class OpenAIProvider(BaseLLMProvider):
         self._client: httpx.AsyncClient | None = None
         self._closed = False
         self._headers = self._build_headers()
-        self._strict_cache: dict[int, tuple[Mapping[str, Any], str, str]] = {}
+        # (strict schema, original schema) as compact JSON text, once per schema object:
+        # the schema is most of the request body.
+        self._schema_parts = PerSchema(_schema_texts)
 
     # -- configuration ---------------------------------------------------------------------
     @property
@@ -303,19 +305,6 @@ class OpenAIProvider(BaseLLMProvider):
                 continue
             raise self._error(response, info, model)
         return self._parse(response, model, request if mode == "json_schema" else None)
-
-    def _schema_parts(self, schema: Mapping[str, Any]) -> tuple[str, str]:
-        """``(strict schema, original schema)`` as compact JSON text, cached per schema object:
-        the gateway sends the same spec schema on every call of a type, and the schema is most
-        of the request body, so it is converted and serialised once, not per call."""
-        hit = self._strict_cache.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1], hit[2]
-        parts = (_dumps(strict_schema(schema)), _dumps(schema))
-        if len(self._strict_cache) >= 128:
-            self._strict_cache.clear()
-        self._strict_cache[id(schema)] = (schema, *parts)
-        return parts
 
     def _body(self, request: CompletionRequest, model: str, mode: _Mode,
               send_temperature: bool) -> bytes:
@@ -528,6 +517,11 @@ _SCHEMA_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _schema_texts(schema: Mapping[str, Any]) -> tuple[str, str]:
+    """``(strict schema, original schema)`` as compact JSON text."""
+    return _dumps(strict_schema(schema)), _dumps(schema)
 
 
 def _schema_name(name: str) -> str:
