@@ -71,10 +71,9 @@ def cache_key(
     prompt's version, the result schema, provider and model, the post-processors the reader
     applies, the context and the content. Each field is length-prefixed, and the content is
     hashed once as UTF-8 bytes (no JSON encoding of possibly megabytes of text)."""
-    # "<length>:<text>" for each field, so no two requests give the same material.
     digest = hashlib.sha256(_fixed_material(analysis_type, spec_version, prompt_version,
                                             schema_hash, provider, model, tuple(postprocessors)))
-    digest.update(f"{len(context_json)}:{context_json}".encode())
+    digest.update(_field(context_json).encode())
     digest.update(content.encode())  # last, so its length needs no prefix
     return f"aexy:{analysis_type}:{digest.hexdigest()}"
 
@@ -84,8 +83,13 @@ def _fixed_material(analysis_type: str, spec_version: str, prompt_version: str, 
                     provider: str, model: str, postprocessors: tuple[str, ...]) -> bytes:
     """The key material that is the same for every call of one type through one provider."""
     parts = (KEY_NAMESPACE, analysis_type, spec_version, prompt_version, schema_hash, provider,
-             model)
-    return "".join([f"{len(p)}:{p}" for p in (*parts, ",".join(postprocessors))]).encode()
+             model, ",".join(postprocessors))
+    return "".join([_field(p) for p in parts]).encode()
+
+
+def _field(text: str) -> str:
+    # "<length>:<text>" for each field, so no two requests give the same material.
+    return f"{len(text)}:{text}"
 
 
 def type_prefix(analysis_type: str | None) -> str:

@@ -64,9 +64,7 @@ class Cutoff:
         self._cancelling = task.cancelling()
         self._fired = False
         loop = task.get_loop()
-        last = _last
-        watchdog = self._watchdog = last[1] if last is not None and last[0]() is loop else (
-            _watchdog_for(loop))
+        watchdog = self._watchdog = _watchdog_for(loop)
         at = loop.time() + seconds
         watchdog.due[self] = at
         if at < watchdog.wake_at:
