@@ -276,8 +276,11 @@ class RedisConnection:
                 sentinel_kwargs["ssl"] = True
             if s.sentinel_password is not None:
                 sentinel_kwargs["password"] = s.sentinel_password.get_secret_value()
-            self._sentinel = Sentinel(  # type: ignore[no-untyped-call]
-                list(t.nodes), sentinel_kwargs=sentinel_kwargs, **kwargs)
+            # Called through a typed alias: redis-py annotates Sentinel.__init__ only in its
+            # newer releases, and an ignore for the older ones is an error under the newer.
+            make_sentinel: Callable[..., Sentinel] = Sentinel
+            self._sentinel = make_sentinel(list(t.nodes), sentinel_kwargs=sentinel_kwargs,
+                                           **kwargs)
             master: Redis = self._sentinel.master_for(t.service,
                                                       max_connections=s.max_connections)
             return master
