@@ -13,7 +13,7 @@ from aexy.cli import AexyGroup, make_cli
 from aexy.plugins import PluginHost, reset_plugin_host
 from aexy.testing import FakeProvider, install_fake_provider
 
-_PREFIXES = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_")
+_PREFIXES = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_", "LEGACY_")
 
 
 @pytest.fixture(autouse=True)

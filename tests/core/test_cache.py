@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from aexy import ConfigurationError, LLMGateway, hookimpl
+from aexy.assembly import select_backend
 from aexy.cache import (
     CacheBackendError,
     CacheBackendSpec,
     MemoryCache,
     TieredCache,
     cache_key,
-    select_backend,
 )
 from aexy.plugins import PluginHost
 from aexy.resilience.clock import VirtualClock
@@ -166,10 +166,8 @@ async def test_a_stalled_backend_costs_at_most_its_timeout(host: PluginHost,
                                                            store: SharedStore) -> None:
     # Real time: the timeout must cut a call that would wait forever.
     store.hang = True
-    cache = TieredCache(store, recorder=Recorder(), timeout=0.05)
-    async with LLMGateway(provider=FakeProvider(), plugins=host, fallbacks=(),
-                          cache=cache) as gw:
-        gw._cache = cache
+    async with LLMGateway(provider=FakeProvider(), plugins=host, fallbacks=(), cache=store,
+                          settings=AexySettings(cache_timeout=0.05)) as gw:
         result = await asyncio.wait_for(gw.analyze("skill_extraction", CODE), timeout=5)
     assert not result.provenance.cache_hit
     assert store.calls[:2] == ["get", "set"]
@@ -249,21 +247,23 @@ def _host_with(*names: str, distribution: str = "aexy-shared") -> PluginHost:
     return h
 
 
-def test_memory_when_nothing_else_is_installed() -> None:
-    spec, why = select_backend(AexySettings(cache_backend=None), PluginHost(entry_points=False))
-    assert spec.name == "memory" and why == "no other backend installed"
+def test_the_embedded_default_when_no_plugin_backend_is_installed() -> None:
+    choice = select_backend(AexySettings(cache_backend=None), PluginHost(entry_points=False))
+    assert choice.spec.name == "memory"
+    assert choice.reason == "the embedded default; no plugin backend is installed"
+    assert choice.owner == "aexy-core"
 
 
 def test_installing_a_backend_swaps_the_cache() -> None:
-    spec, why = select_backend(AexySettings(cache_backend=None), _host_with("redis"))
-    assert spec.name == "redis"
-    assert "only installed backend besides memory" in why and "aexy-shared" in why
+    choice = select_backend(AexySettings(cache_backend=None), _host_with("redis"))
+    assert choice.spec.name == "redis" and choice.owner == "aexy-shared"
+    assert "the only backend an installed plugin provides" in choice.reason
+    assert "aexy-shared" in choice.reason
 
 
 def test_memory_can_be_forced_and_a_choice_is_named() -> None:
-    host = _host_with("redis")
-    spec, why = select_backend(AexySettings(cache_backend="memory"), host)
-    assert spec.name == "memory" and why == "AEXY_CACHE_BACKEND=memory"
+    choice = select_backend(AexySettings(cache_backend="memory"), _host_with("redis"))
+    assert choice.spec.name == "memory" and choice.reason == "AEXY_CACHE_BACKEND=memory"
 
 
 def test_several_backends_need_a_choice_naming_them() -> None:
@@ -271,9 +271,9 @@ def test_several_backends_need_a_choice_naming_them() -> None:
         select_backend(AexySettings(cache_backend=None), _host_with("redis", "memcached"))
     assert "memcached (aexy-shared), redis (aexy-shared)" in str(info.value)
     assert info.value.env_var == "AEXY_CACHE_BACKEND"
-    spec, _ = select_backend(AexySettings(cache_backend="memcached"),
-                             _host_with("redis", "memcached"))
-    assert spec.name == "memcached"
+    choice = select_backend(AexySettings(cache_backend="memcached"),
+                            _host_with("redis", "memcached"))
+    assert choice.spec.name == "memcached"
 
 
 def test_an_unknown_backend_is_a_configuration_error() -> None:

@@ -21,6 +21,7 @@ from aexy.output import (
 )
 from aexy.plugins import PluginHost
 from aexy.schema import example_from_schema
+from aexy.settings import AexySettings
 from aexy.testing import FakeProvider
 
 ANSWER = {
@@ -96,7 +97,9 @@ async def test_a_deep_answer_does_not_stop_the_fallback_chain() -> None:
 async def test_every_coalesced_caller_gets_the_typed_error() -> None:
     provider = FakeProvider(replies=[DEEP_ARRAY, DEEP_ARRAY])
     backup = _Backup(replies=[DEEP_OBJECT, DEEP_OBJECT])
-    async with LLMGateway(provider=provider, fallbacks=[backup], cache=False) as gateway:
+    # Cached calls coalesce (uncached ones each ask for their own answer).
+    async with LLMGateway(provider=provider, fallbacks=[backup], cache=None,
+                          settings=AexySettings(cache_backend="memory")) as gateway:
         async def call() -> BaseException | None:
             try:
                 await gateway.analyze("skill_extraction", "x = 1\n")

@@ -10,6 +10,7 @@ import pytest
 from pydantic_settings import SettingsConfigDict
 
 from aexy import LLMGateway
+from aexy.assembly import build_cache_backend
 from aexy.cache import MemoryCache
 from aexy.errors import ConfigurationError
 from aexy.plugin_api import (
@@ -25,8 +26,13 @@ from aexy.plugin_api import (
     RateLimiterSpec,
     hookimpl,
 )
-from aexy.plugin_checks import cache_backend_problems, provider_class_problems
+from aexy.plugin_checks import (
+    cache_backend_problems,
+    provider_class_problems,
+    provider_deprecations,
+)
 from aexy.plugins import PluginHost
+from aexy.prompts import ordered_sources
 from aexy.settings import AexySettings
 from aexy.testing import FakeProvider, install_fake_provider
 
@@ -65,29 +71,29 @@ def host_with(hook: str, *records: Any, dist: str = "aexy-under-test") -> Plugin
 
 # -- the installed fixture written from the old docs ----------------------------------------------
 
-def test_an_installed_plugin_lacking_members_is_reported_at_load() -> None:
+def test_an_installed_plugin_from_the_old_docs_loads_with_defaults_and_a_deprecation() -> None:
+    # What the 1.0 checks rejected without notice: a member added later gets a default, and a
+    # requirement added later is a deprecation until the next plugin API major.
     host = PluginHost()
-    host.registries()
-    rejected = {e.record: e for e in host.hook_errors if e.plugin == "lacking"}
-    assert set(rejected) == {"lacking", "lacking-cache", "homemade"}
-    assert all(e.distribution == "aexy-fixture-lacking" for e in rejected.values())
-    assert "LackingSettings sets no env_prefix" in rejected["lacking"].error
-    assert rejected["lacking-cache"].hook == "register_cache_backends"
-    assert "NamelessCache has no name attribute" in rejected["lacking-cache"].error
-    assert "has no priority" in rejected["homemade"].error
-    # Dropped, and saying why when asked for; the plugin's sound record still works.
-    assert "lacking-cache" not in host.cache_backends().names()
-    with pytest.raises(ConfigurationError, match="NamelessCache has no name attribute"):
-        host.cache_backends().get("lacking-cache")
+    with pytest.warns(DeprecationWarning, match="LackingSettings sets no env_prefix"):
+        host.registries()
+    assert host.rejected_records("lacking") == []
+    assert "lacking" in host.providers().names()
+    (notice,) = [d for d in host.deprecations if d.plugin == "lacking"]
+    assert notice.distribution == "aexy-fixture-lacking" and notice.record == "lacking"
+    assert "refused from 2.0" in notice.error
+    assert "lacking-cache" in host.cache_backends().names()  # named after its spec
+    homemade = next(s for s in ordered_sources(host.prompt_sources().items.values())
+                    if s.name == "homemade")
+    assert homemade.priority == 100  # PromptSource's default
     assert "lacking-identity" in host.postprocessors().names()
-    assert "homemade" not in {s.name for s in host.prompt_sources().items.values()}
 
 
 def test_the_gateway_refuses_a_rejected_backend_before_any_call() -> None:
-    host = PluginHost()
+    host = host_with("register_cache_backends", CacheBackendSpec("syncget", SyncGet))
     install_fake_provider(host)
     with pytest.raises(ConfigurationError, match="rejected when its plugin loaded"):
-        LLMGateway("fake", plugins=host, settings=AexySettings(cache_backend="lacking-cache"))
+        LLMGateway("fake", plugins=host, settings=AexySettings(cache_backend="syncget"))
 
 
 # -- providers ------------------------------------------------------------------------------------
@@ -126,10 +132,6 @@ class NeedsArgument(Good):
         (Abstract, "abstract", "does not implement complete()"),
         (SyncComplete, "sync", "SyncComplete.complete() must be a coroutine"),
         (Good, "other", "Good.name is 'good' but it is registered as 'other'"),
-        (type("Bare", (Good,), {"settings_class": NoPrefix}), "good",
-         "NoPrefix sets no env_prefix of its own and reads the shared AEXY_PROVIDER_*"),
-        (type("Odd", (Good,), {"settings_class": NoUnderscore}), "good",
-         "does not end in '_'"),
         (type("Foreign", (Good,), {"settings_class": AexySettings}), "good",
          "settings_class must be a subclass of aexy.plugin_api.ProviderSettings"),
         (NeedsArgument, "needy", "the gateway builds providers as Provider(model=...)"),
@@ -139,6 +141,19 @@ class NeedsArgument(Good):
 def test_provider_class_problems(cls: Any, registered_as: str, fragment: str) -> None:
     problems = provider_class_problems(cls, registered_as)
     assert any(fragment in p for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("settings", "fragment"),
+    [(NoPrefix, "NoPrefix sets no env_prefix of its own and reads the shared AEXY_PROVIDER_*"),
+     (NoUnderscore, "does not end in '_'")],
+)
+def test_settings_without_a_prefix_of_their_own_are_a_deprecation(settings: Any,
+                                                                  fragment: str) -> None:
+    cls = type("Bare", (Good,), {"settings_class": settings})
+    assert provider_class_problems(cls, "good") == []
+    (notice,) = provider_deprecations(cls)
+    assert fragment in notice and "refused from 2.0" in notice
 
 
 def test_a_sound_provider_has_no_problem_and_is_registered() -> None:
@@ -198,7 +213,8 @@ class SyncGet:
 def test_cache_backend_members_are_checked_on_the_class() -> None:
     problems = cache_backend_problems(SyncGet)
     assert "SyncGet.get() must be a coroutine (async def)" in problems
-    assert "SyncGet has no clear() method" in problems
+    assert any(p.startswith("SyncGet has no clear() method (required since plugin API 1.0); "
+                            "add async def clear(self, prefix)") for p in problems)
     assert any(p.startswith("SyncGet.set() cannot be called as the core calls it")
                for p in problems)
     assert cache_backend_problems(MemoryCache) == []
@@ -208,6 +224,8 @@ def test_a_backend_class_given_as_factory_is_checked_at_load() -> None:
     host = host_with("register_cache_backends", CacheBackendSpec("syncget", SyncGet))
     assert "syncget" not in host.cache_backends().names()
     assert "SyncGet has no clear() method" in host.hook_errors[0].error
+    # Optional members (name, delete) may be missing; a wrong one is still a problem.
+    assert not any("delete" in p or "name" in p for p in cache_backend_problems(SyncGet))
 
 
 def test_a_backend_built_without_a_member_is_refused_when_built() -> None:
@@ -216,7 +234,7 @@ def test_a_backend_built_without_a_member_is_refused_when_built() -> None:
                      CacheBackendSpec("opaque", lambda settings: SyncGet()), dist="aexy-opaque")
     assert "opaque" in host.cache_backends().names()
     with pytest.raises(ConfigurationError) as info:
-        host.build_cache_backend("opaque", AexySettings())
+        build_cache_backend("opaque", AexySettings(), host)
     assert "cache backend 'opaque' from aexy-opaque is unusable" in str(info.value)
     assert "SyncGet has no clear() method" in str(info.value)
     assert info.value.env_var == "AEXY_CACHE_BACKEND"
@@ -239,15 +257,15 @@ def test_a_backend_gets_its_own_settings_from_the_environment_and_dotenv(
     host = host_with("register_cache_backends",
                      CacheBackendSpec("shared", factory, settings_class=SharedSettings))
     monkeypatch.setenv("SHARED_CACHE_SIZE", "7")
-    assert host.build_cache_backend("shared", AexySettings()).maxsize == 7  # type: ignore[attr-defined]
-    # Once selected, by its record (what the cache's backend selection hands over).
+    assert build_cache_backend("shared", AexySettings(), host).maxsize == 7  # type: ignore[attr-defined]
+    # Once selected, by its record (what the backend selection hands over).
     spec = host.cache_backends().get("shared")
     assert spec is not None
-    assert host.build_cache_backend(spec, AexySettings()).maxsize == 7  # type: ignore[attr-defined]
+    assert build_cache_backend(spec, AexySettings(), host).maxsize == 7  # type: ignore[attr-defined]
     monkeypatch.delenv("SHARED_CACHE_SIZE")
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("SHARED_CACHE_SIZE=3\n")
-    assert host.build_cache_backend("shared", AexySettings()).maxsize == 3  # type: ignore[attr-defined]
+    assert build_cache_backend("shared", AexySettings(), host).maxsize == 3  # type: ignore[attr-defined]
     assert all(isinstance(s, SharedSettings) for s in seen)
 
 

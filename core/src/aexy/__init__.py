@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aexy import _seed
 from aexy._lazy import lazy_names
-
-__version__ = "0.1.0"
-#: The version of the plugin contract (``aexy.plugin_api``): the major part changes when a
-#: record, base class or hook changes incompatibly, the minor part when one is added. A plugin
-#: states the aexy-core releases it supports in its dependencies (``aexy-core>=0.1,<0.2``);
-#: ``docs/writing-plugins.md`` maps API versions to core releases.
-PLUGIN_API_VERSION = "1.0"
+from aexy._version import PLUGIN_API_VERSION as PLUGIN_API_VERSION
+from aexy._version import __version__ as __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from aexy.analysis import AnalysisRequest as AnalysisRequest
     from aexy.analysis import AnalysisResult as AnalysisResult
     from aexy.analysis import AnalysisSpec as AnalysisSpec
@@ -62,3 +61,15 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__ = lazy_names(__name__, __file__, globals(),
                                   ("PLUGIN_API_VERSION", "__version__"))
+
+
+async def _run_seed(provider: BaseLLMProvider, analysis_type: AnalysisType | str, content: str,
+                    context: Mapping[str, Any] | None) -> AnalysisResult:
+    # The seed API's provider.analyze(), wired here at the top of the package: the gateway is
+    # imported on the first such call, never by the contract that defines the provider base.
+    from aexy.gateway import analyze_once
+
+    return await analyze_once(provider, analysis_type, content, context)
+
+
+_seed.runner = _run_seed

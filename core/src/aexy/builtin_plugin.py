@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aexy.hookspecs import hookimpl
+from aexy.contract.hooks import hookimpl
 
 
 @hookimpl
@@ -37,7 +37,8 @@ def register_postprocessors() -> list[Any]:
 
 @hookimpl
 def register_cache_backends() -> list[Any]:
-    from aexy.cache import CacheBackendSpec, MemoryCache
+    from aexy.cache import MemoryCache
+    from aexy.contract.cache import CacheBackendSpec
 
     return [
         CacheBackendSpec(
@@ -50,7 +51,8 @@ def register_cache_backends() -> list[Any]:
 
 @hookimpl
 def register_rate_limiters() -> list[Any]:
-    from aexy.ratelimit import LocalRateLimiter, RateLimiterSpec
+    from aexy.contract.ratelimit import RateLimiterSpec
+    from aexy.ratelimit import LocalRateLimiter
 
     return [
         RateLimiterSpec(

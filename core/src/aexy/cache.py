@@ -1,4 +1,4 @@
-"""The result cache: keys, the backend contract, the memory tier and :class:`TieredCache`.
+"""The result cache: keys, the stored envelope, the memory tier and :class:`TieredCache`.
 
 Keys are ``aexy:<type>:<sha256>``: the type stays readable (so ``aexy cache clear --type`` can
 match a prefix) and everything else is hashed, so neither content nor any secret can be read
@@ -20,18 +20,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from aexy.errors import AexyError, ConfigurationError
-from aexy.settings import PluginSettings
-from aexy.telemetry import logger
+from aexy.contract.cache import CacheBackend as CacheBackend
+from aexy.contract.cache import CacheBackendSpec as CacheBackendSpec
+from aexy.errors import AexyError
+from aexy.log import logger
 
 if TYPE_CHECKING:
-    from aexy.analysis import AnalysisResult, AnalysisSpec
-    from aexy.plugins import PluginHost
-    from aexy.settings import AexySettings
+    from aexy.contract.analysis import AnalysisResult, AnalysisSpec
     from aexy.telemetry import Recorder
 
 __all__ = [
@@ -43,7 +42,6 @@ __all__ = [
     "MemoryCache",
     "TieredCache",
     "cache_key",
-    "select_backend",
     "type_prefix",
 ]
 
@@ -100,63 +98,6 @@ def type_prefix(analysis_type: str | None) -> str:
 class CacheBackendError(AexyError):
     """A shared cache backend failed an administrative operation (``aexy cache clear``).
     Analyses never see this: for them a backend error is a cache miss."""
-
-
-@runtime_checkable
-class CacheBackend(Protocol):
-    """A shared cache backend (the memory tier sits in front of it). Every method is async so
-    that network backends fit; values are strings; ``ttl`` is in seconds. A backend may raise on
-    any operation: the core turns errors into misses and never fails an analysis."""
-
-    #: The backend's name, shown by ``aexy cache stats``.
-    name: str
-
-    async def get(self, key: str) -> str | None:
-        """The value stored under ``key``, or ``None``."""
-        ...
-
-    async def set(self, key: str, value: str, ttl: float) -> None:
-        """Store ``value`` for ``ttl`` seconds."""
-        ...
-
-    async def delete(self, key: str) -> bool | None:
-        """Remove ``key`` (a corrupt or stale value found by a reader); may say whether it
-        existed."""
-        ...
-
-    async def clear(self, prefix: str = "aexy:") -> int:
-        """Delete keys starting with ``prefix``; return how many were deleted."""
-        ...
-
-    async def stats(self) -> dict[str, Any]:
-        """Figures for ``aexy cache stats`` (entries, hits, misses, ...)."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release connections."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class CacheBackendSpec:
-    """What ``register_cache_backends`` returns.
-
-    :param name: what ``AEXY_CACHE_BACKEND`` selects.
-    :param factory: ``factory(settings) -> CacheBackend``, called when a gateway is built, with
-        an instance of ``settings_class`` when one is given (read from the environment and
-        ``.env``), else with the core's :class:`~aexy.settings.AexySettings`. Give the backend
-        class itself, or annotate the factory's return type, so that the plugin host can check
-        the backend's members when the plugin loads; the instance is checked when it is built.
-    :param description: one line for ``aexy plugins``.
-    :param settings_class: the backend's own settings, a
-        :class:`~aexy.settings.PluginSettings` subclass with its own ``env_prefix``; shown by
-        ``aexy config``.
-    """
-
-    name: str
-    factory: Callable[[Any], CacheBackend]
-    description: str = ""
-    settings_class: type[PluginSettings] | None = None
 
 
 class MemoryCache:
@@ -295,18 +236,6 @@ class TieredCache:
         self._recorder = recorder
         self._outage = False
 
-    @classmethod
-    def from_settings(cls, settings: AexySettings, plugins: PluginHost, *, recorder: Recorder,
-                      backend: CacheBackend | None = None) -> TieredCache:
-        """``backend`` (by default the configured one, see :func:`select_backend`) behind the
-        memory tier, both sized and bounded by ``settings``."""
-        if backend is None:
-            spec, _why = select_backend(settings, plugins)
-            # The host reads the backend's own settings and checks what the factory built.
-            backend = plugins.build_cache_backend(spec, settings)
-        return cls(backend, recorder=recorder, memory_entries=settings.cache_max_entries,
-                   memory_max_age=settings.cache_memory_ttl, timeout=settings.cache_timeout)
-
     @property
     def tiers(self) -> list[CacheBackend]:
         return [self.memory] if self.backend is None else [self.memory, self.backend]
@@ -408,35 +337,3 @@ class TieredCache:
 
     def __repr__(self) -> str:
         return f"TieredCache(tiers={[t.name for t in self.tiers]})"
-
-
-def select_backend(settings: AexySettings, plugins: PluginHost) -> tuple[CacheBackendSpec, str]:
-    """The backend to use and why: ``AEXY_CACHE_BACKEND`` when set; otherwise the one installed
-    backend other than ``memory`` (installing ``aexy-redis`` swaps the cache); otherwise
-    ``memory``. Several installed backends and no choice is an error naming them."""
-    registry = plugins.cache_backends()
-    chosen = settings.cache_backend
-    if chosen:
-        spec = registry.get(chosen)
-        if spec is None:
-            raise ConfigurationError(
-                f"unknown cache backend {chosen!r}; available: {', '.join(registry.names())}",
-                env_var="AEXY_CACHE_BACKEND")
-        return spec, f"AEXY_CACHE_BACKEND={chosen}"
-    others = [name for name in registry.names() if name != "memory"]
-    if len(others) > 1:
-        owners = ", ".join(f"{n} ({registry.owners.get(n, '?')})" for n in others)
-        raise ConfigurationError(
-            f"several cache backends are installed: {owners}; choose one with "
-            "AEXY_CACHE_BACKEND (or 'memory')", env_var="AEXY_CACHE_BACKEND")
-    if others:
-        name = others[0]
-        spec = registry.get(name)
-        assert spec is not None
-        return spec, (f"the only installed backend besides memory (from "
-                      f"{registry.owners.get(name, '?')}); AEXY_CACHE_BACKEND unset")
-    memory = registry.get("memory")
-    if memory is None:
-        raise ConfigurationError("no cache backend is registered (not even 'memory')",
-                                 env_var="AEXY_CACHE_BACKEND")
-    return memory, "no other backend installed"

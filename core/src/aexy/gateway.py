@@ -1,11 +1,18 @@
 """``LLMGateway``: one ``analyze()`` call from validated input to a typed, cached result.
 
-The steps of one call, in the order they run and in the order they are defined below:
-validate, spec, prompt, key, cache, coalesce, provider chain, post-process, store, record.
-Each concern behind a step lives in its own module: the cache tiers in :mod:`aexy.cache`, the
-resilience around each provider (breaker, limiter, retries, availability, attempt timeout) in
-:mod:`aexy.resilience.guard`, parsing in :mod:`aexy.output`, stats and OpenTelemetry in
-:mod:`aexy.telemetry`. ``docs/architecture.md`` and ``docs/resilience.md`` explain them.
+The steps of one call, numbered in the order they run (the comments in :meth:`LLMGateway.analyze`
+and the methods below it carry the same numbers):
+
+1. validate the input and 2. find its type's spec; 3. the prompt template (its version goes
+into the key); 4. the cache key and 5. the cache; 6. single-flight for cached calls; 7. the
+provider chain, one attempt at a time; 8. post-processing; 9. storing; 10. provenance, stats
+and the log line.
+
+Each concern behind a step lives in its own module: the parts are built from settings by
+:mod:`aexy.assembly`, the cache tiers are :mod:`aexy.cache`, the resilience around each provider
+(breaker, limiter, retries, availability, attempt timeout) is :mod:`aexy.resilience.guard`,
+parsing is :mod:`aexy.output`, stats and OpenTelemetry are :mod:`aexy.telemetry`.
+``docs/architecture.md`` and ``docs/resilience.md`` explain them.
 """
 
 from __future__ import annotations
@@ -18,31 +25,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
-from aexy.analysis import (
+from aexy import assembly
+from aexy.cache import TieredCache, cache_key
+from aexy.contract.analysis import (
     AnalysisRequest,
     AnalysisResult,
     AnalysisSpec,
     AnalysisType,
     attach_provenance,
-    check_prompt_size,
 )
-from aexy.cache import CacheBackend, TieredCache, cache_key
-from aexy.completion import CompletionRequest, Message
+from aexy.contract.cache import CacheBackend
+from aexy.contract.completion import CompletionRequest, Message
+from aexy.contract.prompts import Prompt
+from aexy.contract.provider import BaseLLMProvider
+from aexy.contract.ratelimit import RateLimiter
 from aexy.errors import (
     ClosedError,
     ConfigurationError,
     InvalidOutputError,
     LLMError,
     LLMUnavailableError,
-    ProviderNotFoundError,
     UnknownAnalysisTypeError,
 )
 from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plugins import PluginHost, get_plugin_host
-from aexy.postprocess import PostProcessor
-from aexy.prompts import Prompt, find_template, ordered_sources, render_prompt
-from aexy.providers.base import BaseLLMProvider
-from aexy.ratelimit import RateLimiter
+from aexy.prompts import check_prompt_size, find_template, ordered_sources, render_prompt
 from aexy.resilience.breaker import CircuitBreaker
 from aexy.resilience.clock import Clock, Deadline, Random, Sleep
 from aexy.resilience.guard import CallState, GuardedProvider, ProviderSkipped
@@ -60,7 +67,7 @@ class GatewayClosedError(ClosedError):
 
 @dataclass(slots=True)
 class _Produced:
-    """What the provider chain produced for one request (shared by coalesced callers)."""
+    """What answered one request (shared by coalesced callers)."""
 
     result: AnalysisResult
     provider: str
@@ -71,6 +78,8 @@ class _Produced:
     cache_tier: str | None = None
     #: How the result was made: by a model, or by a heuristic provider's rules.
     method: Literal["model", "heuristic"] = "model"
+    #: The provider of the chain that answered: its key is where the answer is stored.
+    by: BaseLLMProvider | None = None
 
 
 class _Record:
@@ -107,6 +116,18 @@ class _Record:
         }
 
 
+@dataclass(slots=True)
+class _Call:
+    """One request on its way through steps 4-9: what every step reads."""
+
+    spec: AnalysisSpec
+    request: AnalysisRequest
+    prompt: Prompt
+    deadline: Deadline
+    #: Whether results are read from and written to the cache for this call.
+    cached: bool
+
+
 #: The state of a request the cache answered: no call made (read, never written).
 _NO_CALLS = CallState(Deadline(time.monotonic, 0))
 
@@ -120,8 +141,8 @@ class LLMGateway:
         ``None`` reads ``LLM_FALLBACK_PROVIDERS``, ``()`` means none.
     :param settings: core settings; read from the environment when omitted.
     :param cache: ``None`` builds the configured backend (``AEXY_CACHE_BACKEND``), ``False``
-        disables caching, or pass a :class:`~aexy.cache.CacheBackend` (a shared one gets the
-        memory tier in front of it).
+        disables caching, or pass a :class:`~aexy.plugin_api.CacheBackend` instance (checked
+        like an installed backend; the memory tier goes in front of it).
     :param plugins: the plugin host; the process-wide one when omitted.
     :param close_providers: whether :meth:`aclose` closes provider instances passed in.
     :param clock: monotonic clock in seconds (tests inject one).
@@ -129,6 +150,8 @@ class LLMGateway:
     :param random: uniform ``[0, 1)`` source of backoff jitter (tests inject one).
     :param telemetry: OpenTelemetry instruments; by default from the global providers
         (nothing is recorded until the application installs an OpenTelemetry SDK).
+    :raises ConfigurationError: a setting names something unknown, or a given cache backend
+        lacks a member (``ProviderNotFoundError`` for an unknown provider).
     """
 
     def __init__(
@@ -147,95 +170,50 @@ class LLMGateway:
         telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = s = settings if settings is not None else AexySettings()
-        self.plugins = plugins if plugins is not None else get_plugin_host()
+        self.plugins = host = plugins if plugins is not None else get_plugin_host()
         self.clock = clock
         self._recorder = Recorder(telemetry)
         self._owned: list[BaseLLMProvider] = []
         self._close_passed = close_providers
         self._closed = False
-        self._types = self.plugins.analysis_types()
-        self._prompt_sources = ordered_sources(self.plugins.prompt_sources().items.values())
-        self._postprocessors = self._resolve_postprocessors(s.postprocessors)
+        self._types = host.analysis_types()
+        self._prompt_sources = ordered_sources(host.prompt_sources().items.values())
+        self._postprocessors = assembly.resolve_postprocessors(s.postprocessors, host)
         self._postprocessor_names = tuple(pp.name for pp in self._postprocessors)
         policy = RetryPolicy(max_attempts=s.max_attempts, base=s.backoff_base,
                              cap=s.backoff_cap)
         self._chain: list[GuardedProvider] = []
-        primary = self._build_provider(provider if provider is not None else s.llm_provider,
-                                       model)
-        for built in (primary, *(self._build_provider(fb, None, env_var="LLM_FALLBACK_PROVIDERS")
-                                 for fb in (fallbacks if fallbacks is not None
-                                            else s.llm_fallback_providers))):
+        primary = self._provider(provider if provider is not None else s.llm_provider, model)
+        fallback_names = fallbacks if fallbacks is not None else s.llm_fallback_providers
+        for built in (primary, *(self._provider(fb, None, env_var="LLM_FALLBACK_PROVIDERS")
+                                 for fb in fallback_names)):
             label = f"{built.name}/{built.model}"
-            if all(g.label != label for g in self._chain):
-                self._chain.append(GuardedProvider(
-                    built, breaker=CircuitBreaker(label, threshold=s.breaker_threshold,
-                                                  cooldown=s.breaker_cooldown, clock=clock),
-                    limiter=self._limiter_for(built, label, sleep), policy=policy,
-                    recorder=self._recorder, clock=clock, sleep=sleep, random=random,
-                    availability_ttl=s.availability_ttl))
+            if any(g.label == label for g in self._chain):
+                continue
+            self._chain.append(GuardedProvider(
+                built, breaker=CircuitBreaker(label, threshold=s.breaker_threshold,
+                                              cooldown=s.breaker_cooldown, clock=clock),
+                limiter=assembly.build_limiter(built, label, s, host, clock=clock, sleep=sleep),
+                policy=policy, recorder=self._recorder, clock=clock, sleep=sleep, random=random,
+                availability_ttl=s.availability_ttl))
         self.provider = primary
-        self._cache = self._build_cache(cache)
+        self._cache: TieredCache | None = None
+        if cache is not False and (cache is not None or s.llm_cache_enabled):
+            given = None if cache is None or cache is True else cache
+            self._cache = assembly.build_cache(s, host, recorder=self._recorder, backend=given)
         self._flights: SingleFlight[_Produced] = SingleFlight()
 
-    # -- construction --------------------------------------------------------------------------
-    def _build_provider(self, provider: str | BaseLLMProvider, model: str | None,
-                        *, env_var: str = "LLM_PROVIDER") -> BaseLLMProvider:
+    def _provider(self, provider: str | BaseLLMProvider, model: str | None,
+                  *, env_var: str = "LLM_PROVIDER") -> BaseLLMProvider:
         if isinstance(provider, BaseLLMProvider):
             if model:
                 provider._model_override = model
             if self._close_passed:
                 self._owned.append(provider)
             return provider
-        name = provider.strip().lower()
-        registry = self.plugins.providers()
-        spec = registry.get(name)  # raises PluginConflictError for a doubly claimed name
-        if spec is None:
-            failed = self.plugins.failed_plugin_for(name)
-            reason = f"plugin {failed.distribution} is {failed.status}: {failed.error}" if (
-                failed and failed.error) else None
-            error = ProviderNotFoundError(name, registry.names(), reason=reason)
-            error.env_var = env_var
-            raise error
-        instance: BaseLLMProvider = spec.provider_class(model=model)
-        self._owned.append(instance)
-        return instance
-
-    def _limiter_for(self, provider: BaseLLMProvider, label: str,
-                     sleep: Sleep) -> RateLimiter | None:
-        limits = provider.limits
-        if not (limits.requests_per_minute or limits.tokens_per_minute):
-            return None
-        name = self.settings.rate_limiter
-        spec = self.plugins.rate_limiters().get(name)
-        if spec is None:
-            raise ConfigurationError(
-                f"unknown rate limiter {name!r}; available: "
-                f"{', '.join(self.plugins.rate_limiters().names()) or 'none'}",
-                env_var="AEXY_RATE_LIMITER",
-            )
-        limiter: RateLimiter = spec.factory(label, limits, clock=self.clock, sleep=sleep)
-        return limiter
-
-    def _resolve_postprocessors(self, names: Sequence[str]) -> list[PostProcessor]:
-        registry = self.plugins.postprocessors()
-        chosen = []
-        for name in names:
-            pp = registry.get(name)
-            if pp is None:
-                raise ConfigurationError(
-                    f"unknown post-processor {name!r} in AEXY_POSTPROCESSORS; "
-                    f"available: {', '.join(registry.names()) or 'none'}",
-                    env_var="AEXY_POSTPROCESSORS",
-                )
-            chosen.append(pp)
-        return chosen
-
-    def _build_cache(self, cache: CacheBackend | bool | None) -> TieredCache | None:
-        s = self.settings
-        if cache is False or (cache is None and not s.llm_cache_enabled):
-            return None
-        given = None if cache is None or cache is True else cache
-        return TieredCache.from_settings(s, self.plugins, recorder=self._recorder, backend=given)
+        built = assembly.build_provider(provider, model, self.plugins, env_var=env_var)
+        self._owned.append(built)
+        return built
 
     @property
     def providers(self) -> tuple[BaseLLMProvider, ...]:
@@ -283,6 +261,8 @@ class LLMGateway:
     ) -> AnalysisResult:
         """Analyse ``content`` and return the type's validated result model.
 
+        :param use_cache: read and write the cache for this call. An uncached call always asks
+            for its own answer: it never joins an identical call already in flight.
         :param timeout: overall deadline of this call in seconds (``AEXY_DEADLINE_SECONDS``).
         :raises InvalidInputError: bad input; no provider was called.
         :raises LLMError: the only provider failed (``.code`` says how).
@@ -299,38 +279,190 @@ class LLMGateway:
         request = AnalysisRequest.create(spec.name, content, context,
                                          max_content_chars=self.settings.max_content_chars,
                                          max_prompt_chars=self.settings.max_prompt_chars)
-        # 3 the prompt's template: its version goes into the key, rendering waits for a miss.
+        # 3 the prompt's template: its version goes into the key; rendering waits for a miss.
         source, template = find_template(self._prompt_sources, spec, self.settings)
         self._recorder.request()
-        # 4-5 the key and the cache.
-        caching = use_cache and self._cache is not None
-        key = self._key(spec, template.version, request, self.provider) if caching else None
-        if key is not None:
-            hit = await self._cache_get(key, spec, self.provider)
+        # 4-5 the key and the cache, under the primary provider's key.
+        cached = use_cache and self._cache is not None
+        key = self._key(spec, template.version, request, self.provider) if cached else ""
+        if cached:
+            hit = await self._read(key, spec, self.provider)
             if hit is not None:
                 return self._finish(hit, spec, template.version, started, joined=False)
         prompt = template.render(request.content, request.context, source=source)
         check_prompt_size(prompt, self.settings.max_prompt_chars)
-        # 6 coalesce identical concurrent requests (callers with and without the cache never
-        # share: only the former may store); 7-9 the provider chain, post-processing, storing.
-        deadline = Deadline(self.clock, timeout if timeout is not None
-                            else self.settings.deadline_seconds)
-        if not self.settings.coalesce:
-            produced = await self._produce(spec, prompt, request, key, deadline)
+        call = _Call(spec, request, prompt, Deadline(
+            self.clock, timeout if timeout is not None else self.settings.deadline_seconds),
+            cached)
+        # 6 single-flight: identical cached calls in flight share one answer. An uncached call
+        # asked for an answer of its own, so it never joins another.
+        if not (cached and self.settings.coalesce):
+            produced = await self._produce(call)
             return self._finish(produced, spec, prompt.version, started, joined=False)
-        # Without the cache there is no key to spend a hash on: the request itself identifies it.
-        flight = (key, True) if key is not None else (
-            spec.name, prompt.version, request.context_json, request.content, False)
-        produced, joined, shared = await self._flights.do(
-            flight, lambda: self._produce(spec, prompt, request, key, deadline))
+        produced, joined, shared = await self._flights.do(key, lambda: self._produce(call))
         if shared:  # each caller owns its result object
             produced = dataclasses.replace(produced,
                                            result=produced.result.model_copy(deep=True))
         if joined:
             self._recorder.coalesced(spec.name)
-        # 10 provenance and the log line.
         return self._finish(produced, spec, prompt.version, started, joined=joined)
 
+    async def _produce(self, call: _Call) -> _Produced:
+        """Steps 7-9: the chain's first answer, post-processed and stored (a fallback's answer
+        found in the cache was both already)."""
+        produced = await self._walk_chain(call)
+        if produced.cache_tier is None:
+            # 8 post-process, then 9 store under the key of the provider that answered, so a
+            # fallback's answer is served when the chain reaches that fallback again.
+            if self._postprocessors:
+                produced.result = self._postprocess(call, produced.result)
+            if call.cached:
+                await self._write(call, produced)
+        return produced
+
+    async def _walk_chain(self, call: _Call) -> _Produced:
+        """Step 7: each provider in turn (skipping those whose circuit is open or that are
+        unavailable) until one answers with a valid result."""
+        state = CallState(call.deadline)
+        last_error: LLMError | None = None
+        several = len(self._chain) > 1
+        for index, guard in enumerate(self._chain):
+            provider = guard.provider
+            if index > 0:
+                self._recorder.fallback(provider.name)
+            if call.deadline.expired:
+                state.fail(provider, "timeout", f"the deadline of {call.deadline.seconds}s ran "
+                           "out before this provider was tried")
+                break
+            if index > 0 and call.cached:  # a fallback's earlier answer, under its own key
+                hit = await self._read(self._key(call.spec, call.prompt.version, call.request,
+                                                 provider), call.spec, provider)
+                if hit is not None:
+                    self._recorder.answered_by_fallback()
+                    return dataclasses.replace(hit, state=state, fallback=True)
+            if not guard.breaker.allows():
+                guard.skip(state, "circuit_open",
+                           f"circuit open; next trial in {guard.breaker.retry_in():.1f}s")
+                continue
+            if several and not await guard.is_available(call.deadline):
+                guard.skip(state, "unavailable", "is_available() returned false")
+                continue
+            try:
+                result, model, repaired = await self._attempt(guard, call, state)
+            except ProviderSkipped as skip:
+                if isinstance(skip.__cause__, LLMError):
+                    last_error = skip.__cause__
+                continue
+            except LLMError as exc:
+                last_error = exc
+                continue
+            if index > 0:
+                self._recorder.answered_by_fallback()
+            return _Produced(result, provider.name, model, state, index > 0, repaired=repaired,
+                             method=provider.method, by=provider)
+        if not several and last_error is not None:
+            raise last_error  # one provider: its own typed error, as without resilience
+        self._recorder.unavailable()
+        tried = ", ".join(g.label for g in self._chain)
+        raise LLMUnavailableError(
+            f"no provider could answer {call.spec.name} (tried {tried})", state.failures
+        ) from last_error
+
+    async def _attempt(self, guard: GuardedProvider, call: _Call, state: CallState
+                       ) -> tuple[AnalysisResult, str, bool]:
+        """Step 7 for one provider: call, parse and validate; on invalid output ask the same
+        model once to repair it. Returns the result, the model that answered, and whether a
+        repair was needed."""
+        spec, prompt = call.spec, call.prompt
+        messages: tuple[Message, ...] = (Message("user", prompt.user),)
+        request = CompletionRequest(
+            system=prompt.system, messages=messages, json_schema=spec.json_schema,
+            schema_name=spec.name, max_tokens=spec.max_tokens,
+            metadata={"analysis_type": spec.name}, analysis=call.request,
+        )
+        first = await guard.complete(request, state)
+        try:
+            return parse_result(first.text, spec.result_model), first.model, False
+        except OutputParseError as exc:
+            errors = exc.errors
+        logger.info("repairing invalid output", extra={
+            "provider": guard.provider.name, "analysis_type": spec.name, "errors": errors[:5]})
+        repair = dataclasses.replace(request, messages=(
+            *messages, Message("assistant", first.text),
+            Message("user", repair_instructions(errors, spec.json_schema))))
+        second = await guard.complete(repair, state)
+        try:
+            return parse_result(second.text, spec.result_model), second.model, True
+        except OutputParseError as exc:
+            errors = exc.errors
+        error = InvalidOutputError(
+            f"the answer for {spec.name} did not validate after one repair request: "
+            + "; ".join(errors[:5]),
+            provider=guard.provider.name, model=second.model, raw_text=second.text,
+            errors=errors,
+        )
+        self._recorder.answer_refused(guard.provider.name, error.code.value)
+        state.fail(guard.provider, error.code.value, error.message)
+        raise error
+
+    def _postprocess(self, call: _Call, result: AnalysisResult) -> AnalysisResult:
+        """Step 8: the configured post-processors, in order."""
+        for pp in self._postprocessors:
+            processed = pp.process(result, call.request)
+            if not isinstance(processed, call.spec.result_model):
+                # Caching it would make every later read a silent miss: fail loudly now.
+                raise ConfigurationError(
+                    f"post-processor {pp.name!r} returned {type(processed).__name__}, "
+                    f"not {call.spec.result_model.__name__}", env_var="AEXY_POSTPROCESSORS")
+            result = processed
+        return result
+
+    def _finish(self, produced: _Produced, spec: AnalysisSpec, prompt_version: str, started: float,
+                *, joined: bool) -> AnalysisResult:
+        """Step 10: attach provenance and record the call. A joiner or a cache hit spent
+        nothing itself: it reports no calls and no tokens, so summing provenance over results
+        gives the cost."""
+        record = _Record(produced, spec.name, spec.version, prompt_version,
+                         (self.clock() - started) * 1000, joined)
+        attach_provenance(produced.result, record)
+        self._recorder.completed(
+            record, heuristic_fallback=produced.fallback and produced.method != "model")
+        return produced.result
+
+    # -- the cache: every read and write of a call goes through these two ---------------------
+    async def _read(self, key: str, spec: AnalysisSpec,
+                    provider: BaseLLMProvider) -> _Produced | None:
+        """Step 5: a hit stored under ``provider``'s key, as if ``provider`` had just
+        answered."""
+        assert self._cache is not None
+        hit = await self._cache.get(key, spec, self.ttl_for(spec))
+        if hit is None:
+            return None
+        return _Produced(hit.result, hit.provider, hit.model, _NO_CALLS, fallback=False,
+                         cache_tier=hit.tier, method=provider.method)
+
+    async def _write(self, call: _Call, produced: _Produced) -> None:
+        """Step 9: store a fresh answer under the key of the provider that gave it."""
+        assert self._cache is not None
+        assert produced.by is not None
+        key = self._key(call.spec, call.prompt.version, call.request, produced.by)
+        await self._cache.set(key, call.spec, produced.result, produced.provider,
+                              produced.model, self.ttl_for(call.spec))
+
+    def _key(self, spec: AnalysisSpec, prompt_version: str, request: AnalysisRequest,
+             provider: BaseLLMProvider) -> str:
+        """Step 4."""
+        return cache_key(
+            analysis_type=spec.name, spec_version=spec.version, prompt_version=prompt_version,
+            schema_hash=spec.schema_hash, provider=provider.name, model=provider.model,
+            content=request.content, context_json=request.context_json,
+            postprocessors=self._postprocessor_names,
+        )
+
+    def ttl_for(self, spec: AnalysisSpec) -> int:
+        return spec.ttl if spec.ttl is not None else self.settings.llm_cache_ttl
+
+    # -- introspection -------------------------------------------------------------------------
     async def analyze_with_fallback(
         self,
         analysis_type: AnalysisType | str,
@@ -354,146 +486,6 @@ class LLMGateway:
         return render_prompt(self._prompt_sources, spec, request.content, request.context,
                              self.settings)
 
-    def _key(self, spec: AnalysisSpec, prompt_version: str, request: AnalysisRequest,
-             provider: BaseLLMProvider) -> str:
-        return cache_key(
-            analysis_type=spec.name, spec_version=spec.version, prompt_version=prompt_version,
-            schema_hash=spec.schema_hash, provider=provider.name, model=provider.model,
-            content=request.content, context_json=request.context_json,
-            postprocessors=self._postprocessor_names,
-        )
-
-    async def _cache_get(self, key: str, spec: AnalysisSpec,
-                         provider: BaseLLMProvider) -> _Produced | None:
-        """A hit stored under ``provider``'s key, as if ``provider`` had just answered."""
-        assert self._cache is not None
-        hit = await self._cache.get(key, spec, self.ttl_for(spec))
-        if hit is None:
-            return None
-        return _Produced(hit.result, hit.provider, hit.model, _NO_CALLS, fallback=False,
-                         cache_tier=hit.tier, method=provider.method)
-
-    def ttl_for(self, spec: AnalysisSpec) -> int:
-        return spec.ttl if spec.ttl is not None else self.settings.llm_cache_ttl
-
-    async def _produce(self, spec: AnalysisSpec, prompt: Prompt, request: AnalysisRequest,
-                       key: str | None, deadline: Deadline) -> _Produced:
-        """Step 7: walk the chain until a provider answers with a valid result, then
-        post-process (8) and store (9) it."""
-        state = CallState(deadline)
-        last_error: LLMError | None = None
-        several = len(self._chain) > 1
-        for index, guard in enumerate(self._chain):
-            provider = guard.provider
-            if index > 0:
-                self._recorder.fallback(provider.name)
-            if deadline.expired:
-                state.fail(provider, "timeout", f"the deadline of {deadline.seconds}s ran out "
-                           "before this provider was tried")
-                break
-            if index > 0 and key is not None:
-                # Results are stored under the key of the provider that produced them, so a
-                # fallback's earlier answer is served when the chain reaches it again.
-                fallback_key = self._key(spec, prompt.version, request, provider)
-                hit = await self._cache_get(fallback_key, spec, provider)
-                if hit is not None:
-                    self._recorder.answered_by_fallback()
-                    return dataclasses.replace(hit, state=state, fallback=True)
-            if not guard.breaker.allows():
-                guard.skip(state, "circuit_open",
-                           f"circuit open; next trial in {guard.breaker.retry_in():.1f}s")
-                continue
-            if several and not await guard.is_available(deadline):
-                guard.skip(state, "unavailable", "is_available() returned false")
-                continue
-            try:
-                result, model, repaired = await self._complete_validated(
-                    guard, spec, prompt, request, state)
-            except ProviderSkipped as skip:
-                if isinstance(skip.__cause__, LLMError):
-                    last_error = skip.__cause__
-                continue
-            except LLMError as exc:
-                last_error = exc
-                continue
-            if self._postprocessors:
-                result = self._postprocess(spec, request, result)
-            if key is not None:
-                await self._cache.set(  # type: ignore[union-attr]
-                    key if index == 0 else self._key(spec, prompt.version, request, provider), spec,
-                    result, provider.name, model, self.ttl_for(spec))
-            if index > 0:
-                self._recorder.answered_by_fallback()
-            return _Produced(result, provider.name, model, state, index > 0, repaired=repaired,
-                             method=provider.method)
-        if not several and last_error is not None:
-            raise last_error  # one provider: its own typed error, as without resilience
-        self._recorder.unavailable()
-        tried = ", ".join(g.label for g in self._chain)
-        raise LLMUnavailableError(
-            f"no provider could answer {spec.name} (tried {tried})", state.failures
-        ) from last_error
-
-    async def _complete_validated(self, guard: GuardedProvider, spec: AnalysisSpec,
-                                  prompt: Prompt, request: AnalysisRequest, state: CallState
-                                  ) -> tuple[AnalysisResult, str, bool]:
-        """Call, parse and validate; on invalid output ask the same model once to repair it.
-        Returns the result, the model that answered, and whether a repair was needed."""
-        messages: tuple[Message, ...] = (Message("user", prompt.user),)
-        call = CompletionRequest(
-            system=prompt.system, messages=messages, json_schema=spec.json_schema,
-            schema_name=spec.name, max_tokens=spec.max_tokens,
-            metadata={"analysis_type": spec.name}, analysis=request,
-        )
-        first = await guard.complete(call, state)
-        try:
-            return parse_result(first.text, spec.result_model), first.model, False
-        except OutputParseError as exc:
-            errors = exc.errors
-        logger.info("repairing invalid output", extra={
-            "provider": guard.provider.name, "analysis_type": spec.name, "errors": errors[:5]})
-        repair = dataclasses.replace(call, messages=(
-            *messages, Message("assistant", first.text),
-            Message("user", repair_instructions(errors, spec.json_schema))))
-        second = await guard.complete(repair, state)
-        try:
-            return parse_result(second.text, spec.result_model), second.model, True
-        except OutputParseError as exc:
-            errors = exc.errors
-        error = InvalidOutputError(
-            f"the answer for {spec.name} did not validate after one repair request: "
-            + "; ".join(errors[:5]),
-            provider=guard.provider.name, model=second.model, raw_text=second.text,
-            errors=errors,
-        )
-        self._recorder.answer_refused(guard.provider.name, error.code.value)
-        state.fail(guard.provider, error.code.value, error.message)
-        raise error
-
-    def _postprocess(self, spec: AnalysisSpec, request: AnalysisRequest,
-                     result: AnalysisResult) -> AnalysisResult:
-        for pp in self._postprocessors:
-            processed = pp.process(result, request)
-            if not isinstance(processed, spec.result_model):
-                # Caching it would make every later read a silent miss: fail loudly now.
-                raise ConfigurationError(
-                    f"post-processor {pp.name!r} returned {type(processed).__name__}, "
-                    f"not {spec.result_model.__name__}", env_var="AEXY_POSTPROCESSORS")
-            result = processed
-        return result
-
-    def _finish(self, produced: _Produced, spec: AnalysisSpec, prompt_version: str, started: float,
-                *, joined: bool) -> AnalysisResult:
-        """Attach provenance and log the call. A joiner or a cache hit spent nothing itself:
-        it reports no calls and no tokens, so summing provenance over results gives the cost."""
-        record = _Record(produced, spec.name, spec.version, prompt_version,
-                         (self.clock() - started) * 1000, joined)
-        attach_provenance(produced.result, record)
-        self._recorder.completed(
-            record, heuristic_fallback=produced.fallback and produced.method != "model")
-        return produced.result
-
-    # -- the cache, for callers ----------------------------------------------------------------
     async def clear_cache(self, analysis_type: AnalysisType | str | None = None) -> int:
         """Delete cached results, all or of one type; returns how many entries went."""
         if self._cache is None:
@@ -505,7 +497,6 @@ class LLMGateway:
         """One dict per cache tier (``[]`` when caching is off)."""
         return [] if self._cache is None else await self._cache.stats()
 
-    # -- observability -------------------------------------------------------------------------
     @property
     def analysis_types(self) -> list[str]:
         return self._types.names()

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pluggy
+from aexy.contract.hooks import PROJECT_NAME as PROJECT_NAME
+from aexy.contract.hooks import hookimpl as hookimpl
+from aexy.contract.hooks import hookspec
 
 if TYPE_CHECKING:
     import click
 
-    from aexy.analysis import AnalysisSpec
-    from aexy.cache import CacheBackendSpec
-    from aexy.postprocess import PostProcessor
-    from aexy.prompts import PromptSource
-    from aexy.providers.base import ProviderSpec
-    from aexy.ratelimit import RateLimiterSpec
-
-PROJECT_NAME = "aexy"
-
-hookspec = pluggy.HookspecMarker(PROJECT_NAME)
-hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+    from aexy.contract.analysis import AnalysisSpec
+    from aexy.contract.cache import CacheBackendSpec
+    from aexy.contract.postprocess import PostProcessor
+    from aexy.contract.prompts import PromptSource
+    from aexy.contract.provider import ProviderSpec
+    from aexy.contract.ratelimit import RateLimiterSpec
 
 
 @hookspec

@@ -3,8 +3,10 @@
 One check per kind of record, each returning the problems as sentences that name the member at
 fault and the fix (empty when the record is sound). The host drops a record with problems and
 reports them through ``aexy plugins``, so a plugin that lacks a member fails when it is loaded,
-not at the first cache hit or call. Nothing here constructs a provider, calls a factory or
-reads the environment.
+not at the first cache hit or call. A kind may also name deprecations: what a record does that
+works today and a later plugin API major will refuse; the host warns and the record is used
+(the compatibility policy in ``docs/plugins.md``). Nothing here constructs a provider, calls a
+factory or reads the environment.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from aexy.analysis import AnalysisSpec
-from aexy.cache import CacheBackendSpec
-from aexy.postprocess import PostProcessor
-from aexy.prompts import PromptSource
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
-from aexy.ratelimit import RateLimiterSpec
+from aexy.contract.analysis import AnalysisSpec
+from aexy.contract.cache import OPTIONAL_BACKEND_MEMBERS, CacheBackendSpec, backend_methods
+from aexy.contract.postprocess import PostProcessor
+from aexy.contract.prompts import PromptSource
+from aexy.contract.provider import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
+from aexy.contract.ratelimit import RateLimiterSpec
 from aexy.settings import PluginSettings, env_prefix_problem
 
 __all__ = [
@@ -35,20 +37,10 @@ __all__ = [
     "backend_class_of",
     "cache_backend_problems",
     "provider_class_problems",
+    "provider_deprecations",
 ]
 
 T = TypeVar("T")
-
-#: The members of :class:`aexy.cache.CacheBackend`, with the arguments each is called with.
-_BACKEND_METHODS: dict[str, tuple[object, ...]] = {
-    "get": ("key",),
-    "set": ("key", "value", 1.0),
-    "delete": ("key",),
-    "clear": ("aexy:",),
-    "stats": (),
-    "aclose": (),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class RecordKind(Generic[T]):
@@ -59,14 +51,20 @@ class RecordKind(Generic[T]):
     label: str
     record_type: type[T]
     check: Callable[[Any], list[str]]
+    #: What a sound record does that a later plugin API major refuses (the host warns).
+    deprecated: Callable[[Any], list[str]] = lambda record: []
 
 
 def _fields_missing(record: object, record_type: type[Any]) -> list[str]:
-    """A record need not be an instance of the record class, but it needs all its fields."""
+    """A record need not be an instance of the record class, but it needs the fields that have
+    no default (a field added later always has one, so older duck-typed records still pass)."""
     if isinstance(record, record_type):
         return []
-    names = [f.name for f in dataclasses.fields(record_type) if f.init]  # not derived fields
-    missing = [n for n in names if not hasattr(record, n)]
+    fields = [f for f in dataclasses.fields(record_type) if f.init]  # not derived fields
+    names = [f.name for f in fields]
+    missing = [f.name for f in fields if not hasattr(record, f.name)
+               and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
     if missing:
         return [f"{type(record).__name__} is not a {record_type.__name__} and has no "
                 f"{', '.join(missing)} (a {record_type.__name__} has {', '.join(names)}); "
@@ -115,15 +113,28 @@ def provider_class_problems(cls: object, registered_as: str | None = None) -> li
     if not (inspect.isclass(settings) and issubclass(settings, ProviderSettings)):
         problems.append(f"{cls.__name__}.settings_class must be a subclass of "
                         "aexy.plugin_api.ProviderSettings")
-    else:
-        prefix = env_prefix_problem(settings)
-        if prefix:
-            problems.append(prefix)
     problem = _call_problem(cls, f"{cls.__name__}(model=...)", (), {"model": None})
     if problem:
         problems.append(problem + "; the gateway builds providers as Provider(model=...), so "
                         "give every other parameter a default")
     return problems
+
+
+def provider_deprecations(cls: object) -> list[str]:
+    """What a sound provider class does that plugin API 2.0 will refuse."""
+    settings = getattr(cls, "settings_class", None)
+    if not (inspect.isclass(settings) and issubclass(settings, ProviderSettings)):
+        return []
+    prefix = env_prefix_problem(settings)
+    if prefix is None:
+        return []
+    # Required by the plugin API 1.0 docs' checks without notice, while the 0.1.0 docs showed
+    # settings naming each variable with validation_alias: announced now, refused from 2.0.
+    return [f"{prefix} (deprecated in plugin API 1.1; refused from 2.0)"]
+
+
+def _provider_deprecations(record: Any) -> list[str]:
+    return provider_deprecations(record.provider_class)
 
 
 def _provider(record: Any) -> list[str]:
@@ -151,31 +162,31 @@ def backend_class_of(factory: object) -> type[Any] | None:
 
 
 def cache_backend_problems(target: object) -> list[str]:
-    """The members of :class:`aexy.cache.CacheBackend` that ``target`` (a class or an
-    instance) lacks or gets wrong."""
+    """The members of :class:`~aexy.contract.cache.CacheBackend` that ``target`` (a class or
+    an instance) lacks or gets wrong. Members in
+    :data:`~aexy.contract.cache.OPTIONAL_BACKEND_MEMBERS` may be absent (the core supplies a
+    default) but must be right when present."""
     is_class = inspect.isclass(target)
     label = target.__name__ if is_class else type(target).__name__  # type: ignore[attr-defined]
     problems: list[str] = []
     name = getattr(target, "name", None)
-    if is_class and name is None:
-        declared = any("name" in getattr(k, "__annotations__", {})
-                       for k in target.__mro__)  # type: ignore[attr-defined]
-        if not declared:
-            problems.append(f"{label} has no name attribute; declare name = \"<backend name>\" "
-                            "in the class (stats and telemetry use it)")
-    elif not is_class and (not isinstance(name, str) or not name):
-        problems.append(f"{label} has no name (a non-empty string attribute); set name = "
-                        "\"<backend name>\"")
-    for method, args in _BACKEND_METHODS.items():
+    if name is not None and not is_class and (not isinstance(name, str) or not name):
+        problems.append(f"{label}.name must be a non-empty string, not {name!r}")
+    for method, signature in backend_methods().items():
         member = getattr(target, method, None)
         if member is None:
-            problems.append(f"{label} has no {method}() method")
+            if method not in OPTIONAL_BACKEND_MEMBERS:
+                params = "".join(f", {p}" for p in signature.parameters)
+                problems.append(f"{label} has no {method}() method (required since plugin API "
+                                f"1.0); add async def {method}(self{params})")
             continue
         if not inspect.iscoroutinefunction(member):
             problems.append(f"{label}.{method}() must be a coroutine (async def)")
             continue
-        call_args = ((None, *args) if is_class else args)
-        problem = _call_problem(member, f"{label}.{method}()", call_args)
+        # Called as the core calls it: every parameter of the protocol, positionally.
+        args = tuple(None for _ in signature.parameters)
+        problem = _call_problem(member, f"{label}.{method}()", (None, *args) if is_class
+                                else args)
         if problem:
             problems.append(problem)
     return problems
@@ -217,8 +228,9 @@ def _prompt_source(record: Any) -> list[str]:
         problem = None
     if problem:
         problems.append(problem)
-    if not isinstance(record.priority, int) or isinstance(record.priority, bool):
-        problems.append(f"priority must be an int, not {record.priority!r}")
+    priority = getattr(record, "priority", 100)  # a duck-typed record may leave it out
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        problems.append(f"priority must be an int, not {priority!r}")
     return problems
 
 
@@ -245,7 +257,8 @@ def _analysis_type(record: Any) -> list[str]:
     return _name_problems(record)
 
 
-PROVIDERS = RecordKind("register_providers", "provider", ProviderSpec, _provider)
+PROVIDERS = RecordKind("register_providers", "provider", ProviderSpec, _provider,
+                       _provider_deprecations)
 CACHE_BACKENDS = RecordKind("register_cache_backends", "cache backend", CacheBackendSpec,
                             _cache_backend)
 PROMPT_SOURCES = RecordKind("register_prompt_sources", "prompt source", PromptSource,

@@ -18,6 +18,7 @@ import difflib
 import os
 import re
 import threading
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import Distribution, entry_points
@@ -25,20 +26,21 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 import pluggy
 
-from aexy import PLUGIN_API_VERSION, __version__, hookspecs
+from aexy import hookspecs
+from aexy._version import PLUGIN_API_VERSION, __version__
 from aexy.errors import ConfigurationError, PluginConflictError
+from aexy.settings import PluginSettings
 
 if TYPE_CHECKING:
     import click
 
-    from aexy.analysis import AnalysisSpec
-    from aexy.cache import CacheBackend, CacheBackendSpec
+    from aexy.contract.analysis import AnalysisSpec
+    from aexy.contract.cache import CacheBackendSpec
+    from aexy.contract.postprocess import PostProcessor
+    from aexy.contract.prompts import PromptSource
+    from aexy.contract.provider import ProviderSpec
+    from aexy.contract.ratelimit import RateLimiterSpec
     from aexy.plugin_checks import RecordKind
-    from aexy.postprocess import PostProcessor
-    from aexy.prompts import PromptSource
-    from aexy.providers.base import ProviderSpec
-    from aexy.ratelimit import RateLimiterSpec
-    from aexy.settings import AexySettings
 
 __all__ = [
     "CORE_DISTRIBUTION",
@@ -228,6 +230,12 @@ class PluginHost:
         self._infos: dict[str, PluginInfo] = {}
         self._registries: dict[str, Registry[Any]] = {}
         self.hook_errors: list[HookError] = []
+        #: Records that work and rely on something a later plugin API major refuses (each
+        #: also raised once as a ``DeprecationWarning``).
+        self.deprecations: list[HookError] = []
+        #: Built-in records an installed plugin's record of the same name replaces:
+        #: ``(kind label, name, distribution)``.
+        self.overrides: list[tuple[str, str, str]] = []
         #: The plugin whose ``register_commands`` is running (the CLI names it in problems).
         self.adding_commands_for: str | None = None
         self._lock = threading.Lock()
@@ -273,6 +281,11 @@ class PluginHost:
             if requires is None and ep.dist is not None:
                 warnings = (f"{dist} declares no aexy-core requirement; add \"aexy-core"
                             f"{suggested_range(self.core_version)}\" to its dependencies",)
+            elif requires is not None and not _has_upper_bound(requires):
+                warnings = (f"{dist} declares aexy-core{requires or ''} with no upper bound, so "
+                            "it would also load on a release that changes the plugin API "
+                            f"incompatibly; declare \"aexy-core"
+                            f"{suggested_range(self.core_version)}\"",)
             self.register(plugin, name=ep.name, distribution=dist, version=version,
                           requires_core=requires, warnings=warnings)
 
@@ -342,6 +355,11 @@ class PluginHost:
         return info
 
     # -- queries -------------------------------------------------------------------------------
+    @property
+    def core_distribution(self) -> str:
+        """The distribution the core's own (built-in) records are registered under."""
+        return CORE_DISTRIBUTION
+
     def plugins(self) -> list[PluginInfo]:
         """Every plugin seen: built-in, active, disabled, incompatible and failed."""
         return sorted(self._infos.values(), key=lambda i: (not i.builtin, i.name))
@@ -363,6 +381,7 @@ class PluginHost:
             return cached
         registry: Registry[T] = Registry(kind.label)
         exclusive: dict[str, tuple[str, object]] = {}  # env prefix -> (provider, settings)
+        builtin: set[str] = set()  # names the core's own plugin registered
         caller = getattr(self.pm.hook, kind.hook)
         # Registration order (pluggy keeps impls oldest first): built-ins, then entry points.
         for impl in caller.get_hookimpls():
@@ -386,9 +405,19 @@ class PluginHost:
                     self.report(plugin_name, kind.hook, "; ".join(problems), label)
                     registry.rejected.setdefault(label, "; ".join(problems))
                     continue
-                if label in registry.items and registry.owners[label] != dist:
-                    registry.conflicts.setdefault(label, [registry.owners[label]]).append(dist)
+                for notice in kind.deprecated(record):
+                    self._deprecated(plugin_name, kind.hook, notice, label)
+                owner = registry.owners.get(label)
+                if label in builtin and dist != CORE_DISTRIBUTION:
+                    # A name the core took up later never breaks a plugin that had it first:
+                    # the installed plugin's record wins, and `aexy plugins` says so.
+                    self.overrides.append((kind.label, label, dist))
+                    builtin.discard(label)
+                elif owner is not None and owner != dist:
+                    registry.conflicts.setdefault(label, [owner]).append(dist)
                     continue
+                elif self._is_builtin(plugin_name):
+                    builtin.add(label)
                 registry.items[label] = record
                 registry.owners[label] = dist
         with self._lock:
@@ -432,43 +461,6 @@ class PluginHost:
         return [self.providers(), self.cache_backends(), self.prompt_sources(),
                 self.postprocessors(), self.analysis_types(), self.rate_limiters()]
 
-    def build_cache_backend(self, backend: str | CacheBackendSpec,
-                            settings: AexySettings) -> CacheBackend:
-        """Build a cache backend (by name, or its record once selected): its own settings
-        (``settings_class``, read from the environment and ``.env``) or else the core
-        ``settings`` go to its factory, and the instance is checked against
-        :class:`~aexy.cache.CacheBackend` before it is used.
-
-        :raises ConfigurationError: unknown or rejected name, unreadable settings, or a built
-            backend lacking a member (naming the distribution to fix).
-        """
-        from aexy.plugin_checks import cache_backend_problems
-
-        registry = self.cache_backends()
-        if isinstance(backend, str):
-            found = registry.get(backend)
-            if found is None:
-                raise ConfigurationError(
-                    f"unknown cache backend {backend!r}; available: "
-                    f"{', '.join(registry.names())}", env_var="AEXY_CACHE_BACKEND")
-            spec = found
-        else:
-            spec = backend
-        name = spec.name
-        owner = registry.owners.get(name, "an unregistered plugin")
-        backend_settings: object = settings
-        if spec.settings_class is not None:
-            backend_settings = spec.settings_class()
-        built = spec.factory(backend_settings)
-        problems = cache_backend_problems(built)
-        if problems:
-            raise ConfigurationError(
-                f"cache backend {name!r} from {owner} is unusable: {'; '.join(problems)}. "
-                f"Upgrade or uninstall {owner}, or choose another with AEXY_CACHE_BACKEND",
-                env_var="AEXY_CACHE_BACKEND",
-            )
-        return built
-
     def add_commands(self, cli: click.Group) -> None:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             self.adding_commands_for = impl.plugin_name
@@ -484,6 +476,22 @@ class PluginHost:
         self.hook_errors.append(HookError(plugin, self.distribution_of(plugin), hook, error,
                                           record))
 
+    def _deprecated(self, plugin: str, hook: str, notice: str, record: str) -> None:
+        found = HookError(plugin, self.distribution_of(plugin), hook, notice, record)
+        if found in self.deprecations:
+            return
+        self.deprecations.append(found)
+        warnings.warn(f"{found}; the record still works until then", DeprecationWarning,
+                      stacklevel=2)
+
+    def _is_builtin(self, plugin: str) -> bool:
+        info = self._infos.get(plugin)
+        return info is not None and info.builtin
+
+    def rejected_records(self, plugin: str) -> list[HookError]:
+        """The records of ``plugin`` that were dropped at load."""
+        return [e for e in self.hook_errors if e.plugin == plugin and e.record is not None]
+
     def failed_plugin_for(self, name: str) -> PluginInfo | None:
         """A plugin that is not active and whose name suggests it would have provided
         ``name``."""
@@ -498,6 +506,8 @@ def _prefix_clash(spec: ProviderSpec, taken: dict[str, tuple[str, object]],
     """Two providers reading the same variables would configure each other."""
     settings = spec.provider_class.settings_class
     prefix = str(settings.model_config.get("env_prefix") or "").upper()
+    if prefix in PluginSettings.BASE_PREFIXES:
+        return []  # no prefix of its own: a deprecation (plugin_checks), not a clash
     other = taken.get(prefix)
     if other is not None and other[1] is not settings:
         where = f" from {owners[other[0]]}" if other[0] in owners else ""
@@ -505,6 +515,10 @@ def _prefix_clash(spec: ProviderSpec, taken: dict[str, tuple[str, object]],
                 f"by provider {other[0]!r}{where}; give it a prefix of its own"]
     taken.setdefault(prefix, (spec.name, settings))
     return []
+
+
+def _has_upper_bound(spec: str) -> bool:
+    return any(c.strip().startswith(("<", "==", "~=")) for c in spec.split(","))
 
 
 def suggested_range(core_version: str = __version__) -> str:

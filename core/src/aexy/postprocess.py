@@ -1,11 +1,12 @@
-"""Result post-processors: small, named transforms applied after validation, before caching.
+"""The built-in result post-processors: small, named transforms applied after validation, before
+caching (the record, :class:`~aexy.contract.postprocess.PostProcessor`, is the contract's).
 
 The built-in ``normalize_skills`` gives skill, language and framework names one spelling
 ("python", "Python 3" and "py" all become "Python") and removes duplicates. It finds the fields to
 touch by the :data:`SKILL_NAMES` marker, so a plugin's result model can opt in too::
 
     from typing import Annotated
-    from aexy.postprocess import SKILL_NAMES
+    from aexy.plugin_api import SKILL_NAMES
 
     class MyResult(AnalysisResult):
         tools: Annotated[list[str], SKILL_NAMES]
@@ -14,15 +15,17 @@ touch by the :data:`SKILL_NAMES` marker, so a plugin's result model can opt in t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from aexy.contract.postprocess import SKILL_NAMES as SKILL_NAMES
+from aexy.contract.postprocess import PostProcessor as PostProcessor
+
 if TYPE_CHECKING:
-    from aexy.analysis import AnalysisRequest, AnalysisResult
+    from aexy.contract.analysis import AnalysisRequest, AnalysisResult
 
 __all__ = [
     "SKILL_NAMES",
@@ -33,34 +36,6 @@ __all__ = [
     "normalize_skills",
 ]
 
-
-@dataclass(frozen=True, slots=True)
-class PostProcessor:
-    """What ``register_postprocessors`` returns.
-
-    :param name: what ``AEXY_POSTPROCESSORS`` lists; post-processors run in that order and
-        only when listed.
-    :param process: ``process(result, request) -> result``, run after validation and before
-        caching. It returns the same object or a new instance of the same result model
-        (``result.model_copy(update=...)``): it may change values but never add fields or
-        change the model, since the result is cached and read back with that model (the
-        gateway rejects another type with a ``ConfigurationError`` naming the post-processor).
-    :param description: one line for ``aexy plugins``.
-    """
-
-    name: str
-    process: Callable[[AnalysisResult, AnalysisRequest], AnalysisResult]
-    description: str = ""
-
-
-class _SkillNamesMarker:
-    """``Annotated`` metadata marking a ``str`` or ``list[str]`` field as skill names."""
-
-    def __repr__(self) -> str:
-        return "SKILL_NAMES"
-
-
-SKILL_NAMES: Final = _SkillNamesMarker()
 
 # Canonical spellings; the lookup key is the casefolded name.
 _CANONICAL = [

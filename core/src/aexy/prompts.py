@@ -1,7 +1,6 @@
-"""Prompt records, the built-in prompt source and the ``directory`` override source.
-
-A :class:`PromptSource` maps an analysis type to a :class:`PromptTemplate` (or ``None`` to pass);
-the gateway asks the sources in priority order and renders the first template it gets.
+"""Prompt sources in use: the built-in one, the ``directory`` override source, finding and
+rendering a type's template, and the size check of a rendered prompt. The records
+(:class:`~aexy.contract.prompts.PromptSource`, ...) are the contract's.
 
 The ``directory`` source reads ``$AEXY_PROMPTS_DIR/<type>.md``::
 
@@ -30,22 +29,25 @@ so editing an override changes the cache key.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
-from aexy.analysis import AnalysisSpec
-from aexy.errors import ConfigurationError
-from aexy.schema import sketch
+from aexy.contract.prompts import Prompt as Prompt
+from aexy.contract.prompts import PromptSource as PromptSource
+from aexy.contract.prompts import PromptTemplate as PromptTemplate
+from aexy.contract.prompts import context_block as context_block
+from aexy.contract.prompts import context_value as context_value
+from aexy.contract.prompts import delimit as delimit
+from aexy.contract.prompts import shape_of as shape_of
+from aexy.contract.prompts import user_prompt as user_prompt
+from aexy.errors import ConfigurationError, InvalidInputError
 
 if TYPE_CHECKING:
+    from aexy.contract.analysis import AnalysisSpec
     from aexy.settings import AexySettings
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "PromptSource",
     "PromptTemplate",
     "builtin_prompt_sources",
+    "check_prompt_size",
     "context_block",
     "context_value",
     "delimit",
@@ -68,65 +71,6 @@ __all__ = [
 ]
 
 PROMPTS_DIR_ENV = "AEXY_PROMPTS_DIR"
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """A rendered prompt: what the provider will see."""
-
-    system: str
-    user: str
-    version: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class PromptTemplate:
-    """A system prompt and a user prompt builder, with the version that goes into the cache key."""
-
-    system: str
-    user: Callable[[str, Mapping[str, Any]], str]
-    version: str
-
-    def render(self, content: str, context: Mapping[str, Any], *, source: str) -> Prompt:
-        return Prompt(self.system, self.user(content, context), self.version, source)
-
-
-@dataclass(frozen=True, slots=True)
-class PromptSource:
-    """What ``register_prompt_sources`` returns.
-
-    :param name: the source's name, shown by ``aexy plugins`` and by ``aexy prompt`` as the
-        prompt's source.
-    :param get: ``get(spec, settings) -> PromptTemplate | None``; ``None`` lets the next source
-        answer. ``settings`` is the asking gateway's :class:`~aexy.settings.AexySettings`; a
-        ``get(spec)`` that takes the spec alone is called that way (sources may take fewer
-        arguments, which is how this contract grows without breaking them).
-    :param priority: sources are asked in ascending priority (ties by name): the ``directory``
-        source (``AEXY_PROMPTS_DIR``) is 10, a plugin's default 100, the built-in source 1000
-        (asked last). There is no setting that reorders them.
-    """
-
-    name: str
-    get: Callable[..., PromptTemplate | None]
-    priority: int = 100
-    takes_settings: bool = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        try:
-            params = inspect.signature(self.get).parameters.values()
-        except (TypeError, ValueError):  # a builtin without a signature: the spec alone
-            params = ()  # type: ignore[assignment]
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY,
-                                                      p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
-        object.__setattr__(self, "takes_settings", len(positional) >= 2 or any(
-            p.kind is p.VAR_POSITIONAL for p in positional))
-
-    def template_for(self, spec: AnalysisSpec, settings: AexySettings) -> PromptTemplate | None:
-        """This source's template for ``spec``, or ``None``."""
-        if self.takes_settings:
-            return self.get(spec, settings)
-        return self.get(spec)
 
 
 _BUILTIN: dict[int, tuple[AnalysisSpec, PromptTemplate]] = {}
@@ -153,7 +97,8 @@ BuiltinPromptSource = PromptSource(name="builtin", get=_builtin, priority=1000)
 def ordered_sources(sources: Iterable[PromptSource]) -> list[PromptSource]:
     """Prompt sources in the order they are asked: by priority, then name. A source that only
     has the record's fields (a duck-typed record) becomes a :class:`PromptSource`."""
-    records = [s if isinstance(s, PromptSource) else PromptSource(s.name, s.get, s.priority)
+    records = [s if isinstance(s, PromptSource) else
+               PromptSource(s.name, s.get, getattr(s, "priority", 100))
                for s in sources]
     return sorted(records, key=lambda source: (source.priority, source.name))
 
@@ -176,66 +121,17 @@ def render_prompt(sources: Sequence[PromptSource], spec: AnalysisSpec, content: 
     return template.render(content, context, source=source)
 
 
-# -- rendering helpers, shared by the catalogue's prompts and the override templates ------------
-def _closing_tag(tag: str) -> re.Pattern[str]:
-    return re.compile(rf"<\s*/\s*{re.escape(tag)}\s*>", re.IGNORECASE)
-
-
-_CLOSERS: dict[str, re.Pattern[str]] = {}
-_BLOCK_TAG = re.compile(r"<\s*/?\s*(?:content|context)\s*>", re.IGNORECASE)
-
-
-def delimit(content: str, tag: str = "content") -> str:
-    """Put untrusted text in the prompt as data: tagged, with any closing tag inside it (in any
-    case or spacing) neutralised so it cannot end the block early."""
-    closer = _CLOSERS.get(tag)
-    if closer is None:
-        closer = _CLOSERS[tag] = _closing_tag(tag)
-    # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
-    # legal escape of "/", so JSON context stays valid JSON. Searched first: sub() copies the
-    # whole text even when nothing matches (about 2 ms a megabyte, against 0.5 ms to search,
-    # and 0.02 ms to see that there is no "<" at all).
-    safe = content if "<" not in content or closer.search(content) is None else (
-        closer.sub(f"<\\/{tag}>", content))
-    return f"<{tag}>\n{safe}\n</{tag}>"
-
-
-def context_value(context: Mapping[str, Any], key: str, default: str = "not given") -> str:
-    """One context value for inline use in a sentence: strings as they are, the rest as JSON.
-    Newlines are folded so a value cannot start a new instruction line."""
-    value = context.get(key)
-    if value is None or value == "" or value == [] or value == {}:
-        return default
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    # Inline values sit outside the data blocks: they may not open or close one.
-    text = _BLOCK_TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)
-    return " ".join(text.split())
-
-
-def context_block(context: Mapping[str, Any], keys: tuple[str, ...] = ()) -> str:
-    """The whole context as delimited JSON data, ``keys`` first; empty string for no context."""
-    if not context:
-        return ""
-    ordered = {k: context[k] for k in keys if k in context}
-    ordered.update({k: v for k, v in context.items() if k not in ordered})
-    return delimit(json.dumps(ordered, indent=2, ensure_ascii=False), "context")
-
-
-def user_prompt(task: str, content: str, context: Mapping[str, Any],
-                keys: tuple[str, ...] = ()) -> str:
-    """The layout every built-in user prompt shares: the task, then context, then content."""
-    parts = [task.strip()]
-    block = context_block(context, keys)
-    if block:
-        parts.append(block)
-    parts.append(delimit(content))
-    return "\n\n".join(parts)
-
-
-def shape_of(model: type[BaseModel]) -> str:
-    """A compact, commented sketch of the JSON a model expects, generated from its schema, so
-    providers that cannot enforce a schema still see the exact shape, bounds and enum values."""
-    return sketch(model.model_json_schema())
+def check_prompt_size(prompt: Prompt, max_prompt_chars: int) -> None:
+    """Refuse a rendered prompt (system and user text together) above ``max_prompt_chars``
+    (``AEXY_MAX_PROMPT_CHARS``) before any provider sees it: content has its own limit, but a
+    large context (or a prompt override) makes the prompt itself large."""
+    size = len(prompt.system) + len(prompt.user)
+    if size > max_prompt_chars:
+        raise InvalidInputError(
+            f"the prompt is {size:,} characters (instructions, context and content together), "
+            f"above the limit of {max_prompt_chars:,}; shorten the content or the context, or "
+            "set AEXY_MAX_PROMPT_CHARS to change it"
+        )
 
 
 # -- the directory source ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Rate limiters: the record plugins register, and the built-in ``local`` limiter.
+"""Rate limiting: the built-in ``local`` limiter and the token estimate it is charged with (the
+protocol and its record, :class:`~aexy.contract.ratelimit.RateLimiter`, are the contract's).
 
 A limiter is chosen by name with ``AEXY_RATE_LIMITER`` among those registered through the
 ``register_rate_limiters`` hook. The gateway builds one per provider and model (see
@@ -19,12 +20,12 @@ say how long a caller would wait (needed to fail fast against a deadline).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-from aexy.errors import ErrorCode, LLMError
-from aexy.providers.base import RateLimits
+from aexy.contract.provider import RateLimits
+from aexy.contract.ratelimit import RateLimiter as RateLimiter
+from aexy.contract.ratelimit import RateLimiterSpec as RateLimiterSpec
+from aexy.contract.ratelimit import RateLimitWaitError as RateLimitWaitError
 from aexy.resilience.clock import Clock, Sleep
 
 __all__ = [
@@ -40,48 +41,6 @@ __all__ = [
 def estimate_tokens(prompt_chars: int, max_output_tokens: int) -> int:
     """What a call may cost before it is made: ~4 characters per token, plus the output cap."""
     return prompt_chars // 4 + max_output_tokens
-
-
-class RateLimitWaitError(LLMError):
-    """The local limiter would make this call wait past its deadline; nothing was sent."""
-
-    def __init__(self, message: str, *, provider: str = "", model: str = "",
-                 wait: float = 0.0) -> None:
-        super().__init__(message, code=ErrorCode.RATE_LIMIT_EXCEEDED, provider=provider,
-                         model=model, retryable=True, retry_after=wait)
-        self.wait = wait
-
-
-@runtime_checkable
-class RateLimiter(Protocol):
-    """Limits one provider's (and model's) requests and tokens per period."""
-
-    async def acquire(self, tokens: int, *, max_wait: float | None = None) -> float:
-        """Wait until one request of ``tokens`` estimated tokens may start; return the seconds
-        waited. Raise :class:`RateLimitWaitError` (without waiting) when the turn would come
-        later than ``max_wait`` seconds from now."""
-        ...
-
-    def reconcile(self, estimated: int, actual: int) -> None:
-        """Correct the token budget once the real usage of a call is known."""
-        ...
-
-    # A limiter holding connections (a distributed one) may also define ``async def aclose()``;
-    # ``LLMGateway.aclose()`` calls it.
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimiterSpec:
-    """What ``register_rate_limiters`` returns.
-
-    :param factory: ``factory(name, limits, *, clock, sleep) -> RateLimiter``; ``name`` is
-        ``"provider/model"``, ``clock`` and ``sleep`` are the gateway's (a distributed limiter
-        may ignore them).
-    """
-
-    name: str
-    factory: Callable[..., RateLimiter]
-    description: str = ""
 
 
 class TokenBucket:

@@ -17,13 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from aexy.log import logger as logger
+
 if TYPE_CHECKING:
-    from aexy.analysis import ProvenanceRecord
-    from aexy.completion import Completion
+    from aexy.contract.analysis import ProvenanceRecord
+    from aexy.contract.completion import Completion
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
-
-logger = logging.getLogger("aexy")
 
 _LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
 _NO_SPAN = nullcontext(None)

@@ -297,4 +297,4 @@ def test_plugins_and_cache_stats_say_which_backend_and_why(cli, runner, host, mo
     assert plugins["cache_backend"]["name"] == "shared"
     assert "aexy-shared" in plugins["cache_backend"]["reason"]
     stats = runner.invoke(cli, ["cache", "stats"])
-    assert "backend shared: the only installed backend besides memory" in stats.stdout
+    assert "backend shared: the only backend an installed plugin provides" in stats.stdout

@@ -21,20 +21,47 @@ def installed() -> Iterator[AexyGroup]:
     reset_plugin_host(None)
 
 
-def test_aexy_plugins_names_the_plugin_distribution_and_what_is_missing(
-        installed: AexyGroup) -> None:
+def test_aexy_plugins_shows_deprecations_and_missing_requirements(installed: AexyGroup) -> None:
     runner = CliRunner()
     table = runner.invoke(installed, ["plugins"], env={"COLUMNS": "400"})
     assert table.exit_code == 0, table.output
-    assert ("rejected: lacking.register_cache_backends record 'lacking-cache' "
-            "(aexy-fixture-lacking): NamelessCache has no name attribute") in table.stdout
+    assert ("deprecated: lacking (aexy-fixture-lacking) register_providers record 'lacking': "
+            "settings class LackingSettings sets no env_prefix of its own") in table.stdout
     assert "warning: aexy-fixture-lacking declares no aexy-core requirement" in table.stdout
     data = json.loads(runner.invoke(installed, ["plugins", "--json"]).stdout)
-    entry = next(e for e in data["hook_errors"] if e["record"] == "lacking")
-    assert entry["plugin"] == "lacking"
-    assert entry["distribution"] == "aexy-fixture-lacking"
-    assert entry["hook"] == "register_providers"
-    assert "LackingSettings sets no env_prefix" in entry["error"]
+    lacking = next(p for p in data["plugins"] if p["name"] == "lacking")
+    assert lacking["status"] == "active" and lacking["rejected"] == []
+    (notice,) = lacking["deprecations"]
+    assert "LackingSettings sets no env_prefix" in notice
+
+
+def test_aexy_plugins_counts_and_explains_rejected_records(installed: AexyGroup) -> None:
+    # aexy-fixture-broken's sound records load; the one lacking a required member is dropped.
+    host = PluginHost()
+    from aexy.plugin_api import CacheBackendSpec, hookimpl
+
+    class Half:
+        async def get(self, key: str) -> str | None:
+            return None
+
+    class _Plugin:
+        @hookimpl
+        def register_cache_backends(self) -> list[CacheBackendSpec]:
+            return [CacheBackendSpec("half", Half, "get only")]
+
+    host.register(_Plugin(), name="half", distribution="aexy-half", version="2.0")
+    reset_plugin_host(host)
+    runner = CliRunner()
+    table = runner.invoke(make_cli(), ["plugins"], env={"COLUMNS": "400"})
+    assert "active, 1 rejected" in table.stdout
+    assert "rejected: half.register_cache_backends record 'half' (aexy-half)" in table.stdout
+    data = json.loads(runner.invoke(make_cli(), ["plugins", "--json"]).stdout)
+    half = next(p for p in data["plugins"] if p["name"] == "half")
+    (rejected,) = half["rejected"]
+    assert rejected["record"] == "half"
+    # What is missing, since which plugin API, and the fix.
+    assert ("Half has no set() method (required since plugin API 1.0); add async def "
+            "set(self, key, value, ttl)") in rejected["error"]
 
 
 def test_aexy_plugins_reports_an_incompatible_plugin(installed: AexyGroup) -> None:

@@ -34,16 +34,20 @@ async def test_thousand_identical_calls_make_one_provider_call(
     assert stats["in_flight"] == 0
 
 
-async def test_coalescing_also_without_the_cache(make_gateway: GatewayFactory) -> None:
+async def test_an_uncached_call_asks_for_its_own_answer(make_gateway: GatewayFactory) -> None:
+    # Uncached calls (use_cache=False, or caching off) never join another caller's flight: the
+    # caller asked for a fresh answer, and only a cached call may share one.
     gate = asyncio.Event()
-    provider = SlowProvider(replies=[], gate=gate)
-    gw = make_gateway(provider, cache=False)
-    tasks = [asyncio.create_task(gw.analyze("code_quality", CODE, use_cache=False))
-             for _ in range(50)]
-    await asyncio.sleep(0)
-    gate.set()
-    await asyncio.gather(*tasks)
-    assert len(provider.calls) == 1
+    for gw in (make_gateway(provider := SlowProvider(replies=[], gate=gate), cache=False),
+               make_gateway(other := SlowProvider(replies=[], gate=gate))):
+        tasks = [asyncio.create_task(gw.analyze("code_quality", CODE, use_cache=False))
+                 for _ in range(5)]
+        await asyncio.sleep(0)
+        gate.set()
+        await asyncio.gather(*tasks)
+        gate.clear()
+        assert gw.stats()["coalesced"] == 0
+    assert len(provider.calls) == 5 and len(other.calls) == 5
 
 
 async def test_coalescing_can_be_turned_off(make_gateway: GatewayFactory) -> None:
@@ -86,7 +90,7 @@ async def test_a_cancelled_waiter_does_not_cancel_the_others(
         make_gateway: GatewayFactory) -> None:
     gate = asyncio.Event()
     provider = SlowProvider(replies=[], gate=gate)
-    gw = make_gateway(provider)
+    gw = make_gateway(provider, cache=None)
     tasks = [asyncio.create_task(gw.analyze("code_quality", CODE)) for _ in range(10)]
     await settle(lambda: provider.started == 1)
     tasks[0].cancel()  # the caller that started the call
@@ -105,7 +109,7 @@ async def test_when_every_waiter_leaves_the_call_is_cancelled(
         make_gateway: GatewayFactory) -> None:
     gate = asyncio.Event()
     provider = SlowProvider(replies=[], gate=gate)
-    gw = make_gateway(provider)
+    gw = make_gateway(provider, cache=None)
     tasks = [asyncio.create_task(gw.analyze("code_quality", CODE)) for _ in range(3)]
     await settle(lambda: provider.started == 1)
     for t in tasks:

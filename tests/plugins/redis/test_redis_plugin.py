@@ -10,6 +10,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
+from aexy.assembly import build_cache_backend
 from aexy.plugins import PluginHost
 from aexy.providers.base import RateLimits
 from aexy.settings import AexySettings
@@ -34,7 +35,7 @@ async def test_the_host_builds_the_backend_from_redis_url(
     host = PluginHost()
     spec = host.cache_backends().get("redis")
     assert spec is not None and spec.settings_class is RedisSettings
-    backend = host.build_cache_backend(spec, AexySettings())
+    backend = build_cache_backend(spec, AexySettings(), host)
     try:
         assert isinstance(backend, RedisCache)
         assert backend.connection.url == "redis://***@cache.internal:6390/3"

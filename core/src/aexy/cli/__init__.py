@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from aexy import __version__
+from aexy._version import __version__
 from aexy.cli._errors import report_error
 
 __all__ = ["AexyGroup", "cli", "main", "make_cli"]

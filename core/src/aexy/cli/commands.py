@@ -118,7 +118,7 @@ def plugins(as_json: bool) -> None:
     """Every plugin: distribution, version, supported aexy-core range, hooks and status
     (active, disabled, incompatible, failed), then any record rejected at load, name conflict
     or hook error."""
-    from aexy import PLUGIN_API_VERSION, __version__
+    from aexy._version import PLUGIN_API_VERSION, __version__
 
     h = host()
     conflicts = []
@@ -128,6 +128,14 @@ def plugins(as_json: bool) -> None:
     infos = h.plugins()
     hook_errors = [{"plugin": e.plugin, "distribution": e.distribution, "hook": e.hook,
                     "record": e.record, "error": e.error} for e in h.hook_errors]
+
+    def rejected(name: str) -> list[dict[str, Any]]:
+        return [{"hook": e.hook, "record": e.record, "error": e.error}
+                for e in h.rejected_records(name)]
+
+    def deprecations(name: str) -> list[str]:
+        return [f"{e.hook} record {e.record!r}: {e.error}" for e in h.deprecations
+                if e.plugin == name]
     cache_backend = _active_cache_backend(h)
     if as_json:
         click.echo(_dumps({
@@ -137,10 +145,12 @@ def plugins(as_json: bool) -> None:
                 {"name": i.name, "distribution": i.distribution, "version": i.version,
                  "status": i.status, "builtin": i.builtin, "hooks": list(i.hooks),
                  "requires_core": i.requires_core, "error": i.error,
-                 "warnings": list(i.warnings)}
+                 "warnings": list(i.warnings), "rejected": rejected(i.name),
+                 "deprecations": deprecations(i.name)}
                 for i in infos
             ],
             "conflicts": conflicts,
+            "overrides": [{"kind": k, "name": n, "distribution": d} for k, n, d in h.overrides],
             "hook_errors": hook_errors,
             "cache_backend": cache_backend,
         }))
@@ -157,7 +167,10 @@ def plugins(as_json: bool) -> None:
     styles = {"active": "green", "disabled": "yellow", "failed": "red", "incompatible": "red"}
     for i in infos:
         hooks = ", ".join(hk.removeprefix("register_") for hk in i.hooks)
+        dropped = len(h.rejected_records(i.name))
         status = Text(i.status, style=styles[i.status])
+        if dropped:
+            status.append(f", {dropped} rejected", style="red")
         if i.builtin:
             requires = ""
         elif i.requires_core is None:
@@ -174,6 +187,11 @@ def plugins(as_json: bool) -> None:
             console.print(Text.assemble((f"{i.status}: ", styles[i.status]), f"{who}: {i.error}"))
         for warning in i.warnings:
             console.print(Text.assemble(("warning: ", "yellow"), warning))
+        for notice in deprecations(i.name):
+            console.print(Text.assemble(("deprecated: ", "yellow"),
+                                        f"{i.name} ({i.distribution}) {notice}"))
+    for kind, name, dist in h.overrides:
+        console.print(f"note: {kind} {name!r} from {dist} replaces the built-in one")
     for c in conflicts:
         console.print(Text.assemble(
             ("conflict: ", "red"),
@@ -192,15 +210,15 @@ def plugins(as_json: bool) -> None:
 
 def _active_cache_backend(h: Any) -> dict[str, str]:
     """Which cache backend a gateway would use, and why (or why none can be chosen)."""
-    from aexy.cache import select_backend
+    from aexy.assembly import select_backend
     from aexy.errors import ConfigurationError
     from aexy.settings import AexySettings
 
     try:
-        spec, why = select_backend(AexySettings(), h)
+        choice = select_backend(AexySettings(), h)
     except ConfigurationError as exc:
         return {"error": str(exc)}
-    return {"name": spec.name, "reason": why}
+    return {"name": choice.spec.name, "reason": choice.reason}
 
 
 # -- providers -------------------------------------------------------------------------------------
@@ -394,15 +412,16 @@ def _open_cache() -> tuple[Any, str]:
     """The configured :class:`~aexy.cache.TieredCache` (``None`` when caching is off) and why
     its backend was chosen. No provider is built: a misconfigured LLM_PROVIDER cannot stop
     anyone from inspecting or clearing the cache."""
-    from aexy.cache import TieredCache, select_backend
+    from aexy.assembly import build_cache, select_backend
     from aexy.settings import AexySettings
     from aexy.telemetry import Recorder
 
     settings = AexySettings()
     if not settings.llm_cache_enabled:
         return None, "LLM_CACHE_ENABLED=false"
-    spec, why = select_backend(settings, host())
-    return TieredCache.from_settings(settings, host(), recorder=Recorder()), f"{spec.name}: {why}"
+    choice = select_backend(settings, host())
+    return (build_cache(settings, host(), recorder=Recorder()),
+            f"{choice.spec.name}: {choice.reason}")
 
 
 @cache.command(name="stats")

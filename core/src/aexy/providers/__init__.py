@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aexy.providers.base import ProviderSpec
+from aexy.contract.provider import ProviderSpec
 
 
 def builtin_providers() -> list[ProviderSpec]:

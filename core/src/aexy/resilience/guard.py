@@ -15,16 +15,17 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aexy.completion import Completion, CompletionRequest, FinishReason
+from aexy.contract.completion import Completion, CompletionRequest, FinishReason
+from aexy.contract.ratelimit import RateLimiter, RateLimitWaitError
 from aexy.errors import Attempt, ErrorCode, LLMError
-from aexy.ratelimit import RateLimiter, RateLimitWaitError, estimate_tokens
+from aexy.ratelimit import estimate_tokens
 from aexy.resilience.breaker import CircuitBreaker, Permit
 from aexy.resilience.clock import Clock, Cutoff, Deadline, Random, Sleep
 from aexy.resilience.retry import RetryPolicy
 from aexy.telemetry import Recorder, logger
 
 if TYPE_CHECKING:
-    from aexy.providers.base import BaseLLMProvider
+    from aexy.contract.provider import BaseLLMProvider
 
 __all__ = ["CallState", "GuardedProvider", "ProviderSkipped"]
 

@@ -1,42 +1,15 @@
-"""The retry policy: which failures are retried, and how long to wait before the next try."""
+"""The retry policy: which failures are retried, and how long to wait before the next try (what
+a server asks for is read by :func:`~aexy.contract.http.parse_retry_after`, in the contract)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 
+from aexy.contract.http import parse_retry_after as parse_retry_after
 from aexy.errors import LLMError
 from aexy.resilience.clock import Random
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds a server asks us to wait: ``retry-after-ms``, else ``retry-after`` as seconds or
-    an HTTP date (a date in the past means now). ``None`` when neither header is usable.
-
-    Providers put the result in :attr:`aexy.errors.LLMError.retry_after`.
-    """
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000.0)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 @dataclass(frozen=True, slots=True)

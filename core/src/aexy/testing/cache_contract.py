@@ -30,7 +30,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, TypeVar
 
-from aexy.cache import CacheBackend
+from aexy.contract.cache import CacheBackend
 from aexy.testing.wire import find_secret, skip
 
 __all__ = ["VALUES", "CacheBackendContract"]

@@ -16,10 +16,10 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.hookspecs import hookimpl
+from aexy.contract.completion import Completion, CompletionRequest, FinishReason, Usage
+from aexy.contract.hooks import hookimpl
+from aexy.contract.provider import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
 from aexy.plugins import PluginHost, PluginInfo
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, ProviderSpec, RateLimits
 from aexy.schema import example_from_schema
 
 __all__ = ["FakeProvider", "FakeSettings", "install_fake_provider"]

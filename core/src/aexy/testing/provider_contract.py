@@ -42,9 +42,9 @@ import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal, TypeVar
 
-from aexy.completion import Completion, CompletionRequest, FinishReason
+from aexy.contract.completion import Completion, CompletionRequest, FinishReason
+from aexy.contract.provider import BaseLLMProvider, ProviderSettings
 from aexy.errors import RETRYABLE_CODES, ErrorCode, LLMError, code_for_status
-from aexy.providers.base import BaseLLMProvider, ProviderSettings
 from aexy.testing.wire import ScriptedServer, carries_secret, find_secret, skip
 
 __all__ = ["STATUS_CODES", "Finish", "ProviderContract"]
