@@ -43,16 +43,16 @@ def contract_for(provider_class: type[AcmeProvider]) -> Any:
 # -- providers with one defect each ---------------------------------------------------------------
 
 class MapsRateLimitsToServerErrors(AcmeProvider):
-    def _error(self, response: httpx.Response, model: str) -> LLMError:
-        error = super()._error(response, model)
+    def map_error(self, response: httpx.Response, model: str) -> LLMError:
+        error = super().map_error(response, model)
         if response.status_code == 429:
             error.code = ErrorCode.SERVER_ERROR
         return error
 
 
 class IgnoresRetryAfter(AcmeProvider):
-    def _error(self, response: httpx.Response, model: str) -> LLMError:
-        error = super()._error(response, model)
+    def map_error(self, response: httpx.Response, model: str) -> LLMError:
+        error = super().map_error(response, model)
         error.retry_after = None
         return error
 
@@ -71,8 +71,8 @@ class NeverCloses(AcmeProvider):
 
 
 class EchoesTheKey(AcmeProvider):
-    def _error(self, response: httpx.Response, model: str) -> LLMError:
-        error = super()._error(response, model)
+    def map_error(self, response: httpx.Response, model: str) -> LLMError:
+        error = super().map_error(response, model)
         key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
         return LLMError(f"{error.message} (sent {key})", code=error.code,
                         status_code=error.status_code, provider=self.name)

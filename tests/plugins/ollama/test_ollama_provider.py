@@ -267,7 +267,8 @@ async def test_unreachable_server_is_a_connection_error(exc_type: type[Exception
         await provider_for(rec).complete(simple_request())
     assert info.value.code is ErrorCode.CONNECTION_ERROR
     assert info.value.retryable
-    assert "is Ollama running at http://localhost:11434?" in info.value.message
+    assert "cannot connect to Ollama at http://localhost:11434" in info.value.message
+    assert "ollama serve" in info.value.message
 
 
 async def test_a_refused_loopback_port_is_a_connection_error() -> None:
@@ -281,7 +282,7 @@ async def test_a_refused_loopback_port_is_a_connection_error() -> None:
         with pytest.raises(LLMError) as info:
             await provider.complete(simple_request())
         assert info.value.code is ErrorCode.CONNECTION_ERROR
-        assert f"is Ollama running at {url}?" in info.value.message
+        assert f"cannot connect to Ollama at {url}" in info.value.message
         assert await provider.is_available() is False
     finally:
         await provider.aclose()

@@ -24,9 +24,9 @@ from aexy import LLMGateway
 from aexy.analysis import AnalysisType
 from aexy.completion import CompletionRequest
 from aexy.errors import ErrorCode, LLMError, LLMUnavailableError
+from aexy.plugin_api import parse_duration, parse_retry_after
 from aexy.plugins import PluginHost
 from aexy_openai import OpenAIProvider, OpenAISettings
-from aexy_openai.provider import parse_duration, retry_after_seconds
 
 KEY = "sk-proj-SECRETvalue0123456789abcdefXYZ"
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
@@ -233,5 +233,5 @@ def test_parse_duration(text: str, seconds: float | None) -> None:
 
 
 def test_retry_after_http_date_is_in_the_future() -> None:
-    assert retry_after_seconds({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None) == 0.0
-    assert retry_after_seconds({}, "no hint here") is None
+    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, None) == 0.0
+    assert parse_retry_after({}, "no hint here") is None

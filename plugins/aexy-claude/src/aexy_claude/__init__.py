@@ -6,8 +6,7 @@ when the first request is sent.
 
 from __future__ import annotations
 
-from aexy.hookspecs import hookimpl
-from aexy.providers.base import ProviderSpec
+from aexy.plugin_api import ProviderSpec, hookimpl
 from aexy_claude.provider import DEFAULT_MODEL, ClaudeProvider, ClaudeSettings
 
 __all__ = ["DEFAULT_MODEL", "ClaudeProvider", "ClaudeSettings", "register_providers"]

@@ -12,19 +12,33 @@ them.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ClosedError, ConfigurationError, ErrorCode, LLMError, code_for_status
-from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
-from aexy.resilience.retry import parse_retry_after
-from aexy.schema import PerSchema
+from aexy.plugin_api import (
+    Availability,
+    BaseLLMProvider,
+    ClosedError,
+    Completion,
+    CompletionRequest,
+    ConfigurationError,
+    ErrorCode,
+    FinishReason,
+    LLMError,
+    PerSchema,
+    ProviderSettings,
+    RateLimits,
+    Usage,
+    http_error,
+    logger,
+    masked_repr_args,
+    public_url,
+    scrub,
+    split_credentials,
+)
 
 if TYPE_CHECKING:
     import httpx2
@@ -37,7 +51,7 @@ DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_KEY_ENV = "ANTHROPIC_API_KEY"
 
-logger = logging.getLogger("aexy.claude")
+log = logger.getChild("claude")
 
 #: Upper bound of the ``GET /v1/models`` health check, seconds.
 _CHECK_TIMEOUT: Final = 5.0
@@ -157,6 +171,7 @@ class ClaudeProvider(BaseLLMProvider):
         self._base_url, self._credentials = split_credentials(
             self.settings.base_url or DEFAULT_BASE_URL)
         self._where = public_url(self.settings.base_url or DEFAULT_BASE_URL)
+        self._where_label = f"the Anthropic API at {self._where}"
         # Structured-output schema per schema object: the gateway sends the same spec schema
         # on every call of a type, and transform_schema walks all of it.
         # The API's dialect of each schema, converted once per schema object.
@@ -266,7 +281,7 @@ class ClaudeProvider(BaseLLMProvider):
         )
         raw_finish = message.stop_reason
         request_id: str | None = getattr(message, "_request_id", None)
-        logger.debug(
+        log.debug(
             "claude answered",
             extra={"model": message.model, "stop_reason": raw_finish, "request_id": request_id},
         )
@@ -327,10 +342,8 @@ class ClaudeProvider(BaseLLMProvider):
         """The core's error for an SDK exception; ``None`` for anything that is not one."""
         import anthropic
 
-        def err(message: str, code: ErrorCode, **kw: Any) -> LLMError:
-            return LLMError(
-                self._redact(message), code=code, provider=self.name, model=model, **kw
-            )
+        def err(message: str, code: ErrorCode) -> LLMError:
+            return LLMError(self._redact(message), code=code, provider=self.name, model=model)
 
         if isinstance(exc, anthropic.APITimeoutError):
             return err("the request to the Anthropic API timed out", ErrorCode.TIMEOUT)
@@ -342,47 +355,33 @@ class ClaudeProvider(BaseLLMProvider):
         if not isinstance(exc, anthropic.APIStatusError):
             return None
 
-        status = exc.status_code
         kind = exc.type or "error"
         detail = exc.api_message or _body_message(exc.body) or exc.message
-        request_id = exc.request_id or _body_request_id(exc.body)
-        where = f"HTTP {status} {kind}"
-        common: dict[str, Any] = {"status_code": status, "request_id": request_id}
-        # The core's mapping, then what the error type and message say beyond the status.
-        code = code_for_status(status)
+        # The core's table from the status, then what the error type and message say beyond it.
+        code: ErrorCode | None = None
         if kind == "overloaded_error":
             code = ErrorCode.OVERLOADED
         elif kind == "timeout_error":
             code = ErrorCode.TIMEOUT
-        elif status == 400 and "prompt is too long" in detail.lower():
+        elif exc.status_code == 400 and "prompt is too long" in detail.lower():
             code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
-        if code in (ErrorCode.RATE_LIMIT_EXCEEDED, ErrorCode.OVERLOADED):
-            common["retry_after"] = parse_retry_after(exc.response.headers)
-        if code is ErrorCode.RATE_LIMIT_EXCEEDED:
-            message = f"rate limited by Anthropic ({where}): {detail}"
-        elif code is ErrorCode.OVERLOADED:
-            message = f"the Anthropic API is overloaded ({where}): {detail}"
-        elif code is ErrorCode.AUTHENTICATION_ERROR:
-            message = (f"Anthropic rejected the credentials ({where}): {detail}. "
-                       f"Check that {API_KEY_ENV} holds a valid key with access to {model!r}")
-        elif code is ErrorCode.NOT_FOUND:
-            message = f"not found ({where}): {detail}. Check CLAUDE_MODEL (now {model!r})"
-        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED and status == 413:
-            message = f"the request is too large ({where}): {detail}"
-        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
-            message = (f"the prompt does not fit the context window of {model!r} ({where}): "
-                       f"{detail}")
-        elif code is ErrorCode.TIMEOUT:
-            message = f"the Anthropic API timed out ({where}): {detail}"
-        elif code is ErrorCode.SERVER_ERROR:
-            message = f"Anthropic server error ({where}): {detail}"
-        else:
-            message = f"Anthropic rejected the request ({where}): {detail}"
-        return err(message, code, **common)
+        return http_error(
+            provider=self.name, model=model, status=exc.status_code, where=self._where_label,
+            detail=f"{kind}: {detail}", code=code, hints=_HINTS, headers=exc.response.headers,
+            request_id=exc.request_id or _body_request_id(exc.body),
+            secrets=(self._api_key(), *(self._credentials or ())))
 
     def _redact(self, text: str) -> str:
         # Belt and braces: no message we build may carry the key, whatever the server echoes.
         return scrub(text, self._api_key())
+
+
+#: What to check, per error code (the message itself comes from the core's table).
+_HINTS: Final[Mapping[ErrorCode, str]] = {
+    ErrorCode.AUTHENTICATION_ERROR: f"check that {API_KEY_ENV} holds a valid key with access "
+                                    "to {model!r}",
+    ErrorCode.NOT_FOUND: "check CLAUDE_MODEL (now {model!r})",
+}
 
 
 def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:

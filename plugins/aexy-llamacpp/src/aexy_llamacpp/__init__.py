@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aexy.hookspecs import hookimpl
+from aexy.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from aexy.providers.base import ProviderSpec
+    from aexy.plugin_api import ProviderSpec
     from aexy_llamacpp.provider import LlamaCppProvider
     from aexy_llamacpp.settings import LlamaCppSettings
 
@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_providers() -> list[ProviderSpec]:
-    from aexy.providers.base import ProviderSpec
+    from aexy.plugin_api import ProviderSpec
     from aexy_llamacpp.provider import LlamaCppProvider
 
     return [

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Final
 
-from aexy.errors import ConfigurationError
+from aexy.plugin_api import ConfigurationError
 from aexy_llamacpp.settings import LlamaCppSettings
 
 __all__ = [

@@ -26,10 +26,18 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ErrorCode, LLMError
-from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.schema import cap_array_items
+from aexy.plugin_api import (
+    BaseLLMProvider,
+    Completion,
+    CompletionRequest,
+    ErrorCode,
+    FinishReason,
+    LLMError,
+    ProviderSettings,
+    RateLimits,
+    Usage,
+    cap_array_items,
+)
 from aexy_llamacpp.model_file import ModelFileError, model_label, model_located
 from aexy_llamacpp.runtime import (
     ChatModel,

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from aexy.providers.base import ProviderSettings
+from aexy.plugin_api import ProviderSettings
 
 __all__ = ["LlamaCppSettings"]
 

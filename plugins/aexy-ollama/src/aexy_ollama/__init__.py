@@ -6,8 +6,7 @@ group; select it with ``LLM_PROVIDER=ollama``. Importing this module does not im
 
 from __future__ import annotations
 
-from aexy.hookspecs import hookimpl
-from aexy.providers.base import ProviderSpec
+from aexy.plugin_api import ProviderSpec, hookimpl
 from aexy_ollama.provider import OllamaProvider, OllamaSettings
 
 __all__ = ["OllamaProvider", "OllamaSettings", "register_providers"]

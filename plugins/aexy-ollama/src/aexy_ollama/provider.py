@@ -1,8 +1,8 @@
-"""The Ollama provider: ``POST /api/chat`` with the result's JSON schema as ``format``.
-
-httpx is imported inside the methods that use it, so loading the ``aexy`` entry point (which
-imports this module) stays cheap. Credentials in ``OLLAMA_BASE_URL`` (a proxy in front of the
-server) are sent as HTTP Basic auth; the client only ever sees the URL without them.
+"""The Ollama provider: ``POST /api/chat`` with the result's JSON schema as ``format``, on the
+core's HTTP provider base (which owns the pooled client, credentials, the status table and
+availability; httpx is imported when the first client is built). Credentials in
+``OLLAMA_BASE_URL`` (a proxy in front of the server) are sent as HTTP Basic auth; the client only
+ever sees the URL without them.
 """
 
 from __future__ import annotations
@@ -10,17 +10,26 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
-from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
-from aexy.resilience.retry import parse_retry_after
-from aexy.schema import PerSchema
+from aexy.plugin_api import (
+    Availability,
+    Completion,
+    CompletionRequest,
+    ErrorCode,
+    FinishReason,
+    HTTPProvider,
+    LLMError,
+    PerSchema,
+    ProviderSettings,
+    RateLimits,
+    Usage,
+    error_text,
+    masked_repr_args,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -112,53 +121,43 @@ def _same_model(wanted: str, listed: str) -> bool:
     return norm(wanted) == norm(listed)
 
 
-class OllamaProvider(BaseLLMProvider):
+class OllamaProvider(HTTPProvider):
     """Local models through a running Ollama server (``ollama serve``).
 
     :param settings: defaults to :class:`OllamaSettings` read from the environment.
     :param model: overrides ``OLLAMA_MODEL``.
     :param transport: an httpx transport to use instead of the network (tests pass
         ``httpx.MockTransport``).
-
-    After :meth:`aclose` every call raises :class:`~aexy.errors.ClosedError`: a closed
-    provider never opens a new client.
     """
 
     name: ClassVar[str] = "ollama"
     settings_class: ClassVar[type[ProviderSettings]] = OllamaSettings
     default_limits: ClassVar[RateLimits] = RateLimits()  # a local server: no quota
     enforces_schema: ClassVar[bool] = True
+    completion_path: ClassVar[str] = "/api/chat"
+    label: ClassVar[str] = "Ollama"
+    error_hints: ClassVar[Mapping[ErrorCode, str]] = {
+        ErrorCode.NOT_FOUND: "pull the model with `ollama pull {model}` (or set OLLAMA_MODEL "
+                             "to one that `ollama list` shows)",
+        ErrorCode.TIMEOUT: "raise OLLAMA_READ_TIMEOUT or use a smaller model",
+        ErrorCode.AUTHENTICATION_ERROR: "a proxy in front of it may need credentials (put them "
+                                        "in OLLAMA_BASE_URL as http://user:pass@host)",
+    }
+    connect_hint: ClassVar[str] = ("is Ollama running? Start it with `ollama serve` or set "
+                                   "OLLAMA_BASE_URL")
+    timeout_hint: ClassVar[str] = ("loading a model can take a while: raise "
+                                   "OLLAMA_READ_TIMEOUT, keep the model loaded with "
+                                   "OLLAMA_KEEP_ALIVE, or use a smaller model")
 
     settings: OllamaSettings
 
-    def __init__(
-        self,
-        settings: OllamaSettings | None = None,
-        *,
-        model: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(settings, model=model)
-        if not isinstance(self.settings, OllamaSettings):
-            raise TypeError(
-                f"OllamaProvider needs OllamaSettings, got {type(self.settings).__name__}"
-            )
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._closed = False
-        self._url, self._credentials = split_credentials(self.settings.base_url)
-        self._where = public_url(self.settings.base_url)
-        self._chat_url: httpx.URL | None = None  # parsed once, with the client
+    def __init__(self, settings: OllamaSettings | None = None, *, model: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(settings, model=model, transport=transport)
         # Each schema's JSON text, serialised once per schema object: it is most of the body.
         self._schema_text = PerSchema(_dumps)
 
-    @property
-    def base_url(self) -> str:
-        """The server URL, without any credentials it was configured with."""
-        return self._url
-
-    # -- client --------------------------------------------------------------------------------
-    def _timeout(self, cap: float | None = None) -> httpx.Timeout:
+    def client_timeout(self, cap: float | None = None) -> httpx.Timeout:
         import httpx
 
         s = self.settings
@@ -167,53 +166,26 @@ class OllamaProvider(BaseLLMProvider):
             # An exhausted deadline (cap <= 0) times out at once rather than not at all.
             return value if cap is None else max(min(value, cap), 0.001)
 
-        return httpx.Timeout(
-            connect=capped(s.connect_timeout),
-            read=capped(s.read_timeout),
-            write=capped(max(s.connect_timeout, 30.0)),
-            pool=capped(s.connect_timeout),
-        )
+        return httpx.Timeout(connect=capped(s.connect_timeout), read=capped(s.read_timeout),
+                             write=capped(max(s.connect_timeout, 30.0)),
+                             pool=capped(s.connect_timeout))
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The provider's pooled client, created on first use and closed by :meth:`aclose`."""
-        if self._client is None:
-            if self._closed:  # never reopen: nothing would close the new client
-                raise ClosedError(f"the {self.name} provider")
-            import httpx
-
-            self._client = httpx.AsyncClient(
-                base_url=self._url,
-                auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
-                timeout=self._timeout(),
-                transport=self._transport,
-                # Content-Type on the client, not per request: the chat body is JSON bytes, and
-                # merging request headers into the client's costs more than the header does.
-                headers={"Accept": "application/json", "Content-Type": "application/json"},
-                # Idle connections kept up to the pool size: concurrent callers reuse them
-                # rather than open one per call (httpx keeps 20 idle by default).
-                limits=httpx.Limits(max_connections=self.settings.max_connections,
-                                    max_keepalive_connections=self.settings.max_connections),
-            )
-            # An absolute URL object: httpx neither parses nor merges it again on each call.
-            self._chat_url = httpx.URL(self._url.rstrip("/") + "/api/chat")
-        return self._client
-
-    async def aclose(self) -> None:
-        self._closed = True
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
-
-    # -- requests ------------------------------------------------------------------------------
+    # -- the wire mapping ------------------------------------------------------------------------
     def build_payload(self, request: CompletionRequest) -> dict[str, Any]:
         """The ``/api/chat`` body for ``request`` (non-streaming, schema as ``format``)."""
-        payload = self._payload(request)
+        payload = self._payload(request, request.model or self.model)
         if request.json_schema is not None:
             payload["format"] = dict(request.json_schema)
         return payload
 
-    def _payload(self, request: CompletionRequest) -> dict[str, Any]:
+    def build_body(self, request: CompletionRequest, model: str) -> bytes:
+        """:meth:`build_payload` as JSON bytes, with the schema's cached text spliced in."""
+        text = _dumps(self._payload(request, model))
+        if request.json_schema is not None:
+            text = f'{text[:-1]},"format":{self._schema_text(request.json_schema)}}}'
+        return text.encode()
+
+    def _payload(self, request: CompletionRequest, model: str) -> dict[str, Any]:
         s = self.settings
         messages: list[dict[str, str]] = []
         if request.system:
@@ -226,7 +198,7 @@ class OllamaProvider(BaseLLMProvider):
         if s.num_ctx is not None:
             options["num_ctx"] = s.num_ctx
         payload: dict[str, Any] = {
-            "model": request.model or self.model,
+            "model": model,
             "messages": messages,
             "stream": False,
             "options": options,
@@ -235,38 +207,8 @@ class OllamaProvider(BaseLLMProvider):
             payload["keep_alive"] = _keep_alive_value(s.keep_alive)
         return payload
 
-    def _body(self, payload: dict[str, Any], schema: Mapping[str, Any] | None) -> bytes:
-        """:meth:`build_payload` as JSON bytes, with the schema's cached text spliced in."""
-        text = _dumps(payload)
-        if schema is not None:
-            text = f'{text[:-1]},"format":{self._schema_text(schema)}}}'
-        return text.encode()
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        import httpx
-
-        payload = self._payload(request)
-        model = payload["model"]
-        body = self._body(payload, request.json_schema)
-        client = self.client
-        # The client's own timeouts, unless the caller's deadline is shorter.
-        timeout = (httpx.USE_CLIENT_DEFAULT if request.timeout is None
-                   else self._timeout(request.timeout))
-        failure: LLMError | None = None
-        try:
-            response = await client.post(self._chat_url or "/api/chat", content=body,
-                                         timeout=timeout)
-        except httpx.HTTPError as exc:
-            failure = self._transport_error(exc, model, request.timeout)
-        if failure is not None:
-            # Raised here, after the except block: the httpx exception holds the request (and
-            # any Basic auth header) and must not ride along as __context__.
-            raise failure
-        if response.status_code >= 400:
-            self._raise_status_error(response, model)
-        return self._parse(response, model)
-
-    def _parse(self, response: httpx.Response, model: str) -> Completion:
+    def parse_answer(self, response: httpx.Response, model: str,
+                     request: CompletionRequest) -> Completion:
         try:
             body = response.json()
         except ValueError:
@@ -275,9 +217,9 @@ class OllamaProvider(BaseLLMProvider):
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(body, dict) or not isinstance(content, str):
             error = body.get("error") if isinstance(body, dict) else None
-            detail = f": {error}" if error else f": {_server_error_text(response, 200)!r}"
+            detail = f": {error}" if error else f": {error_text(response, 200)!r}"
             raise LLMError(
-                f"Ollama at {self._where} sent an unexpected answer to /api/chat{detail}",
+                f"{self.where} sent an unexpected answer to /api/chat{detail}",
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code,
             )
@@ -298,79 +240,12 @@ class OllamaProvider(BaseLLMProvider):
             raw_finish_reason=None if raw_reason is None else str(raw_reason),
         )
 
-    # -- errors --------------------------------------------------------------------------------
-    def _transport_error(
-        self, exc: Exception, model: str, request_timeout: float | None
-    ) -> LLMError:
-        import httpx
-
-        url = self._where
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-            code, message = ErrorCode.CONNECTION_ERROR, (
-                f"could not connect to {url}: is Ollama running at {url}? Start it with "
-                "`ollama serve` or set OLLAMA_BASE_URL"
-            )
-        elif isinstance(exc, httpx.TimeoutException):
-            limit = self.settings.read_timeout
-            if request_timeout is not None and 0 < request_timeout < limit:
-                limit = request_timeout
-            code, message = ErrorCode.TIMEOUT, (
-                f"no answer from Ollama at {url} within {limit:g}s ({type(exc).__name__}); "
-                "loading a model can take a while: raise OLLAMA_READ_TIMEOUT, keep the model "
-                "loaded with OLLAMA_KEEP_ALIVE, or use a smaller model"
-            )
-        else:
-            code, message = ErrorCode.CONNECTION_ERROR, (
-                f"connection to Ollama at {url} failed ({type(exc).__name__}: {exc}); "
-                f"is Ollama running at {url}?"
-            )
-        return LLMError(message, code=code, provider=self.name, model=model)
-
-    def _raise_status_error(self, response: httpx.Response, model: str) -> NoReturn:
-        """:func:`~aexy.errors.code_for_status`, worded for Ollama (404 is a model to pull)."""
-        status = response.status_code
-        # A proxy may echo the credentials it was given: never pass them on.
-        server = scrub(_server_error_text(response), *(self._credentials or ()))
-        said = f": {server}" if server else ""
-        url = self._where
-        code = code_for_status(status)
-        retry_after: float | None = None
-        if code is ErrorCode.NOT_FOUND:
-            message = (
-                f"Ollama at {url} answered 404{said}. Pull the model with "
-                f"`ollama pull {model}` (or set OLLAMA_MODEL to one that `ollama list` shows)"
-            )
-        elif code is ErrorCode.OVERLOADED:
-            retry_after = parse_retry_after(response.headers)
-            message = f"Ollama at {url} is busy ({status}){said}"
-        elif code is ErrorCode.RATE_LIMIT_EXCEEDED:
-            retry_after = parse_retry_after(response.headers)
-            message = f"Ollama at {url} refused the request (429){said}"
-        elif code is ErrorCode.TIMEOUT:
-            message = (f"Ollama at {url} (or a proxy in front of it) gave up waiting ({status})"
-                       f"{said}; raise OLLAMA_READ_TIMEOUT or use a smaller model")
-        elif code is ErrorCode.SERVER_ERROR:
-            message = f"Ollama at {url} failed ({status}){said}"
-        elif code is ErrorCode.AUTHENTICATION_ERROR:
-            message = (
-                f"Ollama at {url} refused access ({status}){said}; a proxy in front of it may "
-                "need credentials (put them in OLLAMA_BASE_URL as http://user:pass@host)"
-            )
-        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
-            message = f"the request is too large for Ollama at {url} ({status}){said}"
-        else:
-            message = f"Ollama at {url} rejected the request ({status}){said}"
-        raise LLMError(
-            message, code=code, provider=self.name, model=model, status_code=status,
-            retry_after=retry_after,
-        )
-
-    # -- availability --------------------------------------------------------------------------
+    # -- availability ----------------------------------------------------------------------------
     async def list_models(self) -> list[str]:
         """Names of the models pulled on the server (``GET /api/tags``)."""
         response = await self.client.get(
-            "/api/tags", timeout=self._timeout(self.settings.availability_timeout)
-        )
+            self.url("/api/tags"),
+            timeout=self.client_timeout(self.settings.availability_timeout))
         response.raise_for_status()
         names: list[str] = []
         for entry in response.json().get("models") or []:
@@ -385,7 +260,9 @@ class OllamaProvider(BaseLLMProvider):
         why. Never raises."""
         import httpx
 
-        url, wait = self._where, self.settings.availability_timeout
+        from aexy.plugin_api import ClosedError
+
+        url, wait = self.shown_url, self.settings.availability_timeout
         failure = ""
         try:
             names = await self.list_models()
@@ -408,31 +285,10 @@ class OllamaProvider(BaseLLMProvider):
                                        f"`ollama pull {self.model}` or set OLLAMA_MODEL")
         return Availability(True, f"server up at {url}, model {self.model!r} pulled")
 
-    async def is_available(self) -> bool:
-        """True when the server answers and the configured model is pulled. Never raises."""
-        return (await self.check()).ok
-
     def describe(self) -> Mapping[str, Any]:
         return {
             **super().describe(),
-            "base_url": self._where,
             "num_ctx": self.settings.num_ctx,
             "keep_alive": self.settings.keep_alive,
             "read_timeout": self.settings.read_timeout,
         }
-
-
-def _server_error_text(response: httpx.Response, limit: int = 500) -> str:
-    """The server's ``{"error": "..."}`` text, or the start of a non-JSON body."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("error") is not None:
-        text = str(body["error"])
-    elif body is not None:
-        text = json.dumps(body)
-    else:
-        text = response.text
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aexy.hookspecs import hookimpl
+from aexy.plugin_api import hookimpl
 
 if TYPE_CHECKING:
-    from aexy.providers.base import ProviderSpec
+    from aexy.plugin_api import ProviderSpec
     from aexy_openai.provider import OpenAIProvider, OpenAISettings
 
 __all__ = ["OpenAIProvider", "OpenAISettings", "register_providers"]
@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 @hookimpl
 def register_providers() -> list[ProviderSpec]:
-    from aexy.providers.base import ProviderSpec
+    from aexy.plugin_api import ProviderSpec
     from aexy_openai.provider import OpenAIProvider
 
     return [

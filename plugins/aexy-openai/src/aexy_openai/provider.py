@@ -1,26 +1,24 @@
-"""``OpenAIProvider``: ``POST {base}/chat/completions`` over one pooled httpx client.
+"""``OpenAIProvider``: ``POST {base}/chat/completions``, on the core's HTTP provider base.
 
-Transport only (see ``aexy.providers.base``): the core owns prompts, parsing, retries and limits.
-What lives here is what differs between OpenAI and the servers that copy its API:
+The wire mapping only (the base owns the pooled client, credentials, timeouts, the status table
+and availability; the core owns prompts, parsing, retries and limits). What lives here is what
+differs between OpenAI and the servers that copy its API:
 
 - structured output: ``json_schema`` (strict) where supported, else llama.cpp's
   ``json_object`` + ``schema``, else plain ``json_object`` with the schema in the prompt, else
   nothing but the prompt. In ``auto`` a rejected mode is stepped down one at a time within the
-  call, and the mode that worked is remembered per base URL and model;
+  call; the core's :class:`~aexy.plugin_api.ServerMemo` remembers what worked;
 - the two error body shapes (``{"error": {...}}`` and vLLM's older flat ``{"object": "error"}``)
-  and the rate-limit headers (``retry-after``, ``retry-after-ms``, ``x-ratelimit-reset-*``).
+  and what they say beyond the status (context length, an exhausted quota).
 
-httpx is imported when the first client is built, never at import time. Credentials in
-``OPENAI_BASE_URL`` (``https://user:pass@proxy/v1``) are sent as HTTP Basic auth (as httpx does
-for a URL with userinfo) and the client only ever sees the URL without them.
+Credentials in ``OPENAI_BASE_URL`` (``https://user:pass@proxy/v1``) are sent as HTTP Basic auth
+and the client only ever sees the URL without them.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
@@ -29,12 +27,24 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
-from aexy.errors import ClosedError, ErrorCode, LLMError, code_for_status
-from aexy.providers.base import Availability, BaseLLMProvider, ProviderSettings, RateLimits
-from aexy.redact import masked_repr_args, public_url, scrub, split_credentials
-from aexy.resilience.retry import parse_retry_after
-from aexy.schema import PerSchema, drop_strict_nulls, strict_schema
+from aexy.plugin_api import (
+    Availability,
+    Completion,
+    CompletionRequest,
+    ErrorCode,
+    FinishReason,
+    HTTPProvider,
+    LLMError,
+    PerSchema,
+    ProviderSettings,
+    RateLimits,
+    ServerMemo,
+    Usage,
+    drop_strict_nulls,
+    logger,
+    masked_repr_args,
+    strict_schema,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -48,7 +58,7 @@ __all__ = [
     "StructuredOutput",
 ]
 
-logger = logging.getLogger("aexy.openai")
+log = logger.getChild("openai")
 
 DEFAULT_BASE_URL: Final = "https://api.openai.com/v1"
 #: A current small, non-reasoning model: supports strict structured output and temperature 0.
@@ -62,8 +72,6 @@ StructuredOutput = Literal["auto", "json_schema", "json_object_schema", "json_ob
 _Mode = Literal["json_schema", "json_object_schema", "json_object", "none"]
 #: The order ``auto`` steps down in, one step per rejection.
 _LADDER: Final[tuple[_Mode, ...]] = ("json_schema", "json_object_schema", "json_object", "none")
-
-_AVAILABILITY_TIMEOUT: Final = 5.0
 
 
 class OpenAISettings(ProviderSettings):
@@ -126,12 +134,9 @@ class OpenAISettings(ProviderSettings):
         return masked_repr_args(super().__repr_args__())
 
 
-# The mode that worked, per (base URL, model): shared by every instance in the process, so a
-# gateway built per request does not rediscover it. Writes are rare; a lock keeps them whole.
-_working_modes: dict[tuple[str, str], _Mode] = {}
-# Models that rejected a non-default temperature (OpenAI's reasoning models).
-_no_temperature: set[tuple[str, str]] = set()
-_memo_lock = threading.Lock()
+#: What servers taught this process (shared by every instance): the structured-output mode that
+#: works, and the models that refuse a non-default temperature.
+_MEMO: Final = ServerMemo(_LADDER)
 
 
 def _is_openai(base_url: str) -> bool:
@@ -141,45 +146,31 @@ def _is_openai(base_url: str) -> bool:
         return False
 
 
-class OpenAIProvider(BaseLLMProvider):
-    """OpenAI's chat-completions API and compatible servers, over httpx.
+class OpenAIProvider(HTTPProvider):
+    """OpenAI's chat-completions API and compatible servers.
 
     :param settings: :class:`OpenAISettings`; read from the environment when omitted.
     :param model: overrides ``OPENAI_MODEL``.
     :param transport: an httpx transport (tests pass ``httpx.MockTransport``).
-
-    After :meth:`aclose` every call raises :class:`~aexy.errors.ClosedError`: a closed
-    provider never opens a new client.
     """
 
     name: ClassVar[str] = "openai"
     settings_class: ClassVar[type[ProviderSettings]] = OpenAISettings
     enforces_schema: ClassVar[bool] = True
+    completion_path: ClassVar[str] = "/chat/completions"
+    error_hints: ClassVar[Mapping[ErrorCode, str]] = {
+        ErrorCode.NOT_FOUND: "check OPENAI_MODEL ({model!r}) and OPENAI_BASE_URL",
+        ErrorCode.TIMEOUT: "raise OPENAI_TIMEOUT or check the server's load",
+    }
+    connect_hint: ClassVar[str] = "check OPENAI_BASE_URL and that the server is running"
+    timeout_hint: ClassVar[str] = "raise OPENAI_TIMEOUT or check the server's load"
 
     settings: OpenAISettings
 
-    def __init__(
-        self,
-        settings: ProviderSettings | None = None,
-        *,
-        model: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        super().__init__(settings, model=model)
-        given: ProviderSettings = self.settings
-        if not isinstance(given, OpenAISettings):
-            # A plain ProviderSettings (or another provider's) cannot say where to connect.
-            self.settings = OpenAISettings(**given.model_dump())
-        # Parsed once: the URL without credentials is what the client and every message see.
-        self.base_url, self._credentials = split_credentials(self.settings.base_url)
-        self._where = public_url(self.settings.base_url)
-        self._chat_url: str | httpx.URL = self.base_url + "/chat/completions"
-        self._models_url = self.base_url + "/models"
+    def __init__(self, settings: ProviderSettings | None = None, *, model: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(settings, model=model, transport=transport)
         self._is_openai = _is_openai(self.base_url)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._closed = False
-        self._headers = self._build_headers()
         # (strict schema, original schema) as compact JSON text, once per schema object:
         # the schema is most of the request body.
         self._schema_parts = PerSchema(_schema_texts)
@@ -200,114 +191,67 @@ class OpenAIProvider(BaseLLMProvider):
             tokens_per_minute=self.settings.tokens_per_minute or d.tokens_per_minute,
         )
 
-    def _build_headers(self) -> dict[str, str]:
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        key = self.settings.api_key
-        if key is not None:
-            headers["Authorization"] = "Bearer " + key.get_secret_value()
+    def headers(self) -> dict[str, str]:
+        headers = super().headers()
         if self.settings.org_id:
             headers["OpenAI-Organization"] = self.settings.org_id
         if self.settings.project_id:
             headers["OpenAI-Project"] = self.settings.project_id
         return headers
 
-    def _client_for_calls(self) -> httpx.AsyncClient:
-        if self._client is None:
-            if self._closed:  # never reopen: nothing would close the new client
-                raise ClosedError(f"the {self.name} provider")
-            import httpx
-
-            self._client = httpx.AsyncClient(
-                transport=self._transport,
-                headers=self._headers,
-                auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
-                timeout=httpx.Timeout(self.settings.timeout),
-                follow_redirects=False,
-                # Idle connections kept up to the pool size: concurrent callers reuse them
-                # rather than open one per call (httpx keeps 20 idle by default).
-                limits=httpx.Limits(max_connections=self.settings.max_connections,
-                                    max_keepalive_connections=self.settings.max_connections),
-            )
-            # A URL object: httpx does not parse it again on every call.
-            self._chat_url = httpx.URL(str(self._chat_url))
-        return self._client
-
     def structured_mode(self, model: str | None = None) -> _Mode:
         """The structured-output mode the next call to ``model`` will use."""
         configured = self.settings.structured_output
         if configured != "auto":
             return configured
-        return _working_modes.get((self.base_url, model or self.model), "json_schema")
+        return _MEMO.mode(self.base_url, model or self.model)
 
     @classmethod
     def forget_learned_modes(cls) -> None:
         """Forget every remembered mode and temperature rejection (tests, server upgrades)."""
-        with _memo_lock:
-            _working_modes.clear()
-            _no_temperature.clear()
+        _MEMO.forget()
 
     def describe(self) -> Mapping[str, Any]:
-        return {
-            **super().describe(),
-            "base_url": self._where,
-            "structured_output": self.settings.structured_output,
-            "api_key_set": self.settings.api_key is not None,
-        }
+        return {**super().describe(), "structured_output": self.settings.structured_output}
 
     def __repr__(self) -> str:
-        return (
-            f"OpenAIProvider(model={self.model!r}, base_url={self._where!r}, "
-            f"structured_output={self.settings.structured_output!r})"
-        )
+        return (f"OpenAIProvider(model={self.model!r}, base_url={self.where!r}, "
+                f"structured_output={self.settings.structured_output!r})")
 
-    # -- calls -----------------------------------------------------------------------------
+    # -- one call --------------------------------------------------------------------------
     async def complete(self, request: CompletionRequest) -> Completion:
         model = request.model or self.model
-        # OPENAI_TIMEOUT caps every call; a caller's deadline (the gateway's remainder) may
-        # only make it shorter.
-        timeout = self.settings.timeout
-        if request.timeout is not None:
-            timeout = max(min(timeout, request.timeout), 0.001)
         mode = self.structured_mode(model) if request.json_schema is not None else "none"
         auto = self.settings.structured_output == "auto" and request.json_schema is not None
-        key = (self.base_url, model)
-        send_temperature = key not in _no_temperature
-        deadline = time.monotonic() + timeout
-        # The first post runs under the client's own timeout when nothing shortens it; a post
-        # after a step-down gets what is left.
-        budget: float | None = None if request.timeout is None else timeout
+        temperature = not _MEMO.refuses(self.base_url, model, "temperature")
+        # A post after a step-down shares what is left of the first post's time.
+        deadline = _Budget(request.timeout, self.settings.timeout)
         while True:
-            body = self._body(request, model, mode, send_temperature)
-            response = await self._post(body, model, budget)
-            budget = max(deadline - time.monotonic(), 0.001)
+            body = self.build_body(request, model, mode=mode, temperature=temperature)
+            response = await self.post(self.completion_path, body, model, deadline.left())
             if response.status_code == 200:
                 break
             info = _ErrorInfo.parse(response)
             if auto and mode != "none" and _rejects_structured_output(response.status_code, info):
-                lower = _LADDER[_LADDER.index(mode) + 1]
                 # "Invalid schema" is about this schema, not the server: step down for this
                 # call only, so one odd plugin schema does not downgrade every analysis type.
                 remember = not info.is_schema_specific()
-                logger.warning(
-                    "structured output mode rejected; stepping down",
-                    extra={"provider": self.name, "model": model, "mode": mode, "next": lower,
-                           "base_url": self._where, "remembered": remember},
-                )
+                lower = _MEMO.step_down(self.base_url, model, mode, remember=remember)
+                assert lower is not None  # "none" is never rejected as a mode
+                log.warning("structured output mode rejected; stepping down", extra={
+                    "provider": self.name, "model": model, "mode": mode, "next": lower,
+                    "base_url": self.where, "remembered": remember})
                 mode = lower
-                if remember:  # the higher mode fails on this server, whatever follows
-                    with _memo_lock:
-                        _working_modes[key] = mode
                 continue
-            if send_temperature and _rejects_temperature(response.status_code, info):
-                send_temperature = False
-                with _memo_lock:
-                    _no_temperature.add(key)
+            if temperature and _rejects_temperature(response.status_code, info):
+                temperature = False
+                _MEMO.refused(self.base_url, model, "temperature")
                 continue
-            raise self._error(response, info, model)
-        return self._parse(response, model, request if mode == "json_schema" else None)
+            raise self.map_error(response, model, info)
+        return self.parse_answer(response, model, request if mode == "json_schema" else None)
 
-    def _body(self, request: CompletionRequest, model: str, mode: _Mode,
-              send_temperature: bool) -> bytes:
+    def build_body(self, request: CompletionRequest, model: str, *, mode: _Mode = "json_schema",
+                   temperature: bool = True) -> bytes:
         """The request body, serialised; the cached schema text is spliced in as is."""
         system = request.system
         response_format: str | None = None
@@ -333,7 +277,7 @@ class OpenAIProvider(BaseLLMProvider):
         messages: list[dict[str, str]] = [{"role": "system", "content": system}]
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
         body: dict[str, Any] = {"model": model, "messages": messages, "stream": False}
-        if send_temperature:
+        if temperature:
             body["temperature"] = request.temperature
         param = self.settings.max_tokens_param
         if param == "auto":
@@ -344,35 +288,8 @@ class OpenAIProvider(BaseLLMProvider):
             text = f'{text[:-1]},"response_format":{response_format}}}'
         return text.encode()
 
-    async def _post(self, body: bytes, model: str, budget: float | None) -> httpx.Response:
-        """One POST under httpx's own timeouts (``budget`` seconds, or the client's
-        ``OPENAI_TIMEOUT`` when ``None``). Errors are raised after the ``except`` block: an
-        httpx exception holds the request, whose headers hold the key, and must not ride along
-        as ``__context__``."""
-        import httpx
-
-        client = self._client_for_calls()
-        try:
-            return await client.post(
-                self._chat_url, content=body,
-                timeout=httpx.USE_CLIENT_DEFAULT if budget is None else budget)
-        except httpx.TimeoutException:
-            limit = self.settings.timeout if budget is None else budget
-            error = LLMError(
-                f"no answer from {self._where} within {limit:.3g}s; raise OPENAI_TIMEOUT or "
-                "check the server's load",
-                code=ErrorCode.TIMEOUT, provider=self.name, model=model,
-            )
-        except httpx.TransportError as exc:
-            error = LLMError(
-                f"cannot connect to {self._where} ({type(exc).__name__}); check "
-                "OPENAI_BASE_URL and that the server is running",
-                code=ErrorCode.CONNECTION_ERROR, provider=self.name, model=model,
-            )
-        raise error
-
-    def _parse(self, response: httpx.Response, model: str,
-               strict_request: CompletionRequest | None) -> Completion:
+    def parse_answer(self, response: httpx.Response, model: str,
+                     strict_request: CompletionRequest | None) -> Completion:
         request_id = response.headers.get("x-request-id")
         try:
             data = response.json()
@@ -383,9 +300,9 @@ class OpenAIProvider(BaseLLMProvider):
         if data is None:  # raised outside the except block: no parser error attached
             info = _ErrorInfo.parse(response)
             if info.message:  # an error inside a 200 (some gateways do this)
-                raise self._error(response, info, model)
+                raise self.map_error(response, model, info)
             raise LLMError(
-                f"{self._where} answered 200 without a chat completion",
+                f"{self.where} answered 200 without a chat completion",
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code, request_id=request_id,
             )
@@ -411,98 +328,65 @@ class OpenAIProvider(BaseLLMProvider):
             request_id=request_id,
         )
 
-    def _error(self, response: httpx.Response, info: _ErrorInfo, model: str) -> LLMError:
-        """The core's error for a failed answer: :func:`~aexy.errors.code_for_status`, plus what
-        OpenAI-style bodies say beyond the status (context length, an exhausted quota)."""
+    def map_error(self, response: httpx.Response, model: str,
+                  info: _ErrorInfo | None = None) -> LLMError:
+        """The base's status table, plus what OpenAI-style bodies say beyond the status: the
+        context length, an exhausted quota, the key to set."""
+        info = info if info is not None else _ErrorInfo.parse(response)
         status = response.status_code
         if status == 200 and info.code.isdigit() and 400 <= int(info.code) < 600:
             status = int(info.code)  # an error inside a 200 (OpenRouter) carries its status
-        request_id = response.headers.get("x-request-id")
-        where = self._where
-        detail = info.message or f"HTTP {status}"
-        retry_after: float | None = None
+        code: ErrorCode | None = None
         retryable: bool | None = None
-        code = code_for_status(status)
+        detail = info.message
         if info.is_context_length():
             code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
-        if code is ErrorCode.CONTEXT_LENGTH_EXCEEDED and status == 413:
-            message = f"the request is too large for {where} (HTTP 413): {detail}"
-        elif code is ErrorCode.CONTEXT_LENGTH_EXCEEDED:
-            message = (f"the prompt does not fit the model's context window (HTTP {status}): "
-                       f"{detail}")
-        elif code is ErrorCode.RATE_LIMIT_EXCEEDED:
-            if info.code == "insufficient_quota":
-                retryable = False  # billing, not a burst: waiting will not help
-                message = f"the OpenAI account has no quota left: {detail}"
-            else:
-                retry_after = retry_after_seconds(response.headers, info.message)
-                message = f"rate limited by {where}: {detail}"
-        elif code is ErrorCode.AUTHENTICATION_ERROR:
-            hint = ("set OPENAI_API_KEY" if self.settings.api_key is None
-                    else "check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)")
-            message = f"{where} refused the credentials (HTTP {status}); {hint}: {detail}"
-        elif code is ErrorCode.NOT_FOUND:
-            message = (f"not found at {where} (HTTP 404): {detail}; check OPENAI_MODEL "
-                       f"({model!r}) and OPENAI_BASE_URL")
-        elif code is ErrorCode.OVERLOADED:
-            retry_after = retry_after_seconds(response.headers, None)
-            message = f"{where} is overloaded (HTTP {status}): {detail}"
-        elif code is ErrorCode.TIMEOUT:
-            message = f"{where} timed out the request (HTTP {status}): {detail}"
-        elif code is ErrorCode.SERVER_ERROR and status >= 500:
-            message = f"{where} failed (HTTP {status}): {detail}"
-        elif code is ErrorCode.SERVER_ERROR:
-            message = f"unexpected answer from {where} (HTTP {status}): {detail}"
-        else:
-            message = f"{where} rejected the request (HTTP {status}): {detail}"
-        return LLMError(
-            scrub(message, self.settings.api_key), code=code, provider=self.name, model=model,
-            retryable=retryable, retry_after=retry_after, status_code=status,
-            request_id=request_id,
-        )
+        elif info.code == "insufficient_quota":
+            code, retryable = ErrorCode.RATE_LIMIT_EXCEEDED, False  # billing, not a burst
+            detail = f"the OpenAI account has no quota left: {detail}"
+        elif status in (401, 403):
+            key = ("set OPENAI_API_KEY" if self.settings.api_key is None
+                   else "check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)")
+            detail = f"{detail}; {key}" if detail else key
+        return self.error(response, model, detail, code=code, retryable=retryable,
+                          status=status)
 
     async def check(self) -> Availability:
         """``GET {base}/models`` within a few seconds (free; never raises), with the reason."""
-        import httpx
-
-        timeout = min(_AVAILABILITY_TIMEOUT, self.settings.timeout)
-        failure = ""
-        try:
-            response = await self._client_for_calls().get(
-                self._models_url, timeout=httpx.Timeout(timeout))
-        except ClosedError:
-            failure = "the provider is closed"
-        except httpx.TimeoutException:
-            failure = f"endpoint unreachable: no answer from {self._where} within {timeout:g}s"
-        except httpx.TransportError as exc:
-            failure = (f"endpoint unreachable: cannot connect to {self._where} "
-                       f"({type(exc).__name__}); check OPENAI_BASE_URL and that the server runs")
-        except Exception as exc:  # a health check reports; it does not fail
-            failure = f"GET /models failed ({type(exc).__name__})"
-        if failure:
+        response, failure = await self.probe("/models")
+        if response is None:
             return Availability(False, failure)
         status = response.status_code
         if status == 200:
-            return Availability(True, f"{self._where} answered GET /models")
+            return Availability(True, f"{self.where} answered GET /models")
         if status in (401, 403):
-            reason = (f"key missing: {self._where} wants credentials (HTTP {status}); set "
+            reason = (f"key missing: {self.where} wants credentials (HTTP {status}); set "
                       "OPENAI_API_KEY" if self.settings.api_key is None else
-                      f"key rejected by {self._where} (HTTP {status}); check OPENAI_API_KEY")
+                      f"key rejected by {self.where} (HTTP {status}); check OPENAI_API_KEY")
             return Availability(False, reason)
         if status == 404:
-            return Availability(False, f"no OpenAI-compatible API at {self._where} (GET /models "
+            return Availability(False, f"no OpenAI-compatible API at {self.where} (GET /models "
                                        "answered 404); check OPENAI_BASE_URL")
-        return Availability(False, f"{self._where} answered HTTP {status} to GET /models")
+        return Availability(False, f"{self.where} answered HTTP {status} to GET /models")
 
-    async def is_available(self) -> bool:
-        """``GET {base}/models`` answered 200 within a few seconds. Free; never raises."""
-        return (await self.check()).ok
 
-    async def aclose(self) -> None:
-        self._closed = True
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+class _Budget:
+    """The seconds the next post may take: the first runs under the client's own timeout
+    unless the caller's deadline is shorter; a post after a step-down gets what is left."""
+
+    __slots__ = ("_at", "_first", "_given")
+
+    def __init__(self, deadline: float | None, configured: float) -> None:
+        self._given = deadline is not None
+        self._at = time.monotonic() + (configured if deadline is None
+                                       else min(configured, deadline))
+        self._first = True
+
+    def left(self) -> float | None:
+        first, self._first = self._first, False
+        if first and not self._given:
+            return None
+        return max(self._at - time.monotonic(), 0.001)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -606,58 +490,6 @@ def _rejects_temperature(status: int, info: _ErrorInfo) -> bool:
         info.param == "temperature"
         or ("temperature" in info.message.lower() and "unsupported" in info.message.lower())
     )
-
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_TRY_AGAIN = re.compile(r"try again in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
-_UNIT_SECONDS: Final = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def parse_duration(value: str) -> float | None:
-    """``"1s"``, ``"6m0s"``, ``"120ms"``, ``"1h2m3.5s"`` or a bare number of seconds."""
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    parts = _DURATION.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        return None
-    return sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
-
-
-def retry_after_seconds(headers: Mapping[str, str], message: str | None) -> float | None:
-    """How long to wait, from the headers OpenAI-style servers send with a 429 (or 503).
-
-    ``retry-after-ms`` and ``retry-after`` (seconds or an HTTP date) win; otherwise the
-    ``x-ratelimit-reset-*`` of the exhausted bucket (or the later one when neither says it is
-    exhausted); otherwise "try again in 20ms" in the message.
-    """
-    seconds = parse_retry_after(headers)
-    if seconds is not None:
-        return seconds
-    raw = headers.get("retry-after")
-    if raw:  # some compatible servers send a Go duration ("1s", "6m0s")
-        seconds = parse_duration(raw)
-        if seconds is not None:
-            return seconds
-    resets: list[float] = []
-    exhausted: list[float] = []
-    for bucket in ("requests", "tokens"):
-        reset = headers.get(f"x-ratelimit-reset-{bucket}")
-        seconds = parse_duration(reset) if reset else None
-        if seconds is None:
-            continue
-        resets.append(seconds)
-        if headers.get(f"x-ratelimit-remaining-{bucket}", "").strip() == "0":
-            exhausted.append(seconds)
-    if exhausted or resets:
-        return max(exhausted or resets)
-    if message:
-        match = _TRY_AGAIN.search(message)
-        if match:
-            return parse_duration(match.group(1))
-    return None
 
 
 def _restore_absent_fields(text: str, schema: Mapping[str, Any]) -> str:

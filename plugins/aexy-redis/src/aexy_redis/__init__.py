@@ -14,8 +14,7 @@ from aexy.plugin_api import CacheBackendSpec, RateLimiterSpec, hookimpl
 from aexy_redis.settings import RedisSettings
 
 if TYPE_CHECKING:
-    from aexy.plugin_api import RateLimits
-    from aexy.resilience.clock import Clock, Sleep
+    from aexy.plugin_api import Clock, RateLimits, Sleep
     from aexy_redis.backend import RedisCache
     from aexy_redis.ratelimit import RedisRateLimiter
 

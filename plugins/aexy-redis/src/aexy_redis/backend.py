@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.asyncio.cluster import RedisCluster
 
-    from aexy.resilience.clock import Clock, Random
+    from aexy.plugin_api import Clock, Random
 
 __all__ = ["RedisCache", "glob_escape"]
 

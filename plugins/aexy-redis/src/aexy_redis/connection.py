@@ -30,9 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from aexy.errors import AexyError, ConfigurationError
-from aexy.redact import public_url, scrub
-from aexy.resilience.clock import Clock, Random
+from aexy.plugin_api import AexyError, Clock, ConfigurationError, Random, public_url, scrub
 from aexy_redis.settings import RedisSettings
 
 if TYPE_CHECKING:

@@ -29,9 +29,7 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aexy.providers.base import RateLimits
-from aexy.ratelimit import LocalRateLimiter, RateLimitWaitError
-from aexy.telemetry import logger
+from aexy.plugin_api import LocalRateLimiter, RateLimits, RateLimitWaitError, logger
 from aexy_redis.connection import RedisConnection, RedisUnavailableError, connect
 from aexy_redis.settings import RedisSettings
 
@@ -40,7 +38,7 @@ if TYPE_CHECKING:
     from redis.asyncio.cluster import RedisCluster
     from redis.commands.core import AsyncScript
 
-    from aexy.resilience.clock import Clock, Sleep
+    from aexy.plugin_api import Clock, Sleep
 
 __all__ = ["RedisRateLimiter", "limiter_key"]
 
