@@ -423,7 +423,8 @@ def select_backend(settings: AexySettings, plugins: PluginHost) -> tuple[CacheBa
                 f"unknown cache backend {chosen!r}; available: {', '.join(registry.names())}",
                 env_var="AEXY_CACHE_BACKEND")
         return spec, f"AEXY_CACHE_BACKEND={chosen}"
-    others = [name for name in registry.names() if name != "memory"]
+    # Built-in backends (memory, sqlite) are chosen by name only: an installed plugin wins.
+    others = [name for name in registry.names() if registry.owners.get(name) != "aexy-core"]
     if len(others) > 1:
         owners = ", ".join(f"{n} ({registry.owners.get(n, '?')})" for n in others)
         raise ConfigurationError(
