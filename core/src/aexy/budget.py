@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 _NANO = Decimal("1e-9")
+_PER_DOLLAR = Decimal(10**9)
 
 
 def to_nanos(usd: Decimal) -> int:
@@ -51,7 +52,7 @@ def to_nanos(usd: Decimal) -> int:
 
 
 def from_nanos(nanos: int) -> Decimal:
-    return Decimal(nanos) * _NANO
+    return Decimal(nanos) / _PER_DOLLAR  # a division reads 0.0315, not 0.031500000
 
 
 @dataclass(frozen=True, slots=True)
