@@ -411,9 +411,10 @@ class TieredCache:
 
 
 def select_backend(settings: AexySettings, plugins: PluginHost) -> tuple[CacheBackendSpec, str]:
-    """The backend to use and why: ``AEXY_CACHE_BACKEND`` when set; otherwise the one installed
-    backend other than ``memory`` (installing ``aexy-redis`` swaps the cache); otherwise
-    ``memory``. Several installed backends and no choice is an error naming them."""
+    """The backend to use and why: ``AEXY_CACHE_BACKEND`` when set; otherwise the one backend
+    an installed plugin registers (installing ``aexy-redis`` swaps the cache); otherwise
+    ``memory``. The built-in ``sqlite`` is chosen by name only. Several installed backends and
+    no choice is an error naming them."""
     registry = plugins.cache_backends()
     chosen = settings.cache_backend
     if chosen:

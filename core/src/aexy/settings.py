@@ -41,9 +41,9 @@ class AexySettings(BaseSettings):
     llm_cache_ttl: int = Field(
         3600, ge=0, validation_alias=_alias("LLM_CACHE_TTL", "llm_cache_ttl")
     )
-    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` is built in). Unset: the
-    #: one installed backend other than ``memory`` (installing ``aexy-redis`` swaps the
-    #: cache), else ``memory``.
+    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` and ``sqlite`` are built
+    #: in). Unset: the one backend an installed plugin registers (installing ``aexy-redis``
+    #: swaps the cache), else ``memory``.
     cache_backend: str | None = Field(
         None, validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
     )
