@@ -174,3 +174,15 @@ def test_the_price_library_is_imported_only_when_a_price_is_asked_for() -> None:
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
                          text=True).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_the_calls_behind_one_result_add_up() -> None:
+    first, repair = price(*CLAUDE, Usage(8_000, 900)), price(*CLAUDE, Usage(9_500, 700, 8_000))
+    both = first + repair
+    assert both.status == "priced" and both.priced_model == CLAUDE[1]
+    assert both.total_usd == first.total_usd + repair.total_usd  # type: ignore[operator]
+    assert both.cache_read_usd == repair.cache_read_usd
+    local = price("ollama", "m", Usage(1, 1))
+    assert local + local == local and (local + first).total_usd == first.total_usd
+    unpriced = price("openai", "mystery", Usage(1, 1))
+    assert (first + unpriced).status == (unpriced + first).status == "unpriced"

@@ -125,6 +125,22 @@ class Cost(BaseModel):
         """The same amounts, marked as not paid (a cache hit reports the cost it saved)."""
         return self if self.saved else self.model_copy(update={"saved": True})
 
+    def __add__(self, other: Cost) -> Cost:
+        """Two calls behind one result (a repair re-ask, a retry that was billed): unpriced if
+        either is, local if both are, else the sums."""
+        if not isinstance(other, Cost):
+            return NotImplemented
+        if self.status == "unpriced" or other.status == "unpriced":
+            return self if self.status == "unpriced" else other
+        if self.status == other.status == "local":
+            return self
+        parts = {name: getattr(self, name) + getattr(other, name) for name in _AMOUNTS}
+        return Cost(status="priced", **parts,
+                    source=self.source if self.source == other.source or not other.source
+                    else other.source if not self.source else f"{self.source}; {other.source}",
+                    priced_model=self.priced_model or other.priced_model,
+                    batch=self.batch and other.batch, saved=self.saved and other.saved)
+
     def __str__(self) -> str:
         if self.status == "unpriced":
             return "unpriced"
@@ -133,6 +149,8 @@ class Cost(BaseModel):
         assert self.total_usd is not None
         return f"${format_usd(self.total_usd)}" + (" saved" if self.saved else "")
 
+
+_AMOUNTS = ("input_usd", "output_usd", "cache_read_usd", "cache_write_usd", "total_usd")
 
 _LOCAL = Cost(status="local", input_usd=_ZERO, output_usd=_ZERO, cache_read_usd=_ZERO,
               cache_write_usd=_ZERO, total_usd=_ZERO)
