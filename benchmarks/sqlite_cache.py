@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from _redis_server import redis_server
-from redis_cache import KEY, cached_value, measure
-
 from aexy.cache import MemoryCache
 from aexy.sqlite_cache import SqliteCache
+from redis_cache import KEY, cached_value, measure
 
 
 @contextlib.contextmanager

@@ -11,8 +11,9 @@ at run time; ``tokenizers``: needs each model's tokenizer file). So :func:`estim
 drives the number of tokens in any modern BPE vocabulary (words, the length of long words,
 digits, runs of punctuation and of whitespace, line breaks, non-ASCII bytes) with weights fitted
 to OpenAI's ``cl100k_base`` on 600 files of code, JSON and prose. On 787 files of this
-repository and Python's standard library (most not among those) its mean error is 9 % (95th percentile 23 %), against
-17 % (40 %) for characters / 4, and it is the closer of the two for every kind of file.
+repository and Python's standard library (most not among those) its mean error is 9 % (95th
+percentile 23 %), against 17 % (40 %) for characters / 4, and it is the closer of the two for
+every kind of file.
 ``benchmarks/token_estimate.py`` repeats the measurement.
 
 :func:`upper_bound` is not an estimate but a limit: a byte-level BPE token covers at least one
