@@ -25,6 +25,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     # The test environment has every plugin installed (aexy-redis and a fixture backend among
     # them), where a user's has one or none: tests use the memory cache unless they choose.
     monkeypatch.setenv("AEXY_CACHE_BACKEND", "memory")
+    # A test that asks for the embedded sqlite backend never touches the user's cache dir.
+    monkeypatch.setenv("AEXY_CACHE_PATH",
+                       str(tmp_path_factory.mktemp("cache") / "aexy-cache.sqlite3"))
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     FakeProvider.script = []
     reset_plugin_host(None)

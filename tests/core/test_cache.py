@@ -249,7 +249,7 @@ def _host_with(*names: str, distribution: str = "aexy-shared") -> PluginHost:
 
 def test_the_embedded_default_when_no_plugin_backend_is_installed() -> None:
     choice = select_backend(AexySettings(cache_backend=None), PluginHost(entry_points=False))
-    assert choice.spec.name == "memory"
+    assert choice.spec.name == "sqlite"
     assert choice.reason == "the embedded default; no plugin backend is installed"
     assert choice.owner == "aexy-core"
 

@@ -118,6 +118,9 @@ def test_aexy_plugins_tells_the_truth_about_the_legacy_plugin(legacy_env: Path) 
     assert any("no upper bound" in w for w in legacy["warnings"])  # aexy-core>=0.1
     assert data["cache_backend"]["name"] == "sqlite"
     assert "AEXY_CACHE_BACKEND=sqlite" in data["cache_backend"]["reason"]
+    # The core took up the name "sqlite" after the plugin had it: the plugin's still wins.
+    assert {"kind": "cache backend", "name": "sqlite",
+            "distribution": "aexy-fixture-legacy"} in data["overrides"]
 
 
 def test_the_0_1_0_provider_module_still_imports_with_a_deprecation() -> None:

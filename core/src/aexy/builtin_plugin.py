@@ -39,13 +39,20 @@ def register_postprocessors() -> list[Any]:
 def register_cache_backends() -> list[Any]:
     from aexy.cache import MemoryCache
     from aexy.contract.cache import CacheBackendSpec
+    from aexy.sqlite_cache import SqliteCache
 
     return [
         CacheBackendSpec(
             name="memory",
             factory=lambda settings: MemoryCache(settings.cache_max_entries),
             description="bounded in-process LRU cache, TTL per analysis type",
-        )
+        ),
+        CacheBackendSpec(
+            name="sqlite",
+            factory=SqliteCache.from_settings,
+            description="one file in the user cache directory shared by every process "
+            "(AEXY_CACHE_PATH); TTL per entry, LRU within AEXY_CACHE_MAX_BYTES",
+        ),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -16,6 +17,7 @@ __all__ = [
     "RETRYABLE_CODES",
     "AexyError",
     "Attempt",
+    "BudgetExceededError",
     "ClosedError",
     "ConfigurationError",
     "ErrorCode",
@@ -48,6 +50,9 @@ class ErrorCode(StrEnum):
     #: The provider cannot answer this analysis (type or input) by any method it has; another
     #: provider can. Never retried.
     UNSUPPORTED = "unsupported"
+    #: The call could take the spending past the budget (``AEXY_BUDGET_USD``), or its model has
+    #: no known price under a budget; nothing was sent. Never retried.
+    BUDGET_EXCEEDED = "budget_exceeded"
 
 
 #: Codes worth another attempt: the same request may succeed a moment later.
@@ -218,6 +223,25 @@ class LLMError(AexyError):
             f"{type(self).__name__}(code={self.code.value!r}, provider={self.provider!r}, "
             f"model={self.model!r}, retryable={self.retryable}, message={self.message!r})"
         )
+
+
+class BudgetExceededError(LLMError):
+    """A call was refused before anything was sent: its worst-case cost does not fit in what
+    is left of the budget, its model has no known price, or (``retryable``) the shared ledger
+    did not answer. Amounts are in US dollars; ``setting`` names the variable to change."""
+
+    def __init__(self, message: str, *, provider: str = "", model: str = "",
+                 limit_usd: Decimal | None = None, spent_usd: Decimal | None = None,
+                 reserved_usd: Decimal | None = None, needed_usd: Decimal | None = None,
+                 setting: str = "AEXY_BUDGET_USD", retryable: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=ErrorCode.BUDGET_EXCEEDED, provider=provider,
+                         model=model, retryable=retryable, retry_after=retry_after)
+        self.limit_usd = limit_usd
+        self.spent_usd = spent_usd
+        self.reserved_usd = reserved_usd
+        self.needed_usd = needed_usd
+        self.setting = setting
 
 
 class InvalidOutputError(LLMError):

@@ -52,6 +52,11 @@ if TYPE_CHECKING:
     from aexy.contract.cache import CacheBackend as CacheBackend
     from aexy.contract.cache import CacheBackendSpec as CacheBackendSpec
 
+    # Budget ledgers
+    from aexy.contract.budget import BudgetLedger as BudgetLedger
+    from aexy.contract.budget import BudgetLedgerSpec as BudgetLedgerSpec
+    from aexy.contract.budget import LedgerTotals as LedgerTotals
+
     # Rate limiters
     from aexy.contract.ratelimit import RateLimiter as RateLimiter
     from aexy.contract.ratelimit import RateLimiterSpec as RateLimiterSpec

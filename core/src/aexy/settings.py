@@ -4,9 +4,10 @@ cache backend's with its record (``CacheBackendSpec.settings_class``)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, ByteSize, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["AexySettings", "PluginSettings", "env_prefix_problem", "setting_names"]
@@ -40,9 +41,9 @@ class AexySettings(BaseSettings):
     llm_cache_ttl: int = Field(
         3600, ge=0, validation_alias=_alias("LLM_CACHE_TTL", "llm_cache_ttl")
     )
-    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` is built in). Unset: the
-    #: one installed backend other than ``memory`` (installing ``aexy-redis`` swaps the
-    #: cache), else ``memory``.
+    #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` and ``sqlite`` are built
+    #: in). Unset: the one backend an installed plugin registers (installing ``aexy-redis``
+    #: swaps the cache), else ``memory``.
     cache_backend: str | None = Field(
         None, validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
     )
@@ -59,6 +60,17 @@ class AexySettings(BaseSettings):
     #: as a miss (reads) or is dropped (writes).
     cache_timeout: float = Field(
         0.1, gt=0, validation_alias=_alias("AEXY_CACHE_TIMEOUT", "cache_timeout")
+    )
+    #: ``AEXY_CACHE_PATH``: the file of the built-in ``sqlite`` backend; unset:
+    #: ``cache.sqlite3`` in the platform's user cache directory (``~/.cache/aexy`` on Linux).
+    cache_path: str | None = Field(
+        None, validation_alias=_alias("AEXY_CACHE_PATH", "cache_path")
+    )
+    #: ``AEXY_CACHE_MAX_BYTES``: bound of what the ``sqlite`` backend stores (``256MiB``,
+    #: ``1GB`` or a number of bytes); the least recently used entries go first.
+    cache_max_bytes: ByteSize = Field(
+        ByteSize(256 * 1024 * 1024), gt=0,
+        validation_alias=_alias("AEXY_CACHE_MAX_BYTES", "cache_max_bytes"),
     )
     #: ``AEXY_MAX_CONTENT_CHARS``: larger content is rejected before any provider is called.
     max_content_chars: int = Field(
@@ -117,6 +129,24 @@ class AexySettings(BaseSettings):
     )
     #: ``AEXY_COALESCE``: identical concurrent requests share one provider call.
     coalesce: bool = Field(True, validation_alias=_alias("AEXY_COALESCE", "coalesce"))
+
+    # -- cost (docs/cost.md) ---------------------------------------------------------------------
+    #: ``AEXY_BUDGET_USD``: the most a gateway (or, with a shared ledger, every process using
+    #: the same ``AEXY_BUDGET_NAME``) may spend, in US dollars; each call's worst case is
+    #: reserved before it is sent. Unset: no budget.
+    budget_usd: Decimal | None = Field(
+        None, ge=0, validation_alias=_alias("AEXY_BUDGET_USD", "budget_usd")
+    )
+    #: ``AEXY_BUDGET_ALLOW_UNPRICED``: under a budget, let calls to a model without a known
+    #: price through (uncounted) instead of refusing them.
+    budget_allow_unpriced: bool = Field(
+        False, validation_alias=_alias("AEXY_BUDGET_ALLOW_UNPRICED", "budget_allow_unpriced")
+    )
+    #: ``AEXY_BUDGET_NAME``: the shared ledger's name; processes with the same name (and
+    #: Redis) draw on one budget.
+    budget_name: str = Field(
+        "default", min_length=1, validation_alias=_alias("AEXY_BUDGET_NAME", "budget_name")
+    )
 
     @model_validator(mode="after")
     def _default_prompt_limit(self) -> Self:

@@ -32,10 +32,19 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts as reported by the provider (input includes any prompt-cache tokens)."""
+    """Token counts as reported by the provider.
+
+    ``input_tokens`` is every input token, prompt-cache reads and writes included;
+    ``cache_read_tokens`` and ``cache_write_tokens`` say how many of them were read from or
+    written to the provider's prompt cache, so that each is priced at its own rate (Claude's
+    ``cache_read_input_tokens`` and ``cache_creation_input_tokens``, OpenAI's
+    ``prompt_tokens_details.cached_tokens``).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
