@@ -29,7 +29,6 @@ import pluggy
 from aexy import hookspecs
 from aexy._version import PLUGIN_API_VERSION, __version__
 from aexy.errors import ConfigurationError, PluginConflictError
-from aexy.settings import PluginSettings
 
 if TYPE_CHECKING:
     import click
@@ -506,6 +505,8 @@ def _prefix_clash(spec: ProviderSpec, taken: dict[str, tuple[str, object]],
     """Two providers reading the same variables would configure each other."""
     settings = spec.provider_class.settings_class
     prefix = str(settings.model_config.get("env_prefix") or "").upper()
+    from aexy.settings import PluginSettings  # settings cost ~80 ms: only when records are checked
+
     if prefix in PluginSettings.BASE_PREFIXES:
         return []  # no prefix of its own: a deprecation (plugin_checks), not a clash
     other = taken.get(prefix)

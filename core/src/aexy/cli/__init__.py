@@ -1,7 +1,9 @@
 """The ``aexy`` command line (click; rich is imported only by the commands that print with it).
 
-``aexy --help`` imports click and the plugin host, nothing else: every command imports the
-gateway, settings and rich inside its own body.
+``aexy --help`` and ``aexy --version`` import click and nothing of any plugin: every command
+imports the gateway, settings and rich inside its own body, and the commands plugins add are
+listed from their entry points (group ``aexy.commands``) without importing them. A plugin's
+commands are loaded when one of them is run.
 """
 
 from __future__ import annotations
@@ -41,6 +43,35 @@ class AexyGroup(click.Group):
     def seal_builtins(self) -> None:
         self._builtin_names = frozenset(self.commands)
 
+    def _declared_commands(self) -> list[click.Command]:
+        """Commands plugins declare in the ``aexy.commands`` entry-point group, as placeholders
+        that import nothing (so that help stays as light as without plugins)."""
+        from importlib.metadata import entry_points
+
+        found: list[click.Command] = []
+        for ep in entry_points(group=COMMANDS_GROUP):
+            if ep.name in self._builtin_names:
+                continue
+            dist = ep.dist.name if ep.dist is not None else "a plugin"
+            found.append(click.Command(ep.name, short_help=f"(from {dist})"))
+        return found
+
+    def _load_declared(self, name: str) -> click.Command | None:
+        """The declared command ``name``, imported from its entry point alone."""
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=COMMANDS_GROUP, name=name):
+            try:
+                command = ep.load()
+            except Exception as exc:  # a broken plugin is reported, never a traceback
+                raise click.ClickException(
+                    f"the command {name!r} of {ep.dist.name if ep.dist else 'a plugin'} "
+                    f"failed to load: {type(exc).__name__}: {exc}") from None
+            if isinstance(command, click.Command):
+                super().add_command(command, name)
+                return command
+        return None
+
     def _load_plugin_commands(self) -> None:
         from aexy.plugins import get_plugin_host
 
@@ -74,11 +105,29 @@ class AexyGroup(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        # Built-ins resolve without loading any plugin; a declared command imports its own
+        # plugin only; anything else may come from a plugin's register_commands hook.
         cmd = super().get_command(ctx, cmd_name)
-        if cmd is None:  # built-ins resolve without loading any plugin
+        if cmd is None and cmd_name not in self._builtin_names:
+            cmd = self._load_declared(cmd_name)
+        if cmd is None:
             self._load_plugin_commands()
             cmd = super().get_command(ctx, cmd_name)
         return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help lists the built-ins and what plugins declare; no plugin is imported for it.
+        listed = {name: cmd for name, cmd in self.commands.items()
+                  if name in self._builtin_names and not cmd.hidden}
+        for declared in self._declared_commands():
+            listed.setdefault(str(declared.name), declared)
+        if self._plugins_for is not None:  # plugins already loaded: their hook commands too
+            listed.update({n: c for n, c in self.commands.items() if not c.hidden})
+        limit = formatter.width - 6 - max(map(len, listed), default=0)
+        rows = [(name, listed[name].get_short_help_str(limit)) for name in sorted(listed)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,6 +137,11 @@ class AexyGroup(click.Group):
         except Exception as exc:
             report_error(exc, debug=bool(ctx.meta.get("aexy.debug")))
             ctx.exit(1)
+
+
+#: Where a plugin declares the commands it adds (name -> ``module:command``), so that ``aexy
+#: --help`` can list them without importing the plugin. ``register_commands`` still adds them.
+COMMANDS_GROUP = "aexy.commands"
 
 
 def make_cli() -> AexyGroup:
