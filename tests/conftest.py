@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from aexy.cli import AexyGroup, make_cli
 from aexy.plugins import PluginHost, reset_plugin_host
-from aexy.testing import FakeProvider, install_fake_provider
+from aexy.testing import FakeProvider, find_secret, install_fake_provider
 
 _PREFIXES = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_", "LEGACY_")
 
@@ -45,39 +45,10 @@ def host() -> PluginHost:
 
 
 def _secret_paths(root: object, secret: str) -> list[str]:
-    """Where ``secret`` can be reached from ``root``, following every reference an object holds
-    (exception ``__context__``/``__cause__``/``args``, attributes, containers, headers).
-
-    Tracebacks, frames, code, modules, classes and functions are not followed: any exception
-    raised inside a provider method has the provider (and so its key) among its frame locals;
-    what the standard forbids is a secret riding along with the error object itself.
-    """
-    import gc
-    import types
-
-    skip = (types.TracebackType, types.FrameType, types.CodeType, types.ModuleType, type,
-            types.FunctionType, types.BuiltinFunctionType, types.MethodType)
-    needle = secret.encode()
-    seen: set[int] = set()
-    stack: list[tuple[object, str]] = [(root, type(root).__name__)]
-    found: list[str] = []
-    while stack:
-        obj, path = stack.pop()
-        if id(obj) in seen:
-            continue
-        seen.add(id(obj))
-        if isinstance(obj, str):
-            if secret in obj:
-                found.append(path)
-            continue
-        if isinstance(obj, bytes | bytearray):
-            if needle in obj:
-                found.append(path)
-            continue
-        if isinstance(obj, skip):
-            continue
-        stack.extend((ref, f"{path} -> {type(ref).__name__}") for ref in gc.get_referents(obj))
-    return found
+    """Where ``secret`` can be reached from ``root`` (empty when nowhere), by the one finder
+    every test uses (:func:`aexy.testing.find_secret`)."""
+    found = find_secret(root, secret, max_depth=24)
+    return [] if found is None else [found]
 
 
 @pytest.fixture

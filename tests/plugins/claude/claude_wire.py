@@ -9,11 +9,12 @@ headers and error envelope, field for field: a message has ``id``/``type``/``rol
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx2
+
+from aexy.testing import ScriptedServer
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -92,32 +93,6 @@ def error(
     )
 
 
-class Recorder:
-    """Answers each request from a script (responses, exceptions or handlers), recording it."""
-
-    def __init__(self, *replies: httpx2.Response | Exception | Handler) -> None:
-        self.replies = list(replies)
-        self.requests: list[httpx2.Request] = []
-
-    def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.requests.append(request)
-        if not self.replies:
-            raise AssertionError(f"unexpected request {request.method} {request.url}")
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        if callable(reply) and not isinstance(reply, httpx2.Response):
-            return reply(request)
-        return reply
-
-    @property
-    def transport(self) -> httpx2.MockTransport:
-        """For ``ClaudeProvider(transport=...)``: the SDK's own client, this server's answers."""
-        return httpx2.MockTransport(self)
-
-    def client(self) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=self.transport)
-
-    @property
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
+def server(*replies: httpx2.Response | Exception | Handler, **kw: Any) -> ScriptedServer:
+    """The one scripted server, speaking the SDK's HTTP library (httpx2)."""
+    return ScriptedServer(*replies, library="httpx2", **kw)

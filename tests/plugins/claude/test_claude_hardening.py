@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from claude_wire import KEY, REQUEST_ID, Recorder, error, ok
+from claude_wire import KEY, REQUEST_ID, error, ok, server
 
 from aexy import ClosedError, CompletionRequest, ErrorCode, LLMError
 from aexy_claude import ClaudeProvider, ClaudeSettings
@@ -23,7 +23,7 @@ PROXY = "https://proxy-user:s3cret-pass@llm-proxy.internal:8443"
 BASIC = base64.b64encode(b"proxy-user:s3cret-pass").decode()
 
 
-def provider(rec: Recorder, **kw: Any) -> ClaudeProvider:
+def provider(rec: server, **kw: Any) -> ClaudeProvider:
     kw.setdefault("api_key", KEY)
     return ClaudeProvider(ClaudeSettings(**kw), transport=rec.transport)
 
@@ -42,7 +42,7 @@ def models_page() -> httpx2.Response:
 
 # -- shutdown ----------------------------------------------------------------------------------
 async def test_a_closed_provider_never_reopens_its_client() -> None:
-    rec = Recorder(ok('{"a": 1}'))
+    rec = server(ok('{"a": 1}'))
     p = provider(rec)
     await p.complete(request())
     await p.aclose()
@@ -54,7 +54,7 @@ async def test_a_closed_provider_never_reopens_its_client() -> None:
 
 
 def test_a_transport_or_an_http_client_not_both() -> None:
-    rec = Recorder()
+    rec = server()
     with pytest.raises(TypeError, match="not both"):
         ClaudeProvider(ClaudeSettings(api_key=KEY), transport=rec.transport,
                        http_client=rec.client())
@@ -74,7 +74,7 @@ FAILURES: dict[str, Callable[[], httpx2.Response | Exception]] = {
 async def test_errors_carry_nothing_that_holds_the_key(
         failure: Callable[[], httpx2.Response | Exception],
         secret_paths: Callable[[object, str], list[str]]) -> None:
-    p = provider(Recorder(failure()))
+    p = provider(server(failure()))
     with pytest.raises(LLMError) as info:
         await p.complete(request())
     await p.aclose()
@@ -86,7 +86,7 @@ async def test_errors_carry_nothing_that_holds_the_key(
 async def test_url_credentials_become_basic_auth_and_never_show(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # the SDK logs request options and URLs at DEBUG
-    rec = Recorder(ok('{"a": 1}'))
+    rec = server(ok('{"a": 1}'))
     p = provider(rec, base_url=PROXY)
     await p.complete(request())
     await p.aclose()
@@ -100,7 +100,7 @@ async def test_url_credentials_become_basic_auth_and_never_show(
 
 
 async def test_url_credentials_also_reach_an_http_client_passed_in() -> None:
-    rec = Recorder(ok('{"a": 1}'))
+    rec = server(ok('{"a": 1}'))
     p = ClaudeProvider(ClaudeSettings(api_key=KEY, base_url=PROXY), http_client=rec.client())
     await p.complete(request())
     await p.aclose()
@@ -125,7 +125,7 @@ async def test_url_credentials_also_reach_an_http_client_passed_in() -> None:
 )
 async def test_check_probes_the_models_endpoint_and_says_why(
         reply: Callable[[], httpx2.Response | Exception], ok_: bool, words: str) -> None:
-    rec = Recorder(reply())
+    rec = server(reply())
     p = provider(rec, base_url="http://127.0.0.1:9/unreachable")
     result = await p.check()
     await p.aclose()
@@ -138,7 +138,7 @@ async def test_check_probes_the_models_endpoint_and_says_why(
 
 
 async def test_a_missing_key_is_reported_without_any_request() -> None:
-    rec = Recorder()
+    rec = server()
     p = ClaudeProvider(ClaudeSettings(), transport=rec.transport)
     result = await p.check()
     assert not result.ok and "key missing" in result.reason and "ANTHROPIC_API_KEY" in result.reason
@@ -155,7 +155,7 @@ async def test_a_missing_key_is_reported_without_any_request() -> None:
 )
 async def test_statuses_follow_the_core_mapping(status: int, etype: str, code: ErrorCode
                                                 ) -> None:
-    p = provider(Recorder(error(status, etype, "upstream said no")))
+    p = provider(server(error(status, etype, "upstream said no")))
     with pytest.raises(LLMError) as info:
         await p.complete(request())
     await p.aclose()

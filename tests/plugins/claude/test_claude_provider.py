@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from claude_wire import KEY, REQUEST_ID, Recorder, error, message_body, ok
+from claude_wire import KEY, REQUEST_ID, error, message_body, ok, server
 
 from aexy import (
     AnalysisType,
@@ -50,7 +50,7 @@ def settings(**kw: Any) -> ClaudeSettings:
     return ClaudeSettings(api_key=KEY, **kw)
 
 
-def provider(rec: Recorder, **kw: Any) -> ClaudeProvider:
+def provider(rec: server, **kw: Any) -> ClaudeProvider:
     return ClaudeProvider(settings(**kw), transport=rec.transport)
 
 
@@ -69,7 +69,7 @@ def code_of(exc: BaseException) -> str | None:
 
 # -- request shape -----------------------------------------------------------------------------
 async def test_request_shape_system_top_level_and_native_schema() -> None:
-    rec = Recorder(ok('{"score": 7, "tags": []}'))
+    rec = server(ok('{"score": 7, "tags": []}'))
     p = provider(rec)
     req = CompletionRequest(
         system="SYSTEM PROMPT",
@@ -109,7 +109,7 @@ async def test_request_shape_system_top_level_and_native_schema() -> None:
 
 
 async def test_no_system_role_in_messages_even_through_the_gateway(host: PluginHost) -> None:
-    rec = Recorder(ok(json.dumps(SKILLS)))
+    rec = server(ok(json.dumps(SKILLS)))
     async with LLMGateway(provider=provider(rec), plugins=host, cache=False) as gw:
         await gw.analyze(AnalysisType.SKILL_EXTRACTION, CODE, context={"file_path": "app.py"})
     body = rec.bodies[0]
@@ -122,7 +122,7 @@ async def test_no_system_role_in_messages_even_through_the_gateway(host: PluginH
 
 
 async def test_optional_settings_are_sent_only_when_set() -> None:
-    rec = Recorder(ok('{"score": 1, "tags": []}'))
+    rec = server(ok('{"score": 1, "tags": []}'))
     p = provider(rec, temperature=0.0, effort="low", max_tokens=9000)
     await p.complete(request(model="claude-opus-5-5", max_tokens=100))
     await p.aclose()
@@ -134,7 +134,7 @@ async def test_optional_settings_are_sent_only_when_set() -> None:
 
 
 async def test_request_without_schema_sends_no_output_config() -> None:
-    rec = Recorder(ok("plain text"))
+    rec = server(ok("plain text"))
     p = provider(rec)
     done = await p.complete(CompletionRequest.simple("", "hi"))
     await p.aclose()
@@ -147,7 +147,7 @@ async def test_base_url_and_model_from_the_environment(monkeypatch: pytest.Monke
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("CLAUDE_MODEL", "claude-haiku-5-5")
     monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:8799/proxy")
-    rec = Recorder(ok('{"score": 2, "tags": []}', model="claude-haiku-5-5"))
+    rec = server(ok('{"score": 2, "tags": []}', model="claude-haiku-5-5"))
     p = ClaudeProvider(transport=rec.transport)
     done = await p.complete(request())
     await p.aclose()
@@ -158,7 +158,7 @@ async def test_base_url_and_model_from_the_environment(monkeypatch: pytest.Monke
 
 # -- answers -----------------------------------------------------------------------------------
 async def test_happy_path_through_the_gateway_gives_a_typed_result(host: PluginHost) -> None:
-    rec = Recorder(ok(json.dumps(SKILLS), thinking=True, model="claude-sonnet-5-5-20260928",
+    rec = server(ok(json.dumps(SKILLS), thinking=True, model="claude-sonnet-5-5-20260928",
                       input_tokens=1200, cache_read_input_tokens=800,
                       cache_creation_input_tokens=100, output_tokens=150))
     async with LLMGateway(provider=provider(rec), plugins=host, cache=False) as gw:
@@ -175,7 +175,7 @@ async def test_happy_path_through_the_gateway_gives_a_typed_result(host: PluginH
 
 
 async def test_completion_reads_text_blocks_usage_and_request_id() -> None:
-    rec = Recorder(ok("", content=[
+    rec = server(ok("", content=[
         {"type": "thinking", "thinking": "", "signature": "EqQBCkgIARAB"},
         {"type": "text", "text": '{"score": 9, '},
         {"type": "text", "text": '"tags": ["a"]}'},
@@ -205,7 +205,7 @@ async def test_completion_reads_text_blocks_usage_and_request_id() -> None:
     ],
 )
 async def test_stop_reasons(stop_reason: str, finish: FinishReason) -> None:
-    rec = Recorder(ok('{"score": 1', stop_reason=stop_reason))
+    rec = server(ok('{"score": 1', stop_reason=stop_reason))
     p = provider(rec)
     done = await p.complete(request())
     await p.aclose()
@@ -221,7 +221,7 @@ async def test_stop_reasons(stop_reason: str, finish: FinishReason) -> None:
 async def test_truncation_and_refusal_fail_the_analysis(
     host: PluginHost, stop_reason: str, code: str
 ) -> None:
-    rec = Recorder(ok('{"language": "Py', stop_reason=stop_reason))
+    rec = server(ok('{"language": "Py', stop_reason=stop_reason))
     async with LLMGateway(provider=provider(rec), plugins=host, cache=False) as gw:
         with pytest.raises((LLMError, LLMUnavailableError)) as info:
             await gw.analyze(AnalysisType.SKILL_EXTRACTION, CODE)
@@ -264,7 +264,7 @@ async def test_http_errors_map_to_core_codes(
     status: int, etype: str, message: str, headers: dict[str, str], code: ErrorCode,
     retryable: bool, retry_after: float | None,
 ) -> None:
-    rec = Recorder(error(status, etype, message, headers=headers))
+    rec = server(error(status, etype, message, headers=headers))
     p = provider(rec)
     with pytest.raises(LLMError) as info:
         await p.complete(request())
@@ -287,7 +287,7 @@ async def test_http_errors_map_to_core_codes(
 async def test_request_id_falls_back_to_the_error_body() -> None:
     body = {"type": "error", "error": {"type": "api_error", "message": "boom"},
             "request_id": "req_from_body"}
-    rec = Recorder(httpx2.Response(500, json=body))
+    rec = server(httpx2.Response(500, json=body))
     p = provider(rec)
     with pytest.raises(LLMError) as info:
         await p.complete(request())
@@ -296,7 +296,7 @@ async def test_request_id_falls_back_to_the_error_body() -> None:
 
 
 async def test_retry_after_as_an_http_date_is_seconds_from_now() -> None:
-    rec = Recorder(error(429, "rate_limit_error", "slow down",
+    rec = server(error(429, "rate_limit_error", "slow down",
                          headers={"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}))
     p = provider(rec)
     with pytest.raises(LLMError) as info:
@@ -316,7 +316,7 @@ async def test_retry_after_as_an_http_date_is_seconds_from_now() -> None:
 async def test_transport_failures_map_to_timeout_and_connection_error(
     exc: Exception, code: ErrorCode
 ) -> None:
-    rec = Recorder(exc)
+    rec = server(exc)
     p = provider(rec)
     with pytest.raises(LLMError) as info:
         await p.complete(request())
@@ -327,7 +327,7 @@ async def test_transport_failures_map_to_timeout_and_connection_error(
 
 
 async def test_non_sdk_errors_are_not_swallowed() -> None:
-    p = provider(Recorder(ok("{}")))
+    p = provider(server(ok("{}")))
 
     async def boom(**_: Any) -> Any:
         raise RuntimeError("a bug, not an API failure")
@@ -341,7 +341,7 @@ async def test_non_sdk_errors_are_not_swallowed() -> None:
 
 # -- the key -----------------------------------------------------------------------------------
 async def test_missing_key_is_a_configuration_error_without_any_request() -> None:
-    rec = Recorder()
+    rec = server()
     p = ClaudeProvider(ClaudeSettings(), transport=rec.transport)
     assert await p.is_available() is False
     with pytest.raises(ConfigurationError) as info:
@@ -373,7 +373,7 @@ async def test_the_key_never_reaches_logs_errors_reprs_or_cache(
             raise reply
         return reply
 
-    rec = Recorder(*([answer] * 64))
+    rec = server(*([answer] * 64))
 
     async def no_sleep(_: float) -> None:
         return None
@@ -475,7 +475,7 @@ def test_foreign_settings_are_rejected() -> None:
 
 # -- the client --------------------------------------------------------------------------------
 async def test_one_client_per_provider_without_sdk_retries_or_tracing() -> None:
-    http = Recorder(ok('{"score": 1, "tags": []}'), ok('{"score": 2, "tags": []}')).client()
+    http = server(ok('{"score": 1, "tags": []}'), ok('{"score": 2, "tags": []}')).client()
     p = ClaudeProvider(settings(), http_client=http)
     await p.complete(request())
     first = p._client
@@ -490,7 +490,7 @@ async def test_one_client_per_provider_without_sdk_retries_or_tracing() -> None:
 
 
 async def test_aclose_closes_an_unused_http_client() -> None:
-    http = Recorder().client()
+    http = server().client()
     p = ClaudeProvider(settings(), http_client=http)
     await p.aclose()
     assert http.is_closed
@@ -520,7 +520,7 @@ async def test_a_caller_deadline_caps_the_configured_timeout() -> None:
         seen.append(dict(request.extensions["timeout"]))
         return ok('{"score": 1, "tags": []}')
 
-    p = provider(Recorder(capture, capture), timeout=30.0)
+    p = provider(server(capture, capture), timeout=30.0)
     await p.complete(request(timeout=2.5))
     await p.complete(request())
     await p.aclose()

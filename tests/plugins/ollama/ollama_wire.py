@@ -6,11 +6,12 @@ Bodies follow Ollama's documented ``/api/chat`` (``stream: false``) and ``/api/t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from aexy.testing import ScriptedServer as ScriptedServer
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -61,21 +62,3 @@ def tag(name: str, size: int = 2019393189) -> dict[str, Any]:
 
 def tags_body(*names: str) -> dict[str, Any]:
     return {"models": [tag(n) for n in names]}
-
-
-class Recorder:
-    """A MockTransport that records every request and answers through ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-        self.transport = httpx.MockTransport(self._handle)
-
-    def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-    @property
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.content]
-

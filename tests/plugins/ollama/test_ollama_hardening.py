@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ollama_wire import Recorder, chat_body, tags_body
+from ollama_wire import ScriptedServer, chat_body, tags_body
 
 from aexy import ClosedError, CompletionRequest, ErrorCode, LLMError
 from aexy_ollama import OllamaProvider, OllamaSettings
@@ -21,7 +21,7 @@ PROXY = "http://proxy-user:s3cret-pass@gpu-box:11434"
 BASIC = base64.b64encode(b"proxy-user:s3cret-pass").decode()
 
 
-def provider_for(rec: Recorder, **settings: Any) -> OllamaProvider:
+def provider_for(rec: ScriptedServer, **settings: Any) -> OllamaProvider:
     return OllamaProvider(OllamaSettings(**settings), transport=rec.transport)
 
 
@@ -35,7 +35,7 @@ def request(**kw: Any) -> CompletionRequest:
      (503, ErrorCode.OVERLOADED), (413, ErrorCode.CONTEXT_LENGTH_EXCEEDED)],
 )
 async def test_statuses_follow_the_core_mapping(status: int, code: ErrorCode) -> None:
-    rec = Recorder(lambda r: httpx.Response(status, json={"error": "upstream said no"}))
+    rec = ScriptedServer(default=httpx.Response(status, json={"error": "upstream said no"}))
     p = provider_for(rec)
     with pytest.raises(LLMError) as info:
         await p.complete(request())
@@ -52,7 +52,7 @@ async def test_the_read_timeout_caps_a_longer_deadline_and_an_exhausted_one_is_i
         seen.append(r.extensions["timeout"]["read"])
         return httpx.Response(200, json=chat_body('{"a": 1}'))
 
-    p = provider_for(Recorder(answer), read_timeout=40)
+    p = provider_for(ScriptedServer(default=answer), read_timeout=40)
     for deadline in (500.0, 3.0, 0.0):
         await p.complete(request(timeout=deadline))
     await p.aclose()
@@ -61,7 +61,7 @@ async def test_the_read_timeout_caps_a_longer_deadline_and_an_exhausted_one_is_i
 
 # -- shutdown ----------------------------------------------------------------------------------
 async def test_a_closed_provider_never_reopens_its_client() -> None:
-    rec = Recorder(lambda r: httpx.Response(200, json=chat_body('{"a": 1}')))
+    rec = ScriptedServer(default=httpx.Response(200, json=chat_body('{"a": 1}')))
     p = provider_for(rec)
     await p.complete(request())
     await p.aclose()
@@ -83,7 +83,7 @@ async def test_errors_carry_nothing_that_holds_the_credentials(
     def fail(r: httpx.Request) -> httpx.Response:
         raise exc_type("no", request=r)
 
-    p = provider_for(Recorder(fail), base_url=PROXY)
+    p = provider_for(ScriptedServer(default=fail), base_url=PROXY)
     with pytest.raises(LLMError) as info:
         await p.complete(request())
     await p.aclose()
@@ -95,7 +95,7 @@ async def test_errors_carry_nothing_that_holds_the_credentials(
 async def test_url_credentials_become_basic_auth_and_never_show(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # httpx logs each request's URL
-    rec = Recorder(lambda r: httpx.Response(200, json=chat_body('{"a": 1}')))
+    rec = ScriptedServer(default=httpx.Response(200, json=chat_body('{"a": 1}')))
     p = provider_for(rec, base_url=PROXY)
     await p.complete(request())
     await p.aclose()
@@ -132,11 +132,11 @@ def _slow(r: httpx.Request) -> httpx.Response:
 )
 async def test_check_says_why(answer: Callable[[httpx.Request], httpx.Response], ok: bool,
                               words: str) -> None:
-    rec = Recorder(answer)
+    rec = ScriptedServer(default=answer)
     p = provider_for(rec)
     result = await p.check()
     await p.aclose()
     assert result.ok is ok and words in result.reason, result.reason
-    again = provider_for(Recorder(answer))
+    again = provider_for(ScriptedServer(default=answer))
     assert await again.is_available() is ok  # the gateway's yes/no is the same answer
     await again.aclose()

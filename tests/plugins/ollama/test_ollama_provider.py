@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ollama_wire import Recorder, chat_body, tags_body
+from ollama_wire import ScriptedServer, chat_body, tags_body
 
 from aexy import (
     AnalysisType,
@@ -39,7 +39,7 @@ def ok(content: str, **kw: Any) -> httpx.Response:
     return httpx.Response(200, json=chat_body(content, **kw))
 
 
-def provider_for(rec: Recorder, **settings: Any) -> OllamaProvider:
+def provider_for(rec: ScriptedServer, **settings: Any) -> OllamaProvider:
     return OllamaProvider(OllamaSettings(**settings), transport=rec.transport)
 
 
@@ -49,7 +49,7 @@ def simple_request(**kw: Any) -> CompletionRequest:
 
 # -- request shape ----------------------------------------------------------------------------
 async def test_request_body_follows_the_chat_api() -> None:
-    rec = Recorder(lambda r: ok('{"age": 22, "available": true}'))
+    rec = ScriptedServer(default=ok('{"age": 22, "available": true}'))
     provider = provider_for(rec, num_ctx=8192, keep_alive="10m")
     await provider.complete(simple_request(max_tokens=777))
 
@@ -71,7 +71,7 @@ async def test_request_body_follows_the_chat_api() -> None:
 
 
 async def test_optional_fields_are_left_out_and_turns_keep_their_order() -> None:
-    rec = Recorder(lambda r: ok("{}"))
+    rec = ScriptedServer(default=ok("{}"))
     provider = provider_for(rec)
     turns = (Message("user", "a"), Message("assistant", "b"), Message("user", "fix it"))
     await provider.complete(CompletionRequest(system="", messages=turns, model="qwen2.5:7b",
@@ -90,14 +90,14 @@ async def test_optional_fields_are_left_out_and_turns_keep_their_order() -> None
 ])
 async def test_keep_alive_numbers_are_sent_as_seconds(setting: str, sent: object) -> None:
     # Ollama parses a JSON string keep_alive as a Go duration, which needs a unit.
-    rec = Recorder(lambda r: ok("{}"))
+    rec = ScriptedServer(default=ok("{}"))
     await provider_for(rec, keep_alive=setting).complete(simple_request())
     assert rec.bodies[0]["keep_alive"] == sent
     assert type(rec.bodies[0]["keep_alive"]) is type(sent)
 
 
 async def test_timeouts_default_to_local_model_values_and_respect_the_request() -> None:
-    rec = Recorder(lambda r: ok("{}"))
+    rec = ScriptedServer(default=ok("{}"))
     provider = provider_for(rec)
     await provider.complete(simple_request())
     await provider.complete(simple_request(timeout=7.5))
@@ -109,7 +109,7 @@ async def test_timeouts_default_to_local_model_values_and_respect_the_request() 
 
 
 async def test_one_pooled_client_serves_every_call() -> None:
-    rec = Recorder(lambda r: ok("{}") if r.url.path == "/api/chat" else
+    rec = ScriptedServer(default=lambda r: ok("{}") if r.url.path == "/api/chat" else
                    httpx.Response(200, json=tags_body("llama3.2:latest")))
     provider = provider_for(rec)
     await provider.complete(simple_request())
@@ -122,7 +122,7 @@ async def test_one_pooled_client_serves_every_call() -> None:
 
 # -- answers ---------------------------------------------------------------------------------
 async def test_answer_text_usage_model_and_finish_reason() -> None:
-    rec = Recorder(lambda r: ok('{"age": 22, "available": false}', model="llama3.2:latest",
+    rec = ScriptedServer(default=ok('{"age": 22, "available": false}', model="llama3.2:latest",
                                 prompt_eval_count=34, eval_count=12))
     completion = await provider_for(rec).complete(simple_request())
     assert json.loads(completion.text) == {"age": 22, "available": False}
@@ -138,14 +138,14 @@ async def test_answer_text_usage_model_and_finish_reason() -> None:
 ])
 async def test_done_reason_maps_to_finish_reason(done_reason: str | None,
                                                  finish: FinishReason) -> None:
-    rec = Recorder(lambda r: ok("{}", done_reason=done_reason))
+    rec = ScriptedServer(default=ok("{}", done_reason=done_reason))
     completion = await provider_for(rec).complete(simple_request())
     assert completion.finish_reason is finish
     assert completion.raw_finish_reason == done_reason
 
 
 async def test_an_answer_without_a_message_is_a_server_error() -> None:
-    rec = Recorder(lambda r: httpx.Response(200, json={"model": "llama3.2", "done": True}))
+    rec = ScriptedServer(default=httpx.Response(200, json={"model": "llama3.2", "done": True}))
     with pytest.raises(LLMError) as info:
         await provider_for(rec).complete(simple_request())
     assert info.value.code is ErrorCode.SERVER_ERROR
@@ -154,7 +154,7 @@ async def test_an_answer_without_a_message_is_a_server_error() -> None:
 
 # -- through the gateway ---------------------------------------------------------------------
 async def test_gateway_returns_a_typed_skill_extraction(host: PluginHost) -> None:
-    rec = Recorder(lambda r: ok(json.dumps(SKILLS), prompt_eval_count=640, eval_count=88))
+    rec = ScriptedServer(default=ok(json.dumps(SKILLS), prompt_eval_count=640, eval_count=88))
     provider = OllamaProvider(transport=rec.transport)
     async with LLMGateway(provider=provider, plugins=host) as gateway:
         result = await gateway.analyze(AnalysisType.SKILL_EXTRACTION, CODE,
@@ -172,7 +172,7 @@ async def test_gateway_returns_a_typed_skill_extraction(host: PluginHost) -> Non
 
 
 async def test_truncated_answer_is_output_truncated(host: PluginHost) -> None:
-    rec = Recorder(lambda r: ok('{"language": "Pyth', done_reason="length", eval_count=4096))
+    rec = ScriptedServer(default=ok('{"language": "Pyth', done_reason="length", eval_count=4096))
     async with LLMGateway(provider=OllamaProvider(transport=rec.transport), plugins=host,
                           cache=False) as gateway:
         with pytest.raises(LLMError) as info:
@@ -184,7 +184,7 @@ async def test_truncated_answer_is_output_truncated(host: PluginHost) -> None:
 
 
 async def test_gateway_aclose_closes_the_http_client(host: PluginHost) -> None:
-    rec = Recorder(lambda r: ok(json.dumps(SKILLS)))
+    rec = ScriptedServer(default=ok(json.dumps(SKILLS)))
     provider = OllamaProvider(transport=rec.transport)
     gateway = LLMGateway(provider=provider, plugins=host)
     await gateway.analyze(AnalysisType.SKILL_EXTRACTION, CODE)
@@ -237,7 +237,7 @@ async def test_http_errors_map_to_core_codes(status: int, body: object,
             return httpx.Response(status, text=body, headers={"content-type": "text/html"})
         return httpx.Response(status, json=body)
 
-    rec = Recorder(answer)
+    rec = ScriptedServer(default=answer)
     with pytest.raises(LLMError) as info:
         await provider_for(rec).complete(simple_request())
     err = info.value
@@ -250,7 +250,7 @@ async def test_http_errors_map_to_core_codes(status: int, body: object,
 
 
 async def test_busy_server_retry_after_is_kept() -> None:
-    rec = Recorder(lambda r: httpx.Response(503, json={"error": "server busy"},
+    rec = ScriptedServer(default=httpx.Response(503, json={"error": "server busy"},
                                             headers={"Retry-After": "3"}))
     with pytest.raises(LLMError) as info:
         await provider_for(rec).complete(simple_request())
@@ -262,7 +262,7 @@ async def test_unreachable_server_is_a_connection_error(exc_type: type[Exception
     def refuse(request: httpx.Request) -> httpx.Response:
         raise exc_type("[Errno 111] Connection refused", request=request)  # type: ignore[call-arg]
 
-    rec = Recorder(refuse)
+    rec = ScriptedServer(default=refuse)
     with pytest.raises(LLMError) as info:
         await provider_for(rec).complete(simple_request())
     assert info.value.code is ErrorCode.CONNECTION_ERROR
@@ -292,7 +292,7 @@ async def test_read_timeout_is_a_timeout() -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    rec = Recorder(slow)
+    rec = ScriptedServer(default=slow)
     with pytest.raises(LLMError) as info:
         await provider_for(rec).complete(simple_request(timeout=30))
     assert info.value.code is ErrorCode.TIMEOUT
@@ -304,7 +304,7 @@ async def test_credentials_in_the_url_never_reach_messages_or_describe() -> None
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    rec = Recorder(refuse)
+    rec = ScriptedServer(default=refuse)
     provider = provider_for(rec, base_url="https://bob:s3cr3t-pass@ollama.internal:443")
     with pytest.raises(LLMError) as info:
         await provider.complete(simple_request())
@@ -328,7 +328,7 @@ async def test_credentials_in_the_url_never_reach_messages_or_describe() -> None
 async def test_available_only_when_the_model_is_pulled(configured: str,
                                                        pulled: list[str],
                                                        expected: bool) -> None:
-    rec = Recorder(lambda r: httpx.Response(200, json=tags_body(*pulled)))
+    rec = ScriptedServer(default=httpx.Response(200, json=tags_body(*pulled)))
     provider = provider_for(rec, model=configured)
     assert await provider.is_available() is expected
     (request,) = rec.requests
@@ -342,19 +342,19 @@ async def test_available_only_when_the_model_is_pulled(configured: str,
     lambda r: httpx.Response(200, json=["unexpected"]),
 ])
 async def test_availability_never_raises(answer: Any) -> None:
-    assert await provider_for(Recorder(answer)).is_available() is False
+    assert await provider_for(ScriptedServer(default=answer)).is_available() is False
 
 
 async def test_availability_is_false_on_timeouts() -> None:
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("timed out", request=request)
 
-    assert await provider_for(Recorder(slow)).is_available() is False
+    assert await provider_for(ScriptedServer(default=slow)).is_available() is False
 
 
 @pytest.mark.parametrize("base", ["http://proxy.local/ollama", "http://proxy.local/ollama/"])
 async def test_a_base_url_with_a_path_keeps_it(base: str) -> None:
-    rec = Recorder(lambda r: ok('{"age": 22, "available": true}'))
+    rec = ScriptedServer(default=ok('{"age": 22, "available": true}'))
     provider = OllamaProvider(OllamaSettings(base_url=base), transport=rec.transport)
     await provider.complete(simple_request())
     await provider.complete(simple_request())  # the URL object built with the client is reused

@@ -11,11 +11,12 @@ in older releases, nested in recent ones).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+
+from aexy.testing import ScriptedServer as ScriptedServer
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -112,32 +113,6 @@ def vllm_nested_error(message: str, code: int = 400,
 
 OPENAI_HEADERS = {"x-request-id": "req_7b0f3a1c2d4e5f60718293a4b5c6d7e8",
                   "openai-processing-ms": "812", "openai-version": "2020-10-01"}
-
-
-class FakeServer:
-    """Answers each request with the next scripted reply (the last one repeats) and records
-    every request (method, path, headers, JSON body, timeout extension)."""
-
-    def __init__(self, *replies: httpx.Response | Handler | Exception) -> None:
-        self.replies = list(replies)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        if isinstance(reply, Exception):
-            raise reply
-        if callable(reply):
-            return reply(request)
-        return reply
-
-    @property
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self)
-
-    def body(self, i: int = -1) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.requests[i].content)
-        return data
 
 
 def ok(body: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:

@@ -11,7 +11,7 @@ from openai_wire import (
     LLAMACPP_CONTEXT,
     LLAMACPP_NO_JSON_SCHEMA,
     OPENAI_HEADERS,
-    FakeServer,
+    ScriptedServer,
     fail,
     ok,
     openai_completion,
@@ -32,13 +32,13 @@ KEY = "sk-proj-SECRETvalue0123456789abcdefXYZ"
 SCHEMA = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
 
 
-def provider(server: FakeServer, **settings: Any) -> OpenAIProvider:
+def provider(server: ScriptedServer, **settings: Any) -> OpenAIProvider:
     settings.setdefault("api_key", KEY)
     return OpenAIProvider(OpenAISettings(**settings), transport=server.transport)
 
 
 async def error_for(reply: httpx.Response | Exception, **settings: Any) -> LLMError:
-    p = provider(FakeServer(reply), **settings)
+    p = provider(ScriptedServer(reply), **settings)
     with pytest.raises(LLMError) as info:
         await p.complete(CompletionRequest.simple("s", "u", SCHEMA))
     err = info.value
@@ -168,7 +168,7 @@ async def test_auth_errors_name_the_variable_never_the_key(status: int) -> None:
 
 
 async def test_missing_key_says_to_set_it() -> None:
-    p = OpenAIProvider(OpenAISettings(), transport=FakeServer(fail(401, openai_error(
+    p = OpenAIProvider(OpenAISettings(), transport=ScriptedServer(fail(401, openai_error(
         "You didn't provide an API key."))).transport)
     with pytest.raises(LLMError, match="set OPENAI_API_KEY") as info:
         await p.complete(CompletionRequest.simple("s", "u"))
@@ -189,12 +189,12 @@ async def test_credentials_in_the_base_url_are_redacted() -> None:
     err = await error_for(httpx.ConnectError("refused"),
                           base_url="https://user:hunter2@proxy.example/v1")
     assert "hunter2" not in str(err) and "proxy.example" in str(err)
-    p = provider(FakeServer(ok({})), base_url="https://user:hunter2@proxy.example/v1")
+    p = provider(ScriptedServer(ok({})), base_url="https://user:hunter2@proxy.example/v1")
     assert "hunter2" not in repr(p) and "hunter2" not in str(p.describe())
 
 
 def test_the_key_is_not_in_repr_describe_or_settings() -> None:
-    p = provider(FakeServer(ok({})))
+    p = provider(ScriptedServer(ok({})))
     assert KEY not in repr(p) and KEY not in repr(p.settings) and KEY not in str(p.settings)
     assert KEY not in str(p.describe())
     assert p.describe()["api_key_set"] is True
@@ -204,7 +204,7 @@ def test_the_key_is_not_in_repr_describe_or_settings() -> None:
 async def test_the_key_never_reaches_logs(caplog: pytest.LogCaptureFixture,
                                           host: PluginHost) -> None:
     caplog.set_level(logging.DEBUG)
-    server = FakeServer(
+    server = ScriptedServer(
         fail(400, openai_error("'response_format' of type 'json_schema' is not supported",
                                param="response_format")),
         ok(openai_completion('{"score": 7}')),

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openai_wire import FakeServer, fail, ok, openai_completion, openai_error
+from openai_wire import ScriptedServer, fail, ok, openai_completion, openai_error
 
 from aexy import AnalysisType, ClosedError, LLMGateway
 from aexy.completion import CompletionRequest
@@ -22,7 +22,7 @@ ANSWER = ('{"complexity": 2, "cognitive_load": "low", "hotspots": [], '
           '"summary": "A one-line function."}')
 
 
-def provider(server: FakeServer, **settings: Any) -> OpenAIProvider:
+def provider(server: ScriptedServer, **settings: Any) -> OpenAIProvider:
     settings.setdefault("api_key", KEY)
     return OpenAIProvider(OpenAISettings(**settings), transport=server.transport)
 
@@ -34,7 +34,7 @@ def read_timeout(request: httpx.Request) -> float:
 
 # -- timeouts ----------------------------------------------------------------------------------
 async def test_openai_timeout_caps_a_longer_caller_deadline() -> None:
-    server = FakeServer(ok(openai_completion("{}")))
+    server = ScriptedServer(default=ok(openai_completion("{}")))
     p = provider(server, timeout=5.0)
     await p.complete(CompletionRequest.simple("s", "u", timeout=100.0))
     await p.complete(CompletionRequest.simple("s", "u", timeout=2.0))
@@ -48,7 +48,7 @@ async def test_openai_timeout_caps_a_longer_caller_deadline() -> None:
 async def test_openai_timeout_applies_under_the_gateway() -> None:
     # The gateway passes what is left of its 120 s deadline; OPENAI_TIMEOUT=7 must still cap
     # the attempt, so a hung call leaves time for the fallback.
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(ok(openai_completion(ANSWER)))
     p = provider(server, timeout=7.0)
     async with LLMGateway(provider=p, fallbacks=(), cache=False,
                           settings=AexySettings(deadline_seconds=120)) as gateway:
@@ -58,7 +58,7 @@ async def test_openai_timeout_applies_under_the_gateway() -> None:
 
 # -- shutdown ----------------------------------------------------------------------------------
 async def test_a_closed_provider_never_reopens_its_client() -> None:
-    server = FakeServer(ok(openai_completion("{}")))
+    server = ScriptedServer(ok(openai_completion("{}")))
     p = provider(server)
     await p.complete(CompletionRequest.simple("s", "u"))
     await p.aclose()
@@ -92,7 +92,7 @@ async def test_errors_carry_nothing_that_holds_the_key(
             raise type(reply)(str(reply), request=request)  # as httpx raises: with the request
         return reply
 
-    p = provider(FakeServer(answer), structured_output="json_schema")
+    p = provider(ScriptedServer(answer), structured_output="json_schema")
     with pytest.raises(LLMError) as info:
         await p.complete(CompletionRequest.simple("s", "u"))
     await p.aclose()
@@ -104,7 +104,7 @@ async def test_errors_carry_nothing_that_holds_the_key(
 async def test_url_credentials_become_basic_auth_and_never_show(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)  # httpx logs every request URL at INFO
-    server = FakeServer(ok(openai_completion("{}")))
+    server = ScriptedServer(ok(openai_completion("{}")))
     url = "https://proxy-user:s3cr%40t-pass@proxy.internal:8443/v1"
     p = OpenAIProvider(OpenAISettings(base_url=url), transport=server.transport)
     await p.complete(CompletionRequest.simple("s", "u"))
@@ -138,7 +138,7 @@ async def test_url_credentials_become_basic_auth_and_never_show(
 )
 async def test_check_says_why(reply: Callable[[], httpx.Response | Exception], key: str | None,
                               ok_: bool, words: str) -> None:
-    server = FakeServer(lambda request: _raise_or_return(reply()))
+    server = ScriptedServer(lambda request: _raise_or_return(reply()))
     p = OpenAIProvider(OpenAISettings(api_key=key), transport=server.transport)
     result = await p.check()
     await p.aclose()
@@ -159,7 +159,7 @@ def _raise_or_return(reply: httpx.Response | Exception) -> httpx.Response:
      (503, ErrorCode.OVERLOADED)],
 )
 async def test_statuses_follow_the_core_mapping(status: int, code: ErrorCode) -> None:
-    p = provider(FakeServer(fail(status, "upstream said no")), structured_output="json_schema")
+    p = provider(ScriptedServer(fail(status, "upstream said no")), structured_output="json_schema")
     with pytest.raises(LLMError) as info:
         await p.complete(CompletionRequest.simple("s", "u"))
     await p.aclose()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from openai_wire import OPENAI_HEADERS, FakeServer, fail, ok, openai_completion, openai_error
+from openai_wire import OPENAI_HEADERS, ScriptedServer, fail, ok, openai_completion, openai_error
 from pydantic import ValidationError
 
 from aexy import LLMGateway
@@ -98,7 +98,7 @@ def test_an_unknown_structured_output_mode_is_rejected(monkeypatch: pytest.Monke
 async def test_analysis_through_the_gateway_to_a_typed_result(host: PluginHost) -> None:
     answer = {"language": "Python", "frameworks": ["FastAPI"], "patterns": [],
               "complexity": 4, "quality_indicators": ["type hints"], "domains": ["web"]}
-    server = FakeServer(ok(openai_completion(json.dumps(answer), prompt_tokens=321,
+    server = ScriptedServer(ok(openai_completion(json.dumps(answer), prompt_tokens=321,
                                              completion_tokens=45), OPENAI_HEADERS))
     settings = OpenAISettings(api_key="sk-test-gateway-0123456789")
     provider = OpenAIProvider(settings, transport=server.transport)
@@ -131,7 +131,7 @@ async def test_a_429_is_retried_by_the_gateway_after_retry_after(host: PluginHos
                                      code="rate_limit_exceeded"),
                    {**OPENAI_HEADERS, "retry-after": "3", "x-ratelimit-remaining-tokens": "0",
                     "x-ratelimit-reset-tokens": "3s"})
-    server = FakeServer(limited, ok(openai_completion(json.dumps(answer))))
+    server = ScriptedServer(limited, ok(openai_completion(json.dumps(answer))))
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:

@@ -11,7 +11,7 @@ import pytest
 from openai_wire import (
     LLAMACPP_NO_JSON_SCHEMA,
     OPENAI_HEADERS,
-    FakeServer,
+    ScriptedServer,
     fail,
     llamacpp_completion,
     ok,
@@ -51,13 +51,13 @@ def req(schema: dict[str, Any] | None = SCHEMA, **kw: Any) -> CompletionRequest:
                                     schema_name="code review!", **kw)
 
 
-def provider(server: FakeServer, **settings: Any) -> OpenAIProvider:
+def provider(server: ScriptedServer, **settings: Any) -> OpenAIProvider:
     return OpenAIProvider(OpenAISettings(**settings), transport=server.transport)
 
 
 # -- request shape ------------------------------------------------------------------------------
 async def test_openai_request_shape_with_strict_schema() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER), OPENAI_HEADERS))
+    server = ScriptedServer(ok(openai_completion(ANSWER), OPENAI_HEADERS))
     p = provider(server, api_key="sk-test-shape-0123456789", org_id="org-9",
                  project_id="proj_1")
     completion = await p.complete(req(max_tokens=900, temperature=0.2))
@@ -100,7 +100,7 @@ def _walk_objects(node: Any) -> list[dict[str, Any]]:
 
 
 async def test_the_sent_schema_is_strict_compatible() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(ok(openai_completion(ANSWER)))
     await provider(server).complete(req())
     sent = server.body()["response_format"]["json_schema"]["schema"]
     objects = _walk_objects(sent)
@@ -114,14 +114,14 @@ async def test_the_sent_schema_is_strict_compatible() -> None:
 
 
 async def test_without_a_key_no_authorization_header_is_sent() -> None:
-    server = FakeServer(ok(llamacpp_completion(ANSWER)))
+    server = ScriptedServer(ok(llamacpp_completion(ANSWER)))
     await provider(server, base_url=LOCAL).complete(req())
     assert "authorization" not in server.requests[0].headers
     assert str(server.requests[0].url) == LOCAL + "/chat/completions"
 
 
 async def test_compatible_servers_get_max_tokens_and_the_schema_in_the_prompt() -> None:
-    server = FakeServer(ok(vllm_completion(ANSWER)))
+    server = ScriptedServer(ok(vllm_completion(ANSWER)))
     await provider(server, base_url=VLLM).complete(req(max_tokens=512))
     body = server.body()
     assert body["max_tokens"] == 512 and "max_completion_tokens" not in body
@@ -133,7 +133,7 @@ async def test_compatible_servers_get_max_tokens_and_the_schema_in_the_prompt() 
 
 
 async def test_max_tokens_param_and_schema_in_prompt_can_be_forced() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(ok(openai_completion(ANSWER)))
     await provider(server, base_url=VLLM, max_tokens_param="max_completion_tokens",
                    schema_in_prompt=False).complete(req(max_tokens=64))
     body = server.body()
@@ -142,7 +142,7 @@ async def test_max_tokens_param_and_schema_in_prompt_can_be_forced() -> None:
 
 
 async def test_request_model_and_history_are_sent() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(ok(openai_completion(ANSWER)))
     request = CompletionRequest(
         system="sys", json_schema=SCHEMA, model="gpt-4o-mini",
         messages=(Message("user", "u1"), Message("assistant", "a1"), Message("user", "fix")),
@@ -155,7 +155,7 @@ async def test_request_model_and_history_are_sent() -> None:
 
 
 async def test_free_text_requests_carry_no_response_format() -> None:
-    server = FakeServer(ok(openai_completion("hello")))
+    server = ScriptedServer(ok(openai_completion("hello")))
     completion = await provider(server).complete(req(schema=None))
     body = server.body()
     assert "response_format" not in body
@@ -174,7 +174,7 @@ async def test_free_text_requests_carry_no_response_format() -> None:
 )
 async def test_configured_modes(mode: str, expected_format: dict[str, Any] | None,
                                 schema_in_system: bool) -> None:
-    server = FakeServer(ok(llamacpp_completion(ANSWER)))
+    server = ScriptedServer(ok(llamacpp_completion(ANSWER)))
     await provider(server, base_url=LOCAL, structured_output=mode).complete(req())
     body = server.body()
     assert body.get("response_format") == expected_format
@@ -185,7 +185,8 @@ async def test_configured_modes(mode: str, expected_format: dict[str, Any] | Non
 
 
 async def test_auto_downgrades_llamacpp_once_and_remembers() -> None:
-    server = FakeServer(fail(500, LLAMACPP_NO_JSON_SCHEMA), ok(llamacpp_completion(ANSWER)))
+    server = ScriptedServer(fail(500, LLAMACPP_NO_JSON_SCHEMA),
+                            default=ok(llamacpp_completion(ANSWER)))
     p = provider(server, base_url=LOCAL)
     assert p.structured_mode() == "json_schema"
     completion = await p.complete(req())
@@ -211,7 +212,7 @@ async def test_auto_steps_down_one_mode_at_a_time() -> None:
     unknown_key = fail(400, vllm_nested_error(
         "1 validation error for ChatCompletionRequest\nresponse_format.schema\n  Extra inputs "
         "are not permitted"))
-    server = FakeServer(rejection, unknown_key, ok(openai_completion(ANSWER)))
+    server = ScriptedServer(rejection, unknown_key, ok(openai_completion(ANSWER)))
     p = provider(server, base_url=VLLM)
     await p.complete(req())
     formats = [server.body(i).get("response_format") for i in range(3)]
@@ -222,7 +223,7 @@ async def test_auto_steps_down_one_mode_at_a_time() -> None:
 
 async def test_auto_ends_at_no_response_format() -> None:
     rejection = fail(400, openai_error("response_format is not supported by this server"))
-    server = FakeServer(rejection, rejection, rejection, ok(openai_completion(ANSWER)))
+    server = ScriptedServer(rejection, rejection, rejection, ok(openai_completion(ANSWER)))
     p = provider(server, base_url=VLLM)
     await p.complete(req())
     assert len(server.requests) == 4
@@ -231,7 +232,7 @@ async def test_auto_ends_at_no_response_format() -> None:
 
 
 async def test_a_rejection_is_remembered_even_if_the_next_step_fails_otherwise() -> None:
-    server = FakeServer(fail(500, LLAMACPP_NO_JSON_SCHEMA),
+    server = ScriptedServer(fail(500, LLAMACPP_NO_JSON_SCHEMA),
                         fail(503, {"error": {"code": 503, "message": "Loading model",
                                              "type": "unavailable_error"}}))
     p = provider(server, base_url=LOCAL)
@@ -242,7 +243,7 @@ async def test_a_rejection_is_remembered_even_if_the_next_step_fails_otherwise()
 
 
 async def test_a_configured_mode_is_never_downgraded() -> None:
-    server = FakeServer(fail(500, LLAMACPP_NO_JSON_SCHEMA))
+    server = ScriptedServer(fail(500, LLAMACPP_NO_JSON_SCHEMA))
     p = provider(server, base_url=LOCAL, structured_output="json_schema")
     with pytest.raises(LLMError) as info:
         await p.complete(req())
@@ -251,7 +252,7 @@ async def test_a_configured_mode_is_never_downgraded() -> None:
 
 
 async def test_other_errors_do_not_downgrade() -> None:
-    server = FakeServer(fail(400, openai_error("Invalid 'messages[1].content': string too "
+    server = ScriptedServer(fail(400, openai_error("Invalid 'messages[1].content': string too "
                                                "long.", param="messages[1].content")))
     p = provider(server)
     with pytest.raises(LLMError) as info:
@@ -262,11 +263,11 @@ async def test_other_errors_do_not_downgrade() -> None:
 
 
 async def test_a_rejected_temperature_is_dropped_and_remembered() -> None:
-    server = FakeServer(
+    server = ScriptedServer(
         fail(400, openai_error("Unsupported value: 'temperature' does not support 0.0 with "
                                "this model. Only the default (1) value is supported.",
                                code="unsupported_value", param="temperature")),
-        ok(openai_completion(ANSWER, model="o4-mini-2025-04-16")),
+        default=ok(openai_completion(ANSWER, model="o4-mini-2025-04-16")),
     )
     p = provider(server, model="o4-mini")
     await p.complete(req())
@@ -277,7 +278,7 @@ async def test_a_rejected_temperature_is_dropped_and_remembered() -> None:
 
 # -- answers -----------------------------------------------------------------------------------
 async def test_usage_model_and_finish_reason() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER, prompt_tokens=1234,
+    server = ScriptedServer(ok(openai_completion(ANSWER, prompt_tokens=1234,
                                              completion_tokens=56), OPENAI_HEADERS))
     c = await provider(server).complete(req())
     assert (c.usage.input_tokens, c.usage.output_tokens) == (1234, 56)
@@ -296,7 +297,7 @@ async def test_usage_model_and_finish_reason() -> None:
     ],
 )
 async def test_truncation_and_filtering(body: dict[str, Any], expected: FinishReason) -> None:
-    server = FakeServer(ok(body))
+    server = ScriptedServer(ok(body))
     c = await provider(server).complete(req())
     assert c.finish_reason is expected
     assert c.raw_finish_reason == body["choices"][0]["finish_reason"]
@@ -304,7 +305,7 @@ async def test_truncation_and_filtering(body: dict[str, Any], expected: FinishRe
 
 async def test_a_refusal_is_content_filtered() -> None:
     body = openai_completion(None, refusal="I'm sorry, I cannot assist with that request.")
-    server = FakeServer(ok(body))
+    server = ScriptedServer(ok(body))
     c = await provider(server).complete(req())
     assert c.finish_reason is FinishReason.CONTENT_FILTER
     assert c.text == "I'm sorry, I cannot assist with that request."
@@ -314,7 +315,7 @@ async def test_a_refusal_is_content_filtered() -> None:
 async def test_missing_usage_counts_zero() -> None:
     body = llamacpp_completion(ANSWER)
     del body["usage"]
-    c = await provider(FakeServer(ok(body)), base_url=LOCAL).complete(req())
+    c = await provider(ScriptedServer(ok(body)), base_url=LOCAL).complete(req())
     assert (c.usage.input_tokens, c.usage.output_tokens) == (0, 0)
     assert c.model == "qwen2.5-7b-instruct-q4_k_m.gguf"
 
@@ -324,7 +325,7 @@ async def test_strict_nulls_for_optional_fields_become_absent() -> None:
     # the wire; its null must not fail the result model's validation.
     wire = {"score": 7, "summary": "ok", "findings": [{"severity": "low", "line": None}],
             "tags": None}
-    server = FakeServer(ok(openai_completion(json.dumps(wire))))
+    server = ScriptedServer(ok(openai_completion(json.dumps(wire))))
     c = await provider(server).complete(req())
     data = json.loads(c.text)
     assert "tags" not in data
@@ -334,20 +335,20 @@ async def test_strict_nulls_for_optional_fields_become_absent() -> None:
 
 async def test_nulls_are_left_alone_outside_strict_mode() -> None:
     wire = json.dumps({"score": 7, "summary": "ok", "tags": None})
-    server = FakeServer(ok(llamacpp_completion(wire)))
+    server = ScriptedServer(ok(llamacpp_completion(wire)))
     c = await provider(server, base_url=LOCAL, structured_output="json_object").complete(req())
     assert c.text == wire
 
 
 async def test_a_200_without_choices_is_a_server_error() -> None:
-    server = FakeServer(httpx.Response(200, text="<html>bad gateway</html>"))
+    server = ScriptedServer(httpx.Response(200, text="<html>bad gateway</html>"))
     with pytest.raises(LLMError) as info:
         await provider(server).complete(req())
     assert info.value.code is ErrorCode.SERVER_ERROR and info.value.retryable
 
 
 async def test_an_error_inside_a_200_is_mapped() -> None:
-    server = FakeServer(ok({"error": {"message": "Provider returned error", "code": 502}}))
+    server = ScriptedServer(ok({"error": {"message": "Provider returned error", "code": 502}}))
     with pytest.raises(LLMError) as info:
         await provider(server).complete(req())
     assert "Provider returned error" in str(info.value)
@@ -357,7 +358,7 @@ async def test_an_error_inside_a_200_is_mapped() -> None:
 async def test_is_available_asks_models_with_a_short_timeout() -> None:
     models = {"object": "list", "data": [{"id": "gpt-4.1-mini", "object": "model",
                                           "created": 1744316542, "owned_by": "system"}]}
-    server = FakeServer(ok(models))
+    server = ScriptedServer(ok(models))
     p = provider(server, api_key="sk-test-avail-0123456789")
     assert await p.is_available() is True
     (request,) = server.requests
@@ -378,11 +379,11 @@ async def test_is_available_asks_models_with_a_short_timeout() -> None:
     ],
 )
 async def test_is_available_never_raises(reply: Any) -> None:
-    assert await provider(FakeServer(reply)).is_available() is False
+    assert await provider(ScriptedServer(reply)).is_available() is False
 
 
 async def test_one_client_is_reused_and_closed() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(default=ok(openai_completion(ANSWER)))
     p = provider(server)
     assert p._client is None  # nothing is opened before the first call
     await p.complete(req())
@@ -395,7 +396,7 @@ async def test_one_client_is_reused_and_closed() -> None:
 
 
 async def test_the_request_timeout_reaches_httpx() -> None:
-    server = FakeServer(ok(openai_completion(ANSWER)))
+    server = ScriptedServer(default=ok(openai_completion(ANSWER)))
     await provider(server, timeout=30).complete(req(timeout=2.5))
     assert server.requests[0].extensions["timeout"]["read"] == pytest.approx(2.5, abs=0.1)
     await provider(server, timeout=30).complete(req())
@@ -407,7 +408,7 @@ async def test_a_schema_specific_rejection_is_not_remembered() -> None:
         "Invalid schema for response_format 'code_review_': In context=('properties', 'x'), "
         "'patternProperties' is not permitted.", param="response_format",
         code="invalid_json_schema"))
-    server = FakeServer(invalid, ok(openai_completion(ANSWER)))
+    server = ScriptedServer(invalid, ok(openai_completion(ANSWER)))
     p = provider(server)
     await p.complete(req())
     assert server.body(1)["response_format"]["type"] == "json_object"
@@ -415,7 +416,7 @@ async def test_a_schema_specific_rejection_is_not_remembered() -> None:
 
 
 async def test_an_error_inside_a_200_keeps_its_status() -> None:
-    server = FakeServer(ok({"error": {"message": "Rate limit exceeded: free-models-per-min.",
+    server = ScriptedServer(ok({"error": {"message": "Rate limit exceeded: free-models-per-min.",
                                       "code": 429}}))
     with pytest.raises(LLMError) as info:
         await provider(server, base_url="https://openrouter.ai/api/v1").complete(req())

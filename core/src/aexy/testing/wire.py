@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import json
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -17,13 +18,27 @@ Reply = Any
 
 
 class ScriptedServer:
-    """The handler behind a mock transport (``httpx.MockTransport(server)``): answers each
-    request with the next scripted reply, then with ``default`` (when set), and records every
-    request it saw."""
+    """A provider's server, scripted: the handler behind a mock transport. Every plugin's tests
+    use this one, so they all follow one rule.
 
-    def __init__(self, *replies: Reply, default: Reply | None = None) -> None:
+    The rule: each request is answered by the next scripted reply, in order; once the script is
+    used up, by ``default`` when one is given (a reply, or a function of the request, answering
+    every later request); otherwise a further request fails the test, naming it. Every request
+    is recorded.
+
+    :param replies: responses of the transport's HTTP library, exceptions to raise as the
+        transport would (``httpx.ConnectError``...), or functions of the request returning
+        either (they may be ``async``, to hold the request open).
+    :param default: what answers once ``replies`` are used up.
+    :param library: the HTTP library whose mock transport :attr:`transport` builds: ``httpx``,
+        or ``httpx2`` (the Anthropic SDK's).
+    """
+
+    def __init__(self, *replies: Reply, default: Reply | None = None,
+                 library: str = "httpx") -> None:
         self.replies: list[Reply] = list(replies)
         self.default = default
+        self.library = library
         self.requests: list[Any] = []
 
     def push(self, *replies: Reply) -> None:
@@ -48,6 +63,28 @@ class ScriptedServer:
             if isinstance(reply, BaseException):
                 raise reply
         return reply
+
+    @property
+    def transport(self) -> Any:
+        """A mock transport of :attr:`library` answering through this server."""
+        import importlib
+
+        return importlib.import_module(self.library).MockTransport(self)
+
+    def client(self) -> Any:
+        """An ``AsyncClient`` of :attr:`library` on :attr:`transport`."""
+        import importlib
+
+        return importlib.import_module(self.library).AsyncClient(transport=self.transport)
+
+    @property
+    def bodies(self) -> list[Any]:
+        """The JSON body of each request that had one, in order."""
+        return [json.loads(r.content) for r in self.requests if r.content]
+
+    def body(self, index: int = -1) -> Any:
+        """The JSON body of one request (the last by default)."""
+        return json.loads(self.requests[index].content)
 
 
 def _strings(value: Any) -> list[str]:
@@ -115,6 +152,12 @@ def _children(obj: object) -> list[tuple[object, str]]:
         for slot in getattr(cls, "__slots__", ()) or ():
             if isinstance(slot, str) and hasattr(obj, slot):
                 children.append((getattr(obj, slot), f".{slot}"))
+    # Last, every other reference the object holds (what C types keep out of __dict__).
+    import gc
+
+    named = {id(child) for child, _ in children}
+    children += [(ref, f" -> {type(ref).__name__}") for ref in gc.get_referents(obj)
+                 if id(ref) not in named and not isinstance(ref, type)]
     return children
 
 
