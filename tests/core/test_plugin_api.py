@@ -88,3 +88,20 @@ def test_the_docs_skeleton_declares_an_env_prefix() -> None:
         for block in re.findall(r"```python\n(.*?)```", text, re.S):
             if "(ProviderSettings)" in block or "(PluginSettings)" in block:
                 assert "env_prefix=" in block, (page, block)
+
+
+def test_the_reference_lists_every_name_once() -> None:
+    page = (DOCS / "plugins.md").read_text()
+    table = page[page.index("Every name, once:"):page.index("## What the host does")]
+    rows = re.findall(r"^\| `(\w+)` \|", table, re.M)
+    assert sorted(rows) == sorted(plugin_api.__all__), (
+        set(rows) ^ set(plugin_api.__all__))
+    assert len(rows) == len(set(rows))
+
+
+def test_the_docs_name_no_internal_module_a_plugin_should_import() -> None:
+    # A plugin imports aexy.plugin_api; the guides must not send it elsewhere.
+    for page in ("plugins.md", "writing-plugins.md"):
+        text = (DOCS / page).read_text()
+        assert not re.search(r"aexy\.(errors|schema|cache|resilience|completion|providers)\.",
+                             text), page

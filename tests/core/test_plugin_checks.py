@@ -3,6 +3,7 @@ reported (plugin, distribution, what is missing), never found at the first call 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -331,3 +332,41 @@ def test_other_records_are_checked_too(hook: str, record: Any, fragment: str) ->
     host = host_with(hook, record)
     host.registries()
     assert any(fragment in e.error for e in host.hook_errors), host.hook_errors
+
+
+# -- settings of prompt sources and post-processors ------------------------------------------------
+
+class HouseStyleSettings(PluginSettings):
+    model_config = SettingsConfigDict(env_prefix="HOUSE_STYLE_")
+
+    guide_url: str = "https://style.example/guide"
+
+
+def test_prompt_sources_and_post_processors_declare_settings_that_aexy_config_shows(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from aexy.cli import make_cli
+    from aexy.plugins import reset_plugin_host
+
+    source = PromptSource("house", lambda spec: None, 50, settings_class=HouseStyleSettings)
+    post = PostProcessor("tidy", lambda result, request: result, "tidies",
+                         settings_class=HouseStyleSettings)
+    host = host_with("register_prompt_sources", source)
+    host.register(plugin_returning("register_postprocessors", post), name="post",
+                  distribution="aexy-post", version="1")
+    assert host.hook_errors == []
+    monkeypatch.setenv("HOUSE_STYLE_GUIDE_URL", "https://style.internal/v2")
+    reset_plugin_host(host)
+    data = json.loads(CliRunner().invoke(make_cli(), ["config", "--json"]).stdout)
+    assert data["prompts:house"]["HOUSE_STYLE_GUIDE_URL"] == "https://style.internal/v2"
+    assert data["postprocess:tidy"]["HOUSE_STYLE_GUIDE_URL"] == "https://style.internal/v2"
+
+
+def test_their_settings_need_a_prefix_of_their_own() -> None:
+    class Bare(PluginSettings):
+        size: int = 1
+
+    host = host_with("register_prompt_sources",
+                     PromptSource("bare", lambda spec: None, settings_class=Bare))
+    assert "Bare sets no env_prefix of its own" in host.hook_errors[0].error

@@ -28,7 +28,7 @@ def by_name(host: PluginHost) -> dict[str, object]:
 
 def test_the_core_exposes_its_version_and_the_plugin_api_version() -> None:
     assert aexy.__version__ == importlib.metadata.version("aexy-core")
-    assert aexy.PLUGIN_API_VERSION == plugin_api.PLUGIN_API_VERSION == "1.0"
+    assert aexy.PLUGIN_API_VERSION == plugin_api.PLUGIN_API_VERSION == "1.1"
     assert aexy.__version__ == plugin_api.CORE_VERSION
 
 
@@ -41,7 +41,7 @@ def test_a_plugin_for_another_core_is_reported_and_never_imported() -> None:
     assert info.requires_core == ">=99.0,<100"  # type: ignore[attr-defined]
     assert info.error == (  # type: ignore[attr-defined]
         "aexy-fixture-incompatible 3.0.0 supports aexy-core>=99.0,<100, but aexy-core 0.1.0 "
-        "is installed (plugin API 1.0): install a release of aexy-fixture-incompatible made "
+        "is installed (plugin API 1.1): install a release of aexy-fixture-incompatible made "
         "for aexy-core 0.1.0 (pip install --upgrade aexy-fixture-incompatible), or pip install "
         "'aexy-core>=99.0,<100'")
     assert "aexy_fixture_incompatible" not in sys.modules  # importing it would raise

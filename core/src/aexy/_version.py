@@ -6,4 +6,4 @@ __version__ = "0.1.0"
 #: record, base class or hook changes incompatibly, the minor part when one is added. A plugin
 #: states the aexy-core releases it supports in its dependencies (``aexy-core>=0.1,<0.2``);
 #: ``docs/plugins.md`` maps API versions to core releases and states the compatibility policy.
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"

@@ -202,19 +202,22 @@ def _cache_backend(record: Any) -> list[str]:
     problem = _call_problem(factory, "factory(settings)", (None,))
     if problem:
         problems.append(problem)
-    settings = record.settings_class
-    if settings is not None:
-        if not (inspect.isclass(settings) and issubclass(settings, PluginSettings)):
-            problems.append("settings_class must be a subclass of "
-                            "aexy.plugin_api.PluginSettings")
-        else:
-            prefix = env_prefix_problem(settings)
-            if prefix:
-                problems.append(prefix)
+    problems += _settings_problems(record)
     backend = backend_class_of(factory)
     if backend is not None:
         problems += cache_backend_problems(backend)
     return problems
+
+
+def _settings_problems(record: Any) -> list[str]:
+    """A record's own ``settings_class``, when it has one: a PluginSettings with a prefix."""
+    settings = getattr(record, "settings_class", None)
+    if settings is None:
+        return []
+    if not (inspect.isclass(settings) and issubclass(settings, PluginSettings)):
+        return ["settings_class must be a subclass of aexy.plugin_api.PluginSettings"]
+    prefix = env_prefix_problem(settings)
+    return [prefix] if prefix else []
 
 
 # -- the other kinds -------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ def _prompt_source(record: Any) -> list[str]:
     priority = getattr(record, "priority", 100)  # a duck-typed record may leave it out
     if not isinstance(priority, int) or isinstance(priority, bool):
         problems.append(f"priority must be an int, not {priority!r}")
-    return problems
+    return problems + _settings_problems(record)
 
 
 def _postprocessor(record: Any) -> list[str]:
@@ -239,7 +242,7 @@ def _postprocessor(record: Any) -> list[str]:
     if problems:
         return problems
     problem = _call_problem(record.process, "process(result, request)", (None, None))
-    return [problem] if problem else []
+    return ([problem] if problem else []) + _settings_problems(record)
 
 
 def _rate_limiter(record: Any) -> list[str]:

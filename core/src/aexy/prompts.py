@@ -98,7 +98,8 @@ def ordered_sources(sources: Iterable[PromptSource]) -> list[PromptSource]:
     """Prompt sources in the order they are asked: by priority, then name. A source that only
     has the record's fields (a duck-typed record) becomes a :class:`PromptSource`."""
     records = [s if isinstance(s, PromptSource) else
-               PromptSource(s.name, s.get, getattr(s, "priority", 100))
+               PromptSource(s.name, s.get, getattr(s, "priority", 100),
+                            getattr(s, "settings_class", None))
                for s in sources]
     return sorted(records, key=lambda source: (source.priority, source.name))
 

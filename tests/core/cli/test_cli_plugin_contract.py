@@ -68,7 +68,7 @@ def test_aexy_plugins_reports_an_incompatible_plugin(installed: AexyGroup) -> No
     runner = CliRunner()
     data = json.loads(runner.invoke(installed, ["plugins", "--json"]).stdout)
     assert data["core_version"] == "0.1.0"
-    assert data["plugin_api_version"] == "1.0"
+    assert data["plugin_api_version"] == "1.1"
     plugin = next(p for p in data["plugins"] if p["name"] == "incompatible")
     assert plugin["status"] == "incompatible"
     assert plugin["requires_core"] == ">=99.0,<100"

@@ -535,7 +535,7 @@ def _settings_rows(settings: BaseSettings) -> list[dict[str, Any]]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def config(as_json: bool) -> None:
     """The effective settings of the core, of each installed provider and of each cache
-    backend with settings of its own (secrets masked)."""
+    backend, prompt source and post-processor with settings of its own (secrets masked)."""
     from aexy.cli._errors import error_message
     from aexy.settings import AexySettings
 
@@ -548,17 +548,22 @@ def config(as_json: bool) -> None:
             sections[name] = _settings_rows(registry.items[name].settings_class())
         except Exception as exc:
             sections[name] = {"error": error_message(exc)}
-    backends = host().cache_backends()
-    for name in backends.names():
-        settings_class = backends.items[name].settings_class
-        if settings_class is None:
-            continue  # configured by the core settings above
-        section = f"cache:{name}"  # cannot clash with a provider name (no colon there)
-        titles[section] = f"cache backend {name}"
-        try:
-            sections[section] = _settings_rows(settings_class())
-        except Exception as exc:
-            sections[section] = {"error": error_message(exc)}
+    # Other kinds with settings of their own; a section name with a colon cannot clash with a
+    # provider's.
+    kinds = (("cache", "cache backend", host().cache_backends()),
+             ("prompts", "prompt source", host().prompt_sources()),
+             ("postprocess", "post-processor", host().postprocessors()))
+    for prefix, label, kind in kinds:
+        for name in kind.names():
+            settings_class = getattr(kind.items[name], "settings_class", None)
+            if settings_class is None:
+                continue  # configured by the core settings above
+            section = f"{prefix}:{name}"
+            titles[section] = f"{label} {name}"
+            try:
+                sections[section] = _settings_rows(settings_class())
+            except Exception as exc:
+                sections[section] = {"error": error_message(exc)}
     if as_json:
         click.echo(_dumps({section: rows if isinstance(rows, dict) else
                            {r["variable"]: r["value"] for r in rows}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from aexy.contract.analysis import AnalysisRequest, AnalysisResult
+    from aexy.settings import PluginSettings
 
 __all__ = ["SKILL_NAMES", "PostProcessor"]
 
@@ -25,11 +26,15 @@ class PostProcessor:
         change the model, since the result is cached and read back with that model (the
         gateway rejects another type with a ``ConfigurationError`` naming the post-processor).
     :param description: one line for ``aexy plugins``.
+    :param settings_class: the post-processor's own settings (a
+        :class:`~aexy.settings.PluginSettings` subclass with its own ``env_prefix``), shown by
+        ``aexy config``; ``process`` reads them itself. Added in plugin API 1.1.
     """
 
     name: str
     process: Callable[[AnalysisResult, AnalysisRequest], AnalysisResult]
     description: str = ""
+    settings_class: type[PluginSettings] | None = None
 
 
 class _SkillNamesMarker:

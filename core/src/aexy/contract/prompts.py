@@ -22,7 +22,7 @@ from aexy.schema import sketch
 
 if TYPE_CHECKING:
     from aexy.contract.analysis import AnalysisSpec
-    from aexy.settings import AexySettings
+    from aexy.settings import AexySettings, PluginSettings
 
 __all__ = [
     "Prompt",
@@ -71,11 +71,15 @@ class PromptSource:
     :param priority: sources are asked in ascending priority (ties by name): the ``directory``
         source (``AEXY_PROMPTS_DIR``) is 10, a plugin's default 100, the built-in source 1000
         (asked last). There is no setting that reorders them.
+    :param settings_class: the source's own settings (a
+        :class:`~aexy.settings.PluginSettings` subclass with its own ``env_prefix``), shown by
+        ``aexy config``; the source reads them itself. Added in plugin API 1.1.
     """
 
     name: str
     get: Callable[..., PromptTemplate | None]
     priority: int = 100
+    settings_class: type[PluginSettings] | None = None
     takes_settings: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

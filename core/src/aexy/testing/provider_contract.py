@@ -116,6 +116,12 @@ class ProviderContract:
         raise NotImplementedError("implement sent_schema() in your ProviderContract subclass")
 
     # -- what a plugin may override ------------------------------------------------------------
+    def sent_model(self, request: Any) -> str:
+        """Where a request names its model, as text: the body, for most APIs. An API that
+        carries the model in the URL (``/v1beta/models/{model}:generateContent``) returns
+        ``str(request.url)`` (or both)."""
+        return str(request.content.decode())
+
     def make_provider(self, transport: Any, *, model: str | None = None) -> BaseLLMProvider:
         """The provider under test; the convention is ``Provider(settings, model=...,
         transport=...)``."""
@@ -297,7 +303,7 @@ class ProviderContract:
 
         server = ScriptedServer()
         assert self.run(body, model="contract-override", server=server) == "contract-override"
-        first, second = (r.content.decode() for r in self.calls(server))
+        first, second = (self.sent_model(r) for r in self.calls(server))
         assert "contract-override" in first
         assert "per-call-model" in second
         assert "contract-override" not in second
