@@ -44,7 +44,7 @@ import httpx
 
 from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
-from aexy.providers.base import BaseLLMProvider
+from aexy.plugin_api import BaseLLMProvider
 from aexy.settings import AexySettings
 
 HERE = Path(__file__).resolve().parent
