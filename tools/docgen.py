@@ -30,9 +30,21 @@ Every analysis type turns one piece of **content** (code, activity data as JSON,
 optional **context** mapping into a typed, validated result:
 
 ```python
-result = await gateway.analyze("skill_extraction", code, context={"file_path": "auth/oauth.py"})
-result.skills        # ["Python", "FastAPI", "OAuth", "JWT"]
-result.provenance    # provider, model, cache status, tokens, latency
+import asyncio
+
+from aexy import LLMGateway
+
+
+async def main() -> None:
+    code = open("examples/oauth.py").read()
+    async with LLMGateway() as gateway:
+        result = await gateway.analyze("skill_extraction", code,
+                                       context={"file_path": "examples/oauth.py"})
+    print(result.skills)      # ['Python', 'FastAPI', 'Passlib', ...]
+    print(result.provenance)  # provider, model, cache status, tokens, latency
+
+
+asyncio.run(main())
 ```
 
 How every type behaves:

@@ -34,7 +34,13 @@ def print_table(console: Console, table: RenderableType) -> None:
     else:
         console.print(table)
         return
-    console.print(table, width=width, crop=False)
+    # print(width=...) is capped at the console's width: widen the console for this table.
+    saved = console.width
+    console.width = width
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = saved
 
 
 def fit_path(path: str, room: int) -> str:
