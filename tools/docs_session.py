@@ -27,8 +27,9 @@ from pathlib import Path
 __all__ = ["COLUMNS", "ROOT", "Session", "TerminalRun", "clean_environment"]
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Folders of the repository copied into each session (README's quick start installs ./core).
-_COPIED = ("examples", "core", "requirements")
+#: Folders of the repository copied into each session (README's quick start installs
+#: ./core; docs/cli.md installs the test suite's fixture plugins).
+_COPIED = ("examples", "core", "requirements", "tests/fixtures/plugins")
 #: The width transcripts are captured at.
 COLUMNS = 88
 #: Variables of the machine that never reach a session (a developer's keys and settings).
