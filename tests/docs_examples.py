@@ -26,22 +26,18 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
-
-from tools.docs_session import ROOT, Session
+from tools.docs_session import PATTERNS, ROOT, Session
 from tools.loopback_stubs import StubServer
 
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 _NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
-#: The pages whose examples run: the README and the whole manual (new pages included).
-PATTERNS = ("README.md", "docs/*.md", "docs/*/*.md")
 
 
 def _sync(session: Session) -> None:
@@ -100,12 +96,6 @@ def _fresh_plugin_host() -> None:
     from aexy.plugins import reset_plugin_host
 
     reset_plugin_host(None)  # the next use loads the plugins this environment allows
-
-
-def documents() -> Iterator[Path]:
-    """Every page the runner reads."""
-    for pattern in PATTERNS:
-        yield from sorted(ROOT.glob(pattern))
 
 
 sybil = Sybil(

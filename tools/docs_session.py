@@ -2,9 +2,10 @@
 
 Used by the documented-example runner (``tests/docs_examples.py``, Sybil) and by the transcript
 generator (``tools/docgen.py --transcripts``). Each document gets one session: a fresh directory
-holding a copy of ``examples/``, ``core/`` and ``requirements/``, a clean environment (no ``LLM_*``, ``AEXY_*`` or provider
-variables of the machine, a home of its own so the user cache starts empty), and state that
-carries from one block to the next as in a shell: the working directory and exported variables.
+holding a copy of the folders the pages name (:data:`_COPIED`), a clean environment (no
+``LLM_*``, ``AEXY_*`` or provider variables of the machine, a home of its own so the user cache
+starts empty), and state that carries from one block to the next as in a shell: the working
+directory and exported variables.
 
 Commands shown as transcripts run in a pseudo-terminal of :data:`COLUMNS` columns, so their output
 is what a terminal shows (rich and click measure the terminal); colours and cursor movement are
@@ -24,9 +25,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["COLUMNS", "ROOT", "Session", "TerminalRun", "clean_environment"]
+__all__ = ["COLUMNS", "PATTERNS", "ROOT", "Session", "TerminalRun", "clean_environment", "pages"]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The pages whose examples run and whose transcripts are checked: the README and the whole
+#: manual, new pages included.
+PATTERNS = ("README.md", "docs/*.md", "docs/*/*.md")
 #: Folders of the repository copied into each session (README's quick start installs
 #: ./core; docs/cli.md installs the test suite's fixture plugins).
 _COPIED = ("examples", "core", "requirements", "tests/fixtures/plugins")
@@ -38,6 +42,11 @@ _DROPPED = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "RED
             "TTY_", "VIRTUAL_ENV", "PYTHON", "XDG_", "HOME")
 #: CSI and OSC escape sequences (colours, cursor movement, hyperlinks).
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[=>]")
+
+
+def pages() -> list[Path]:
+    """Every page :data:`PATTERNS` names, in order."""
+    return [page for pattern in PATTERNS for page in sorted(ROOT.glob(pattern))]
 
 
 def clean_environment(home: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.docs_session import COLUMNS, ROOT, Session
+from tools.docs_session import COLUMNS, ROOT, Session, pages
 
 __all__ = ["Block", "check_installation", "main", "normalise", "parse", "regenerate"]
 
@@ -205,10 +205,6 @@ def check_installation() -> str | None:
                 "Run: tox -e examples -- (or tox exec -e examples -- python tools/docgen.py "
                 "--transcripts write)")
     return None
-
-
-def pages() -> list[Path]:
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def main(mode: str, chosen: Sequence[Path] = ()) -> int:
