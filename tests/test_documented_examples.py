@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from tools.docs_session import COLUMNS, PATTERNS, ROOT, Session, pages
 from tools.transcripts import normalise, parse, regenerate
 
