@@ -11,7 +11,7 @@ the variables that carry from block to block, as in a shell:
   defined), as a script: top-level ``await`` is the SyntaxError it would be for a reader;
 - ``bash`` blocks run with ``bash -euo pipefail``; ``cd`` and ``export`` carry over;
 - ``json`` and ``toml`` blocks must parse;
-- ``console`` blocks are transcripts: ``python tools/docgen.py --transcripts --check``
+- ``console`` blocks are transcripts: ``python tools/docgen.py --transcripts check``
   regenerates them from the real CLI (see there); ``text`` and ``markdown`` are not code.
 
 Ollama examples run against the loopback Ollama stand-in of ``tools/loopback_stubs.py``
