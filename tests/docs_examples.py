@@ -15,10 +15,11 @@ the variables that carry from block to block, as in a shell:
   regenerates them from the real CLI (see there); ``text`` and ``markdown`` are not code.
 
 Ollama examples run against the loopback Ollama stand-in of ``tools/loopback_stubs.py``
-(``OLLAMA_BASE_URL`` points at it). A block that needs what CI does not have (a paid API's key,
-another server, a GGUF model) carries the marker ``<!-- skip: next "needs ..." -->``, and hidden
-set-up a reader need not see goes in ``<!-- invisible-code-block: python ... -->``: both are
-Sybil's own directives; docs/development.md says how to use them.
+(``OLLAMA_BASE_URL`` points at it); python examples cannot reach the internet. A block that
+needs what CI does not have (a paid API's key, another server, a GGUF model) carries the
+marker ``<!-- skip: next "needs ..." -->``, and hidden set-up a reader need not see goes in
+``<!-- invisible-code-block: python ... -->``: both are Sybil's own directives;
+docs/development.md says how to use them.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ _NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
 def _sync(session: Session) -> None:
-    """The process's environment and directory become the session's (for python blocks)."""
+    """The process's environment and directory become the session's, for python blocks; and
+    no python example reaches the internet, whatever a page exports: HTTP clients that honour
+    the proxy variables (httpx, the SDKs) are sent to a closed loopback port. (Bash blocks keep
+    the package index: the README's quick start installs ./core as a reader would.)"""
     os.environ.clear()
     os.environ.update(session.env)
+    os.environ.update({name: _NOWHERE for name in _PROXIES})
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
     os.chdir(session.cwd)
 
 
@@ -77,10 +83,6 @@ def _setup(namespace: dict[str, Any]) -> None:
     session = stack.enter_context(Session.create())
     ollama = stack.enter_context(StubServer("ollama"))
     session.env["OLLAMA_BASE_URL"] = ollama.url
-    # No example reaches the internet, whatever a page exports: HTTP clients that honour the
-    # proxy variables (httpx, the SDKs) are sent to a closed loopback port.
-    session.env.update({name: _NOWHERE for name in _PROXIES})
-    session.env["NO_PROXY"] = session.env["no_proxy"] = "127.0.0.1,localhost"
     _sync(session)
     _fresh_plugin_host()
     stack.callback(_fresh_plugin_host)
