@@ -43,8 +43,8 @@ from typing import Any
 import httpx
 
 from aexy.gateway import LLMGateway
-from aexy.plugins import PluginHost
 from aexy.plugin_api import BaseLLMProvider
+from aexy.plugins import PluginHost
 from aexy.settings import AexySettings
 
 HERE = Path(__file__).resolve().parent

@@ -1,10 +1,16 @@
-"""Generate ``docs/analysis-types.md`` from the registered specs and their result models.
+"""Generated documentation: ``docs/analysis-types.md`` from the registered specs and their
+result models, and every CLI transcript of the manual from the real CLI.
 
-    python tools/docgen.py                 # print the page
+    python tools/docgen.py                 # print the analysis-types page
     python tools/docgen.py --write docs/analysis-types.md
     python tools/docgen.py --check docs/analysis-types.md   # exit 1 when stale
+    python tools/docgen.py --transcripts check [PAGE...]    # exit 1 when a transcript drifted
+    python tools/docgen.py --transcripts write [PAGE...]    # rewrite the drifted ones
 
-The page is a pure function of the specs, so a test can compare it with the committed file.
+The analysis-types page is a pure function of the specs, so a test can compare it with the
+committed file. Transcripts (``console`` blocks: ``$ command`` lines, each followed by its
+output and ``[exit N]``) come from :mod:`tools.transcripts`; run them in ``tox -e examples``,
+the installation the pages describe.
 """
 
 from __future__ import annotations
@@ -30,9 +36,21 @@ Every analysis type turns one piece of **content** (code, activity data as JSON,
 optional **context** mapping into a typed, validated result:
 
 ```python
-result = await gateway.analyze("skill_extraction", code, context={"file_path": "auth/oauth.py"})
-result.skills        # ["Python", "FastAPI", "OAuth", "JWT"]
-result.provenance    # provider, model, cache status, tokens, latency
+import asyncio
+
+from aexy import LLMGateway
+
+
+async def main() -> None:
+    code = open("examples/oauth.py").read()
+    async with LLMGateway() as gateway:
+        result = await gateway.analyze("skill_extraction", code,
+                                       context={"file_path": "examples/oauth.py"})
+    print(result.skills)      # ['Python', 'FastAPI', 'Passlib', ...]
+    print(result.provenance)  # provider, model, cache status, tokens, latency
+
+
+asyncio.run(main())
 ```
 
 How every type behaves:
@@ -241,11 +259,25 @@ def render(specs: Sequence[AnalysisSpec] | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/docgen.py",
-                                     description="Generate docs/analysis-types.md")
+                                     description="Generate docs/analysis-types.md and the "
+                                                 "manual's CLI transcripts")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", metavar="PATH", help="write the page to PATH")
     group.add_argument("--check", metavar="PATH", help="exit 1 if PATH is not up to date")
+    group.add_argument("--transcripts", choices=("check", "write"),
+                       help="check or rewrite the console transcripts of PAGEs (default: "
+                            "README.md and every page of docs/)")
+    parser.add_argument("pages", nargs="*", metavar="PAGE", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.transcripts:
+        root = str(Path(__file__).resolve().parent.parent)
+        if root not in sys.path:  # run as a script: tools/ is on the path, not the checkout
+            sys.path.insert(0, root)
+        from tools.transcripts import main as transcripts_main
+
+        return transcripts_main(args.transcripts, [Path(p) for p in args.pages])
+    if args.pages:
+        parser.error("PAGEs go with --transcripts")
     page = render()
     if args.write:
         Path(args.write).write_text(page, encoding="utf-8")

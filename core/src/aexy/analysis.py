@@ -6,6 +6,7 @@ from aexy.contract.analysis import AnalysisRequest as AnalysisRequest
 from aexy.contract.analysis import AnalysisResult as AnalysisResult
 from aexy.contract.analysis import AnalysisSpec as AnalysisSpec
 from aexy.contract.analysis import AnalysisType as AnalysisType
+from aexy.contract.analysis import FieldItems as FieldItems
 from aexy.contract.analysis import Provenance as Provenance
 from aexy.contract.analysis import ProvenanceRecord as ProvenanceRecord
 from aexy.contract.analysis import ProviderJsonSchema as ProviderJsonSchema

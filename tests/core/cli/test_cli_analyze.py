@@ -119,13 +119,14 @@ def test_missing_file_is_a_usage_error(cli, runner):
     assert "nope.py" in result.stderr
 
 
-def test_unknown_provider_names_the_pip_command(cli, runner, oauth_py):
+def test_unknown_provider_is_a_usage_error_that_names_the_pip_command(cli, runner, oauth_py):
     result = runner.invoke(cli, ["analyze", "skill_extraction", str(oauth_py), "-p", "claude"])
-    assert result.exit_code == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert lines[0].startswith("Error: provider 'claude' is not available")
-    assert "pip install aexy-claude" in lines[0]
+    assert result.exit_code == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: Invalid value for '-p' / '--provider': provider 'claude' is "
+                           "not available")
+    assert "pip install aexy-claude" in last
+    assert "LLM_PROVIDER" not in last  # the name came from -p, not from the variable
     assert "Traceback" not in result.output
 
 
@@ -175,7 +176,8 @@ def test_empty_and_binary_input_fail_before_any_provider(cli, runner, tmp_path):
     empty.write_text("  \n")
     result = runner.invoke(cli, ["analyze", "skill_extraction", str(empty), "-p", "fake"])
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Error: content is empty"
+    assert result.stderr.strip() == (
+        f"Error: {empty} is empty (or only whitespace): nothing to analyse")
     binary = tmp_path / "blob.bin"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
     result = runner.invoke(cli, ["analyze", "skill_extraction", str(binary), "-p", "fake"])

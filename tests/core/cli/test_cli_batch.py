@@ -42,44 +42,53 @@ def test_collect_files_skips_hidden_and_cache_dirs_and_dedupes(tmp_path):
     assert [Path(p).name for p in excluded] == ["empty.py"]
 
 
-def test_failures_are_recorded_and_the_run_goes_on_then_resumes(cli, runner, tmp_path):
+def test_empty_files_are_skipped_and_listed_failures_recorded_then_resumed(cli, runner,
+                                                                          tmp_path):
     src = _tree(tmp_path)
+    (src / "pkg" / "py.typed").write_text("")
     out = tmp_path / "results.jsonl"
     first = runner.invoke(cli, ["batch", "skill_extraction", str(src), "-o", str(out)])
-    assert first.exit_code == 1, first.output
+    # Empty files (an __init__.py, a py.typed marker) have nothing to analyse: skipped and
+    # listed, not failed, so the run succeeds.
+    assert first.exit_code == 0, first.output
     records = {Path(r["path"]).name: r for r in _lines(out)}
     # logo.png is not text: skipped and counted, never sent to a provider.
-    assert set(records) == {"app.py", "util.js", "empty.py"}
+    assert set(records) == {"app.py", "util.js"}
     assert records["app.py"]["result"]["language"] == "Python"
     assert records["app.py"]["provenance"]["provider"] == "offline"
     assert records["util.js"]["result"]["frameworks"] == ["Express"]
-    assert records["empty.py"]["error"] == {"code": "invalid_input",
-                                            "message": "content is empty"}
     summary = first.stderr
     assert "batch summary" in summary
-    assert "succeeded" in summary and "failed" in summary
-    assert "content is empty" in summary  # the failed-files table
     assert _summary_count(summary, "skipped (not text)") == 1
-    assert _summary_count(summary, "files") == 4
+    assert _summary_count(summary, "skipped (empty)") == 2
+    assert _summary_count(summary, "failed") == 0
+    assert _summary_count(summary, "files") == 5
+    listed = " ".join(summary.split())  # the list may wrap at the console's width
+    assert "skipped, empty:" in listed
+    assert str(src / "pkg" / "empty.py") in listed.replace(" ", "")
 
-    # Re-run: the two finished files are skipped, the failed one is tried again.
+    # Re-run: the two finished files are skipped; the empty one, now filled, is analysed.
     (src / "pkg" / "empty.py").write_text("def now_filled():\n    return 2\n")
     second = runner.invoke(cli, ["batch", "skill_extraction", str(src), "-o", str(out)])
     assert second.exit_code == 0, second.output
-    new = _lines(out)[3:]
+    new = _lines(out)[2:]
     assert [Path(r["path"]).name for r in new] == ["empty.py"]
     assert _summary_count(second.stderr, "skipped (already in output)") == 2
     assert finished_paths(out) == {str(src / "app.py"), str(src / "pkg" / "util.js"),
                                    str(src / "pkg" / "empty.py")}
 
-    # A file named directly is the caller's choice: taken, and refused as not UTF-8 text.
+    # A file named directly is the caller's choice: taken, and refused as binary (no
+    # --encoding hint: no encoding makes an image text); the failure is recorded, exit 1.
     third = runner.invoke(cli, ["batch", "skill_extraction", str(src / "logo.png"),
-                                "-o", str(out)])
+                                str(src / "app.py"), "-o", str(out), "--no-cache"])
     assert third.exit_code == 1
-    (last,) = _lines(out)[4:]
+    (last,) = _lines(out)[3:]
     assert last["error"]["code"] == "invalid_input"
-    assert "not UTF-8 text" in last["error"]["message"]
-    assert "--encoding" in last["error"]["message"]
+    assert last["error"]["message"] == (
+        f"{src / 'logo.png'} is a binary file, not text (a NUL byte at offset 10); aexy "
+        "analyses source code and other text")
+    assert "--encoding" not in last["error"]["message"]
+    assert _summary_count(third.stderr, "failed") == 1
 
 
 def _summary_count(stderr: str, label: str) -> int:

@@ -53,9 +53,16 @@ def test_errors_exit_codes_from_the_real_script(tmp_path):
     missing = subprocess.run(
         [_script(), "analyze", "skill_extraction", str(EXAMPLES / "oauth.py"), "-p", "nope"],
         capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120, check=False)
-    assert missing.returncode == 1
-    assert missing.stderr.count("\n") == 1 and "Set LLM_PROVIDER" in missing.stderr
+    assert missing.returncode == 2  # an unknown provider is a usage error
+    assert missing.stderr.splitlines()[-1].startswith(
+        "Error: Invalid value for '-p' / '--provider': provider 'nope' is not available")
     assert "pip install" not in missing.stderr  # no package is made up from what was typed
+    env = {**_env(), "LLM_PROVIDER": "nope"}
+    from_env = subprocess.run(
+        [_script(), "analyze", "skill_extraction", str(EXAMPLES / "oauth.py")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120, check=False)
+    assert from_env.returncode == 2
+    assert from_env.stderr.count("\n") == 1 and "Set LLM_PROVIDER" in from_env.stderr
 
 
 def test_help_imports_no_sdk_no_httpx_and_no_rich(tmp_path):

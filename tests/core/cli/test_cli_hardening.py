@@ -119,7 +119,7 @@ def test_a_misspelt_installed_provider_gets_did_you_mean_and_no_pip_command(
         cli, runner, monkeypatch, oauth_py):
     monkeypatch.setenv("LLM_PROVIDER", "ofline")
     result = runner.invoke(cli, ["analyze", "skill_extraction", str(oauth_py)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unknown provider is a usage error, wherever it is named
     assert "Did you mean 'offline'?" in result.stderr
     assert "pip install" not in result.stderr
     assert "LLM_PROVIDER" in result.stderr
@@ -129,7 +129,7 @@ def test_a_misspelt_published_provider_names_the_real_package(cli, runner, monke
                                                               oauth_py):
     monkeypatch.setenv("LLM_PROVIDER", "olama")  # aexy-ollama is not installed on this host
     result = runner.invoke(cli, ["analyze", "skill_extraction", str(oauth_py)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Did you mean 'ollama'?" in result.stderr
     assert "pip install aexy-ollama" in result.stderr
     assert "aexy-olama" not in result.stderr

@@ -177,7 +177,17 @@ async def test_each_writing_type_is_refused_with_the_providers_that_can(analysis
 
 
 @pytest.mark.parametrize("analysis_type", sorted(REFUSED))
-def test_each_refused_type_exits_1_with_the_message(analysis_type, tmp_path):
+def test_each_refused_type_exits_1_with_the_message(analysis_type, tmp_path, monkeypatch):
+    import importlib.metadata
+
+    real_version = importlib.metadata.version
+
+    def version(name: str) -> str:  # this host as if aexy-ollama were not installed
+        if name == "aexy-ollama":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
     reset_plugin_host(_host())
     source = tmp_path / "needs.txt"
     source.write_text("Own our payment integrations and help two engineers grow.\n")
@@ -189,7 +199,10 @@ def test_each_refused_type_exits_1_with_the_message(analysis_type, tmp_path):
     assert len(lines) == 1
     assert lines[0].startswith(f"Error: [unsupported] offline/{MODEL_NAME}: {analysis_type} "
                                "cannot be answered offline")
-    assert "pip install aexy-ollama" in lines[0]
+    # The hint fits the installation: install what is missing, configure what is installed.
+    assert "ollama, a local Ollama server (pip install aexy-ollama)" in lines[0]
+    assert "claude, Claude (installed; set ANTHROPIC_API_KEY)" in lines[0]
+    assert "pip install aexy-claude" not in lines[0]
 
 
 @pytest.mark.parametrize("analysis_type", ["burnout_risk", "attrition_risk", "team_health",

@@ -20,6 +20,7 @@ zero. Unknown keys are rejected, so a misspelt field cannot pass as "not measure
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date
 from itertools import pairwise
@@ -28,6 +29,9 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from aexy.catalogue.common import Proficiency
+
+#: An id nobody is called by: a UUID, or 16+ hex digits (a hash).
+_OPAQUE_ID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}|[0-9a-fA-F]{16,}")
 
 __all__ = [
     "ACTIVITY_FORMAT_NOTE",
@@ -210,10 +214,22 @@ class DeveloperActivity(_Input):
 
     schema_version: Literal[1] = Field(FORMAT_VERSION, description="format version")
     developer_id: str = Field(min_length=1, description="an id or handle; a label only")
+    display_name: str | None = Field(
+        None, min_length=1, description="the name recommendations address the developer by")
     timezone: str | None = Field(None, description="IANA zone the hours are read in")
     periods: list[ActivityPeriod] = Field(min_length=1, description="in time order")
     baseline: ActivityBaseline | None = Field(None, description="usual weekly levels")
     code_evidence: list[CodeEvidence] = Field(default_factory=list)
+
+    @property
+    def addressee(self) -> str:
+        """How advice names the developer: ``display_name``, else ``developer_id`` unless it
+        is an opaque id (a UUID or a long hex string), which reads as "this developer"."""
+        if self.display_name:
+            return self.display_name
+        if _OPAQUE_ID.fullmatch(self.developer_id):
+            return "this developer"
+        return self.developer_id
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

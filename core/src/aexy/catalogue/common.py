@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aexy.analysis import AnalysisResult, AnalysisSpec, UserPromptBuilder
+from aexy.analysis import AnalysisResult, AnalysisSpec, FieldItems, UserPromptBuilder
 from aexy.postprocess import SKILL_NAMES
 from aexy.prompts import shape_of
 
@@ -51,9 +51,10 @@ SkillName = Annotated[str, SKILL_NAMES]
 SkillList = Annotated[list[str], SKILL_NAMES]
 
 
-class Closed(BaseModel):
+class Closed(FieldItems, BaseModel):
     """Base of nested result objects: unknown keys are rejected (``additionalProperties: false``),
-    which strict structured-output modes require of every object."""
+    which strict structured-output modes require of every object. Fields read as attributes or
+    as items (``factor["weight"]``, :class:`~aexy.analysis.FieldItems`)."""
 
     model_config = ConfigDict(extra="forbid")
 

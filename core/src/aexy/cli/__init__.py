@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from aexy._version import __version__
-from aexy.cli._errors import report_error
+from aexy.cli._errors import EXIT_INTERRUPTED, exit_status, report_error
 
 __all__ = ["AexyGroup", "cli", "main", "make_cli"]
 
@@ -134,9 +134,14 @@ class AexyGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; a shell's status for SIGINT is 130.
+            # Commands that write as they go (batch, profile -o) have flushed what finished.
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
             report_error(exc, debug=bool(ctx.meta.get("aexy.debug")))
-            ctx.exit(1)
+            ctx.exit(exit_status(exc))
 
 
 #: Where a plugin declares the commands it adds (name -> ``module:command``), so that ``aexy

@@ -1,4 +1,5 @@
-"""Errors as one line on stderr that names the fix; a traceback only with ``--debug``."""
+"""Errors as one line on stderr that names the fix; a traceback only with ``--debug``; and the
+exit status of every command (the table in docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,29 @@ from aexy.errors import (
     LLMError,
     LLMUnavailableError,
     ProviderNotFoundError,
+    UnknownAnalysisTypeError,
 )
 
-__all__ = ["error_code", "error_message", "report_error"]
+__all__ = ["EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "error_code",
+           "error_message", "exit_status", "report_error"]
+
+#: The exit statuses of every ``aexy`` command.
+EXIT_OK = 0
+#: An analysis failed (for ``batch``, at least one file), or any other error.
+EXIT_ERROR = 1
+#: A usage error: unknown command, option, analysis type or provider, missing file, bad value
+#: (click's own status for these).
+EXIT_USAGE = 2
+#: Interrupted (Ctrl-C, SIGINT): 128 + 2, as shells report it; finished work is kept.
+EXIT_INTERRUPTED = 130
+
+
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an error that ended a command: a name that is not installed or
+    registered (a provider, an analysis type), wherever it was given, is a usage error."""
+    if isinstance(exc, ProviderNotFoundError | UnknownAnalysisTypeError):
+        return EXIT_USAGE
+    return EXIT_ERROR
 
 
 def error_message(exc: BaseException) -> str:

@@ -6,13 +6,14 @@ import codecs
 import difflib
 import json
 import sys
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aexy.errors import InvalidInputError
+from aexy.errors import InvalidInputError, ProviderNotFoundError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,9 +28,11 @@ __all__ = [
     "host",
     "looks_like_text",
     "parse_context",
+    "provider_option_errors",
     "read_text",
     "resolve_spec",
     "run_async",
+    "text_problem",
 ]
 
 SECRET_MASK = "**********"
@@ -74,8 +77,54 @@ def _codec(encoding: str) -> str:
     return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
+#: Byte-order marks of UTF-16 and UTF-32 text (NUL bytes there are part of the encoding).
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _label(encoding: str) -> str:
+    return "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+
+
+def text_problem(data: bytes, name: str, encoding: str = "utf-8", *, final: bool = True,
+                 option: str | None = "--encoding") -> str | None:
+    """Why ``data`` (the start of the file ``name`` when ``final`` is false) is not text in
+    ``encoding``, or ``None`` when it is.
+
+    Binary data (compiled code, images, archives) nearly always holds a NUL character once
+    decoded; no encoding makes it text, so ``--encoding`` is offered only for bytes that fail
+    to decode and hold no NUL byte, which is what text in another encoding looks like.
+    """
+    try:
+        decoder = codecs.getincrementaldecoder(_codec(encoding))()
+        text = decoder.decode(data, final=final)  # not final: a character cut at the end is fine
+    except UnicodeDecodeError as exc:
+        if b"\x00" in data and not data.startswith(_WIDE_BOMS):
+            return _binary(data, name)
+        if data.startswith(_WIDE_BOMS):
+            hint = "; it starts with a UTF-16/32 byte-order mark: try --encoding utf-16"
+        elif option:
+            hint = (f"; if it is text in another encoding, say which with {option} "
+                    f"(e.g. {option} latin-1)")
+        else:
+            hint = "; it must be UTF-8"
+        return f"{name} is not {_label(encoding)} text (byte {exc.start}){hint}"
+    if "\x00" in text:
+        if data.startswith(_WIDE_BOMS) and option:
+            return (f"{name} holds NUL characters in {_label(encoding)}; it starts with a "
+                    f"UTF-16/32 byte-order mark: try {option} utf-16")
+        return _binary(data, name)
+    return None
+
+
+def _binary(data: bytes, name: str) -> str:
+    return (f"{name} is a binary file, not text (a NUL byte at offset {data.index(0)}); aexy "
+            "analyses source code and other text")
+
+
 def read_text(path: str, encoding: str = "utf-8", *, option: str | None = "--encoding") -> str:
     """A file's text (``-`` is stdin) in ``encoding`` (UTF-8 by default; a BOM is dropped).
+
+    Binary input is refused whatever the encoding (:func:`text_problem`).
 
     :param option: the command's option that sets the encoding, named in the error when the
         bytes are not text in ``encoding``; ``None`` for inputs that are UTF-8 by definition.
@@ -86,31 +135,21 @@ def read_text(path: str, encoding: str = "utf-8", *, option: str | None = "--enc
     else:
         data = Path(path).read_bytes()
         name = path
-    try:
-        return data.decode(_codec(encoding))
-    except UnicodeDecodeError as exc:
-        where = exc.start
-    hint = (f"; if it is text in another encoding, say which with {option} "
-            f"(e.g. {option} latin-1)" if option else "; it must be UTF-8")
-    label = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
-    raise InvalidInputError(f"{name} is not {label} text (byte {where}){hint}")
+    problem = text_problem(data, name, encoding, option=option)
+    if problem is not None:
+        raise InvalidInputError(problem)
+    return data.decode(_codec(encoding))
 
 
 def looks_like_text(path: Path, encoding: str = "utf-8", sample: int = 8192) -> bool:
-    """Whether the start of ``path`` decodes in ``encoding`` and holds no NUL character
-    (binary files nearly always do). An unreadable file counts as text: reading it later
-    reports the real error."""
+    """Whether the start of ``path`` is text in ``encoding`` (:func:`text_problem`). An
+    unreadable file counts as text: reading it later reports the real error."""
     try:
         with path.open("rb") as fh:
             head = fh.read(sample)
     except OSError:
         return True
-    decoder = codecs.getincrementaldecoder(_codec(encoding))()
-    try:
-        text = decoder.decode(head, final=False)  # a character cut at the end is no error
-    except UnicodeDecodeError:
-        return False
-    return "\x00" not in text
+    return text_problem(head, str(path), encoding, final=False) is None
 
 
 def parse_context(pairs: Iterable[str], json_file: str | None) -> dict[str, Any]:
@@ -158,3 +197,18 @@ def resolve_spec(types: Registry[AnalysisSpec], name: str) -> AnalysisSpec:
             param_hint="'TYPE'",
         )
     return spec
+
+
+@contextmanager
+def provider_option_errors(provider: str | None) -> Iterator[None]:
+    """A provider named by ``-p/--provider`` that is not installed becomes a usage error of
+    that option (exit 2, click's format); the same name from ``LLM_PROVIDER`` stays an error
+    that names the variable (exit 2 as well, see :func:`aexy.cli._errors.exit_status`)."""
+    try:
+        yield
+    except ProviderNotFoundError as exc:
+        if provider is None or exc.name != provider.strip().lower():
+            raise
+        # args[0]: the message without the "Set LLM_PROVIDER ..." advice, which is not how
+        # this name was given.
+        raise click.BadParameter(str(exc.args[0]), param_hint="'-p' / '--provider'") from None

@@ -19,6 +19,7 @@ from aexy.cli._util import (
     host,
     looks_like_text,
     parse_context,
+    provider_option_errors,
     read_text,
     resolve_spec,
     run_async,
@@ -42,6 +43,8 @@ class BatchSummary:
     skipped: int = 0
     #: Files under a directory that are not text (binary, or not in the chosen encoding).
     not_text: int = 0
+    #: Files with nothing to analyse (empty, or only whitespace): skipped, not failed.
+    empty: list[str] = field(default_factory=list)
     succeeded: int = 0
     failed: int = 0
     cache_hits: int = 0
@@ -53,7 +56,7 @@ class BatchSummary:
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed
+        return self.succeeded + self.failed + len(self.empty)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,9 @@ async def run_batch(
     """Analyse ``files`` through one gateway, at most ``concurrency`` at a time.
 
     Every file ends as one record passed to ``write``: ``{"path", "result", "provenance"}`` or
-    ``{"path", "error": {"code", "message"}}``. A failure never stops the others.
+    ``{"path", "error": {"code", "message"}}``, except a file with nothing to analyse (empty,
+    or only whitespace), which is listed in :attr:`BatchSummary.empty` and sent nowhere. A
+    failure never stops the others.
     """
     import asyncio
 
@@ -162,6 +167,11 @@ async def run_batch(
             async with semaphore:
                 try:
                     content = await asyncio.to_thread(read_text, path, encoding)
+                    if not content.strip():  # __init__.py, py.typed: nothing to analyse
+                        summary.empty.append(path)
+                        summary.elapsed = clock() - started
+                        on_done(summary)
+                        return
                     result = await gateway.analyze(
                         spec.name, content, context={**(context or {}), "file_path": path},
                         use_cache=use_cache)
@@ -225,8 +235,10 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
 
     Each file gives one line, {"path", "result", "provenance"} or {"path", "error": {"code",
     "message"}}, in the order files finish. A progress bar and a summary go to stderr; the exit
-    status is 1 when any file failed. Without --glob, files under a directory that are not
-    text (binary, or not in --encoding) are skipped and counted in the summary.
+    status is 1 when any file failed, 130 when interrupted (finished files are kept: rerun the
+    command with the same -o FILE to resume). Empty files (or only whitespace) are skipped and
+    listed, never failed; without --glob, files under a directory that are not text (binary,
+    or not in --encoding) are skipped and counted in the summary.
 
     \b
     Examples:
@@ -277,15 +289,27 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
     )
     task = progress.add_task(analysis_type, total=len(todo), hits=0, errors=0)
 
+    latest = BatchSummary(total=len(todo))
+
     def on_done(s: BatchSummary) -> None:
+        nonlocal latest
+        latest = s
         progress.update(task, completed=s.done, hits=s.cache_hits, errors=s.failed)
 
     try:
-        with progress:
+        with progress, provider_option_errors(provider):
             summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
                 concurrency=concurrency, use_cache=not no_cache, encoding=encoding, write=write,
                 on_done=on_done))
+    except KeyboardInterrupt:
+        # What finished is written and flushed; say so, then exit 130 (the root group).
+        latest.skipped, latest.not_text = skipped, len(found.not_text)
+        _print_summary(console, latest, out_path)
+        console.print(f"interrupted after {latest.done} of {len(todo)} files"
+                      + (f"; rerun the same command to resume from {out_path}" if out_path
+                         else ""), style="yellow")
+        raise
     finally:
         if out_path:
             sink.close()
@@ -307,6 +331,8 @@ def _ends_mid_line(path: Path) -> bool:
 def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None:
     from rich.table import Table
 
+    from aexy.cli.render import print_table
+
     table = Table(title="batch summary", title_justify="left", show_header=False)
     table.add_column(style="cyan")
     table.add_column(justify="right")
@@ -315,6 +341,7 @@ def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None
         ("files", s.total + s.skipped + s.not_text),
         ("skipped (already in output)", s.skipped),
         ("skipped (not text)", s.not_text),
+        ("skipped (empty)", len(s.empty)),
         ("succeeded", s.succeeded),
         ("cache hits", s.cache_hits),
         ("failed", s.failed),
@@ -325,14 +352,18 @@ def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None
     ):
         style = "red" if label == "failed" and value else ""
         table.add_row(label, f"[{style}]{value}[/]" if style else str(value))
-    console.print(table)
+    print_table(console, table)
+    if s.empty:
+        shown = sorted(s.empty)
+        more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+        console.print(f"skipped, empty: {', '.join(shown[:10])}{more}", style="dim")
     if s.failures:
         failures = Table(title="failed files", title_justify="left")
         for col in ("path", "code", "message"):
             failures.add_column(col, overflow="fold")
         for path, code, message in sorted(s.failures)[:20]:
             failures.add_row(path, code, message)
-        console.print(failures)
+        print_table(console, failures)
         if len(s.failures) > 20:
             console.print(f"... and {len(s.failures) - 20} more", style="dim")
     if out_path is not None:

@@ -20,6 +20,7 @@ from aexy.cli._util import (
     get_console,
     host,
     parse_context,
+    provider_option_errors,
     read_text,
     resolve_spec,
     run_async,
@@ -82,10 +83,15 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
     context = parse_context(contexts, context_json)
     if file != "-":
         context.setdefault("file_path", file)
-    result, spec_schema = run_async(
-        _analyze(analysis_type, read_text(file, encoding), context, provider, model,
-                 not no_cache)
-    )
+    label = "stdin" if file == "-" else file
+    content = read_text(file, encoding)
+    if not content.strip():
+        from aexy.errors import InvalidInputError
+
+        raise InvalidInputError(f"{label} is empty (or only whitespace): nothing to analyse")
+    with provider_option_errors(provider):
+        result, spec_schema = run_async(
+            _analyze(analysis_type, content, context, provider, model, not no_cache))
     provenance = result.provenance
     if as_json:
         click.echo(_dumps({"result": result.model_dump(mode="json"),
@@ -93,9 +99,8 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
         return
     from aexy.cli.render import result_panel
 
-    label = "stdin" if file == "-" else file
-    get_console().print(result_panel(f"{analysis_type} · {label}",
-                                     result.model_dump(mode="json"), spec_schema, provenance))
+    get_console().print(result_panel(analysis_type, result.model_dump(mode="json"),
+                                     spec_schema, provenance, path=label))
 
 
 async def _analyze(analysis_type: str, content: str, context: Mapping[str, Any],
@@ -158,6 +163,8 @@ def plugins(as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from aexy.cli.render import print_table
+
     console = get_console()
     table = Table(title=f"aexy plugins (aexy-core {__version__}, plugin API "
                         f"{PLUGIN_API_VERSION})", title_justify="left")
@@ -179,7 +186,7 @@ def plugins(as_json: bool) -> None:
             requires = i.requires_core or "any"
         table.add_row(i.name + (" (built in)" if i.builtin else ""), i.distribution, i.version,
                       requires, status, hooks)
-    console.print(table)
+    print_table(console, table)
     for i in infos:
         if i.error:  # failed or incompatible: why, in full, below the table
             who = i.name if i.status == "incompatible" else (  # that message names the dist
@@ -247,6 +254,8 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
         from rich.markup import escape
         from rich.table import Table
 
+        from aexy.cli.render import print_table
+
         table = Table(title="aexy providers", title_justify="left")
         # A health check shows the verdict and its reason instead of limits and distribution
         # (still in --json), so the reason has room on one line.
@@ -264,8 +273,9 @@ def providers(check: bool, timeout: float, as_json: bool) -> None:
             else:
                 cells += [_limits(r), r["distribution"]]
             table.add_row(*cells)
-        get_console().print(table)
-        get_console().print(f"* default (LLM_PROVIDER={default})", style="dim")
+        console = get_console()
+        print_table(console, table)
+        console.print(f"* default (LLM_PROVIDER={default})", style="dim")
     if check and not any(r["default"] and r.get("available") for r in rows):
         sys.exit(1)
 
@@ -337,6 +347,8 @@ def types_(as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from aexy.cli.render import print_table
+
     table = Table(title=f"aexy analysis types ({len(rows)})", title_justify="left")
     table.add_column("type", no_wrap=True)
     table.add_column("what it gives", ratio=3)
@@ -346,7 +358,7 @@ def types_(as_json: bool) -> None:
         # The first clause of each text: the full texts are in --json and `aexy prompt TYPE`.
         table.add_row(r["name"], r["description"].split(":")[0].rstrip("."),
                       r["input"].split(" (")[0], str(r["ttl"]))
-    get_console().print(table)
+    print_table(get_console(), table)
 
 
 @click.command()
@@ -448,6 +460,8 @@ def cache_stats(as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from aexy.cli.render import cell, print_table
+
     keys: list[str] = []
     for tier in tiers:
         keys += [k for k in tier if k not in keys and k != "selected"]
@@ -455,14 +469,18 @@ def cache_stats(as_json: bool) -> None:
     for k in keys:
         table.add_column(k)
     for tier in tiers:
-        table.add_row(*(str(tier.get(k, "")) for k in keys))
+        table.add_row(*(cell(tier.get(k)) for k in keys))
     console = get_console()
-    console.print(table)
+    print_table(console, table)
     console.print(f"backend {why}")
     if [t.get("backend") for t in tiers] == ["memory"]:
-        console.print("The memory backend lives in one process: each aexy command starts empty. "
-                      "Install aexy-redis (pip install aexy-redis) to share a cache.",
-                      style="dim")
+        # The advice fits the installation: install a shared backend, or select the one
+        # that is installed but not chosen.
+        shared = [n for n in host().cache_backends().names() if n != "memory"]
+        advice = (f"Set AEXY_CACHE_BACKEND={shared[0]} to share a cache." if shared else
+                  "Install aexy-redis (pip install aexy-redis) to share a cache.")
+        console.print("The memory backend lives in one process: each aexy command starts "
+                      f"empty. {advice}", style="dim")
 
 
 @cache.command(name="clear")
@@ -571,6 +589,8 @@ def config(as_json: bool) -> None:
         return
     from rich.table import Table
 
+    from aexy.cli.render import cell, print_table
+
     console = get_console()
     for section, rows in sections.items():
         table = Table(title=titles[section], title_justify="left")
@@ -581,10 +601,8 @@ def config(as_json: bool) -> None:
             table.add_row("", f"[red]{rows['error']}[/]", "")
         else:
             for r in rows:
-                value = r["value"]
-                text = "" if value is None else str(value)
-                table.add_row(r["variable"], text, r["from"])
-        console.print(table)
+                table.add_row(r["variable"], cell(r["value"]), r["from"])
+        print_table(console, table)
 
 
 COMMANDS = (analyze, plugins, providers, types_, prompt, cache, config)

@@ -1,4 +1,5 @@
-"""Rich rendering of any analysis result: one panel, one row per field, provenance below."""
+"""Rich rendering for every command: an analysis result as one panel (one row per field,
+provenance below), tables that keep every column, and paths that keep their file name."""
 
 from __future__ import annotations
 
@@ -6,11 +7,57 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from aexy.analysis import Provenance
 
-__all__ = ["provenance_line", "result_panel"]
+__all__ = ["cell", "fit_path", "print_table", "provenance_line", "result_panel"]
+
+
+def print_table(console: Console, table: RenderableType) -> None:
+    """Print ``table`` without losing a column or cutting a cell.
+
+    Into a pipe or a file (``aexy plugins | cat``), each row is one line at the table's
+    natural width: rich would otherwise squeeze it into 80 columns and crop what does not fit,
+    and ``grep`` finds a row whole. On a terminal the table fits the window, wrapping inside
+    cells; when even its narrowest layout is wider, it is printed at that width and the
+    terminal wraps the lines, rather than rich cropping the rightmost columns.
+    """
+    from rich.measure import Measurement
+
+    wide = console.options.update(max_width=10_000)
+    measured = Measurement.get(console, wide, table)
+    if not console.is_terminal:
+        width = measured.maximum
+    elif measured.minimum > console.width:
+        width = measured.minimum
+    else:
+        console.print(table)
+        return
+    # print(width=...) is capped at the console's width: widen the console for this table.
+    saved = console.width
+    console.width = width
+    try:
+        console.print(table, crop=False)
+    finally:
+        console.width = saved
+
+
+def fit_path(path: str, room: int) -> str:
+    """``path`` in at most ``room`` characters, shortened in the middle: the file name stays,
+    then as many of the last folders as fit, after ``…/``."""
+    if len(path) <= room:
+        return path
+    head, sep, name = path.rpartition("/")
+    if not sep or len(name) + 2 > room:
+        keep = max(room - 1, 1)  # the name alone is too long: keep its start and end
+        return name[: keep // 2] + "…" + name[len(name) - (keep - keep // 2):]
+    kept = name
+    for part in reversed(head.split("/")):
+        if len(part) + 1 + len(kept) + 2 > room:
+            break
+        kept = f"{part}/{kept}"
+    return f"…/{kept}"
 
 
 def _bound(prop: Mapping[str, Any]) -> str:
@@ -21,9 +68,16 @@ def _bound(prop: Mapping[str, Any]) -> str:
 
 
 def _scalar(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, float):
         return f"{value:.2f}"
     return str(value)
+
+
+def cell(value: Any) -> str:
+    """A table cell: an absent value is an empty cell, never the word ``None``."""
+    return "" if value is None else str(value)
 
 
 def _item_line(item: Any) -> str:
@@ -61,9 +115,37 @@ def _value(value: Any, prop: Mapping[str, Any]) -> RenderableType:
     return Text(str(value))
 
 
+class _ResultPanel:
+    """The panel, built when the width is known so that its title can fit."""
+
+    def __init__(self, title: str, path: str | None, grid: RenderableType,
+                 provenance: Provenance | None) -> None:
+        self.title, self.path, self.grid, self.provenance = title, path, grid, provenance
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.markup import escape
+        from rich.panel import Panel
+
+        prefix = ""
+        if self.provenance is not None and self.provenance.method != "model":
+            # Computed by rules, not judged by a model: said first, where no width cuts it off.
+            prefix = f"{self.provenance.method} result, no model · "
+        plain = prefix + self.title
+        label = (f"[yellow]{escape(prefix[:-3])}[/] · " if prefix else "") + (
+            f"[bold]{escape(self.title)}[/]")
+        if self.path is not None:
+            # The panel's frame and title padding take 6 columns; the path gets the rest.
+            room = max(options.max_width - 6 - len(plain) - 3, 12)
+            label += f" · [bold]{escape(fit_path(self.path, room))}[/]"
+        yield Panel(self.grid, title=label, title_align="left",
+                    subtitle=provenance_line(self.provenance) if self.provenance else None,
+                    subtitle_align="right")
+
+
 def result_panel(title: str, data: Mapping[str, Any], schema: Mapping[str, Any],
-                 provenance: Provenance | None) -> RenderableType:
-    from rich.panel import Panel
+                 provenance: Provenance | None, *, path: str | None = None) -> RenderableType:
+    """A result as a panel titled ``title · path``; a long ``path`` is shortened in the middle
+    (:func:`fit_path`), so the file name always shows."""
     from rich.table import Table
 
     props: Mapping[str, Any] = schema.get("properties", {})
@@ -72,13 +154,7 @@ def result_panel(title: str, data: Mapping[str, Any], schema: Mapping[str, Any],
     grid.add_column(overflow="fold")
     for name, value in data.items():
         grid.add_row(name.replace("_", " "), _value(value, props.get(name, {})))
-    label = f"[bold]{title}[/]"
-    if provenance is not None and provenance.method != "model":
-        # Computed by rules, not judged by a model: said first, where no width cuts it off.
-        label = f"[yellow]{provenance.method} result, no model[/] · {label}"
-    return Panel(grid, title=label, title_align="left",
-                 subtitle=provenance_line(provenance) if provenance else None,
-                 subtitle_align="right")
+    return _ResultPanel(title, path, grid, provenance)
 
 
 def provenance_line(p: Provenance) -> str:

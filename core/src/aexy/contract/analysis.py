@@ -24,6 +24,7 @@ __all__ = [
     "AnalysisResult",
     "AnalysisSpec",
     "AnalysisType",
+    "FieldItems",
     "Provenance",
     "ProvenanceRecord",
     "ProviderJsonSchema",
@@ -91,8 +92,31 @@ class Provenance(BaseModel):
     tokens_estimated: bool = False
 
 
-class AnalysisResult(BaseModel):
-    """Base of every typed result. ``provenance`` is attached by the gateway."""
+class FieldItems:
+    """Read-only dict-style access to a model's fields: ``obj["factor"]`` is ``obj.factor``.
+
+    For code written against the original design, whose results were dicts
+    (``result.factors[0]["factor"]``). The attribute form is the typed one (``obj["x"]`` is
+    ``Any`` to a type checker); ``model_dump()`` gives real dicts. Only the lookups a dict
+    reader makes are supported: ``[]`` and ``in``; an unknown name is a ``KeyError``.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if isinstance(key, str) and key in type(self).model_fields:  # type: ignore[attr-defined]
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        # Without it, `in` would fall back to pydantic's __iter__ of (name, value) pairs and
+        # answer False for every field name.
+        return isinstance(key, str) and key in type(self).model_fields  # type: ignore[attr-defined]
+
+
+class AnalysisResult(FieldItems, BaseModel):
+    """Base of every typed result. ``provenance`` is attached by the gateway; fields read
+    as attributes, or as items for code written against dict results (:class:`FieldItems`)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -51,13 +51,37 @@ REFUSED: Mapping[str, str] = {
     "soft_skills": "judging soft skills from prose takes a language model",
 }
 
-#: Where an answer can come from instead, as the refusal says it.
-MODEL_PROVIDERS = (
-    "a model provider can answer it: ollama (pip install aexy-ollama; OLLAMA_MODEL), "
-    "claude (pip install aexy-claude; ANTHROPIC_API_KEY) or openai and compatible servers "
-    "(pip install aexy-openai; OPENAI_API_KEY, OPENAI_BASE_URL); select one with LLM_PROVIDER "
-    "or --provider, and see `aexy providers`"
+#: The model providers a refusal points to: name, distribution, what it is, and the variables
+#: of which at least one must be set before it can answer (none: a local server).
+MODEL_PROVIDERS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("ollama", "aexy-ollama", "a local Ollama server", ()),
+    ("claude", "aexy-claude", "Claude", ("ANTHROPIC_API_KEY",)),
+    ("openai", "aexy-openai", "OpenAI and compatible servers",
+     ("OPENAI_API_KEY", "OPENAI_BASE_URL")),
 )
+
+
+def model_provider_hint() -> str:
+    """Where an answer can come from instead, as the refusal says it, fitted to this
+    installation: ``pip install`` for a provider that is missing, the variable to set for one
+    that is installed but not configured (only whether a variable is set is read)."""
+    import os
+    from importlib.metadata import PackageNotFoundError, version
+
+    options = []
+    for name, distribution, what, needs in MODEL_PROVIDERS:
+        try:
+            version(distribution)
+        except PackageNotFoundError:
+            options.append(f"{name}, {what} (pip install {distribution})")
+            continue
+        if needs and not any(os.environ.get(var) for var in needs):
+            options.append(f"{name}, {what} (installed; set {' or '.join(needs)})")
+        else:
+            options.append(f"{name}, {what} (installed)")
+    listed = "; ".join(options)
+    return (f"a model provider can answer it: {listed}; select one with LLM_PROVIDER or "
+            "--provider, and see `aexy providers --check`")
 
 
 class OfflineSettings(ProviderSettings):
@@ -123,7 +147,7 @@ class OfflineProvider(BaseLLMProvider):
             result = method(analysis)
         except Unsupported as exc:
             raise LLMError(f"{kind} cannot be answered offline: {exc.reason}; "
-                           f"{MODEL_PROVIDERS}", code=ErrorCode.UNSUPPORTED,
+                           f"{model_provider_hint()}", code=ErrorCode.UNSUPPORTED,
                            provider=self.name, model=MODEL_NAME, retryable=False) from None
         if request.json_schema is not None and dict(request.json_schema) != _schema_of(
                 type(result)):
@@ -131,7 +155,7 @@ class OfflineProvider(BaseLLMProvider):
             raise LLMError(
                 f"{kind} cannot be answered offline: the request asks for a result schema other "
                 f"than the built-in {type(result).__name__}, which is the only one the offline "
-                f"methods produce; {MODEL_PROVIDERS}",
+                f"methods produce; {model_provider_hint()}",
                 code=ErrorCode.UNSUPPORTED, provider=self.name, model=MODEL_NAME,
                 retryable=False)
         return result

@@ -102,7 +102,7 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
                      ) -> tuple[list[Factor], int]:
     """The burnout factors and how many of the six signals were measured."""
     periods = activity.periods
-    who = activity.developer_id
+    who = activity.addressee  # a display name, never an opaque id
     factors: list[Factor] = []
     measured = 0
 
@@ -276,7 +276,7 @@ def attrition_risk(request: AnalysisRequest) -> AttritionRisk:
     third = max(1, math.ceil(len(periods) / 3))
     recent = periods[-third:]
     early = periods[:third] if len(periods) >= 2 else []
-    who = activity.developer_id
+    who = activity.addressee  # a display name, never an opaque id
     factors: list[Factor] = []
     positives: list[str] = []
     measured = 0
