@@ -169,6 +169,6 @@ def test_match_exits_1_when_nobody_can_be_ranked(cli: AexyGroup, runner: CliRunn
     vague.write_text(json.dumps({"summary": "writes code", "primary_languages": ["Go"]}))
     result = runner.invoke(cli, ["match", str(task), "--profiles", str(vague)])
     assert result.exit_code == 1
-    assert "refused vague:" in result.stdout
+    assert "not ranked, 1 refused: vague: " in result.stdout
     missing = runner.invoke(cli, ["match", str(task), "--profiles", str(tmp_path / "none")])
     assert missing.exit_code == 2

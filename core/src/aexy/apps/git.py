@@ -352,7 +352,7 @@ class GitHistory:
                            for a in list(self.authors.values())[:5])
         hint = (f" Did you mean {' or '.join(printable(c) for c in close)}?" if close else "")
         raise UnknownAuthorError(
-            f"no author {printable(who)!r} in {self.repository}{window}.{hint} Authors with "
+            f"no author '{printable(who)}' in {self.repository}{window}.{hint} Authors with "
             f"most commits: {listed}")
 
     def area_totals(self, exclude: frozenset[str] = frozenset()) -> dict[str, float]:
@@ -650,11 +650,15 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+#: What git prints for a date it cannot parse (a timestamp that overflows, for one).
+_EPOCH = b"1970-01-01T00:00:00+00:00"
+
+
 def _when(author_date: bytes, committer_date: bytes) -> datetime | None:
     """The author date, else the committer date; ``None`` when git could print neither
     (a malformed or out-of-range date in the commit object)."""
     for raw in (author_date, committer_date):
-        if raw and raw not in _UNFILLED:
+        if raw and raw not in _UNFILLED and raw != _EPOCH:
             try:
                 return datetime.fromisoformat(raw.decode("ascii", "replace"))
             except ValueError:
@@ -683,16 +687,19 @@ def _fold(tokens: Iterator[bytes], folder: _Folder) -> None:
             a_date, c_date, name_raw, email_raw, raw_email = (f or b"" for f in fields)
             sha = _text(tok[1:])
             when = _when(a_date, c_date)
-            if when is None:
-                header = None
+            header = None
+            if name_raw in _UNFILLED and email_raw in _UNFILLED:
+                # git prints the placeholders themselves when it cannot parse the author line
+                # (a line break or a missing bracket in it): nobody to count the commit for.
+                folder.unreadable.append(UnreadableCommit(
+                    sha, "git cannot read its author line"))
+            elif when is None:
                 folder.unreadable.append(UnreadableCommit(
                     sha, f"git cannot print its dates (author date {_text(a_date)!r})"))
-                continue
-            unknown = name_raw in _UNFILLED and email_raw in _UNFILLED
-            name = "(unreadable author)" if unknown else _text(name_raw)
-            email = "" if unknown else _text(email_raw)
-            raw = "" if unknown or raw_email in _UNFILLED else _text(raw_email)
-            header = (sha, folder.identity(email, name), name, raw, when)
+            else:
+                name = _text(name_raw)
+                header = (sha, folder.identity(_text(email_raw), name), name,
+                          "" if raw_email in _UNFILLED else _text(raw_email), when)
             continue
         if not tok or header is None:
             continue

@@ -95,18 +95,21 @@ class Candidate(BaseModel):
 class RankWeights:
     """How the ranking score (0-100) is made: ``fit`` weighs the match's overall score,
     ``areas`` the developer's share of the recent work in the code areas the task names, and
-    ``recency`` how recently they committed (1 today, half after ``recency_half_life_days``).
-    When the task names no area, ``areas`` is shared out between the other two.
+    ``recency`` how recently they committed (1 on the last day of the history, half after
+    ``recency_half_life_days``). When the task names no area, ``areas`` is shared out between
+    the other two.
 
     The defaults put the evidence of the code on a par with the skills a profile lists: on a
     real repository (encode/httpx), skills alone tie dozens of developers, and the people who
-    wrote and keep changing the code the task is about are the ones to ask.
+    wrote and keep changing the code the task is about are the ones to ask. Recency weighs
+    little: the area shares already count recent work more, so it mostly orders people who
+    own none of the areas.
     """
 
     fit: float = 0.45
-    areas: float = 0.4
-    recency: float = 0.15
-    recency_half_life_days: int = 180
+    areas: float = 0.45
+    recency: float = 0.1
+    recency_half_life_days: int = 365
 
     def __post_init__(self) -> None:
         if min(self.fit, self.areas, self.recency) < 0 or (
@@ -262,7 +265,7 @@ def _explain(match: TaskMatch, ev: MatchEvidence, score: int) -> str:
              + (f" (has {', '.join(match.strengths[:3])})" if match.strengths else "")
              + (f" (misses {', '.join(match.gaps[:2])})" if match.gaps and not match.strengths
                 else "")]
-    owned = sorted(((p, v) for p, v in ev.area_shares.items() if v > 0), key=lambda kv: -kv[1])
+    owned = [(p, v) for p, v in ev.area_shares.items() if v > 0]  # the task's order
     if owned:
         parts.append("owns " + ", ".join(f"{v * 100:.0f}% of {p}" for p, v in owned[:2])
                      + (f" (+{len(owned) - 2} more)" if len(owned) > 2 else ""))

@@ -352,8 +352,11 @@ class ProfileAnalyzer:
 
             async def one(author: AuthorHistory) -> ProfileReport:
                 inputs = self._inputs(history, author, identities)
+                # The sink works in the event loop, between analyses: a report is saved and
+                # announced before any other work goes on, so an interruption never leaves a
+                # saved report unannounced (a report is a few kilobytes of JSON).
                 if sink is not None:
-                    stored = await asyncio.to_thread(sink.load, author.email, inputs)
+                    stored = sink.load(author.email, inputs)
                     if stored is not None:
                         progress.planned(1)
                         progress.advanced(f"{author.email}: unchanged, reused")
@@ -364,7 +367,7 @@ class ProfileAnalyzer:
                 report = await self._report(repo, blobs, history, author, totals, limit,
                                             progress, inputs)
                 if sink is not None:
-                    await asyncio.to_thread(sink.save, report)
+                    sink.save(report)
                 if on_report is not None:
                     on_report(report, False)
                 return report

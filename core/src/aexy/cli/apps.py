@@ -159,6 +159,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _line(console: Console, text: str, style: str = "") -> None:
+    """One line of data; in a pipe or a file it stays one line (never wrapped at 80)."""
+    console.print(_text(text, style=style), soft_wrap=not console.is_terminal)
+
+
 def _print_table(console: Console, title: str, columns: Sequence[tuple[str, str]],
                  rows: Sequence[Sequence[str]]) -> None:
     """A table that never loses a column: on a terminal its cells wrap; in a pipe or a file
@@ -174,11 +179,10 @@ def _print_table(console: Console, title: str, columns: Sequence[tuple[str, str]
             table.add_row(*(_text(cell) for cell in row))
         console.print(table)
         return
-    console.print(_text(title), soft_wrap=True)
-    console.print(_text("  ".join(name for name, _ in columns)), soft_wrap=True)
+    _line(console, title)
+    _line(console, "  ".join(name for name, _ in columns))
     for row in rows:
-        console.print(_text("  ".join(cell.replace("\n", "; ") for cell in row)),
-                      soft_wrap=True)
+        _line(console, "  ".join(cell.replace("\n", "; ") for cell in row))
 
 
 def _cost_line(cost: Cost) -> str:
@@ -297,8 +301,8 @@ def _print_report(console: Console, report: ProfileReport, status: str | None) -
                       "can read.", style="yellow")
     if report.skipped_files:
         skipped = [f"{s.path} ({s.reason})" for s in report.skipped_files]
-        console.print(_text(f"skipped: {_more(skipped)}", style="dim"))
-    console.print(_cost_line(report.cost), style="dim")
+        _line(console, f"skipped: {_more(skipped)}", style="dim")
+    _line(console, _cost_line(report.cost), style="dim")
 
 
 def _team_rows(reports: Sequence[ProfileReport], recent: Mapping[str, int]
@@ -353,14 +357,13 @@ def _print_team(console: Console, team: TeamReport, written: int, output_dir: st
         if failure is not None:
             verdict = "no profile (refused)" if failure.refused else "failed"
             lines.append(("yellow" if failure.refused else "red",
-                          f"{verdict} {r.developer_id}: [{failure.code}] "
-                          f"{failure.message.split('; a model provider')[0]}"))
+                          f"{verdict} {r.developer_id}: [{failure.code}] {_reason(failure)}"))
     for style, line in lines:
-        console.print(_text(line, style=style))
+        _line(console, line, style=style)
     if output_dir is not None:
-        console.print(_text(f"reports: {output_dir}/ ({written} written, "
-                            f"{len(team.reused)} unchanged and reused)", style="dim"))
-    console.print(_cost_line(team.cost), style="dim")
+        _line(console, f"reports: {output_dir}/ ({written} written, "
+                            f"{len(team.reused)} unchanged and reused)", style="dim")
+    _line(console, _cost_line(team.cost), style="dim")
 
 
 def _status_of(population: Population, history: GitHistory, key: str) -> str:
@@ -503,9 +506,9 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
                 _print_report(console, r, _status_of(seen["population"], seen["history"],
                                                      r.developer_id))
             if output_dir is not None:
-                console.print(_text(f"reports: {output_dir}/", style="dim"))
+                _line(console, f"reports: {output_dir}/", style="dim")
         if report_file is not None:
-            console.print(_text(f"report: {report_file}", style="dim"))
+            _line(console, f"report: {report_file}", style="dim")
     if _report_broken(reports):
         raise SystemExit(1)
 
@@ -524,12 +527,22 @@ def _print_match(console: Console, report: MatchReport) -> None:
     _print_table(console, f"developers for: {report.task}",
                  [("#", "right"), ("developer", "left"), ("score", "right"), ("fit", "right"),
                   ("why", "left"), ("has / misses", "left")], rows)
-    for u in report.unmatched:
-        verdict = "refused" if u.failure.refused else "failed"
-        console.print(_text(f"{verdict} {u.developer_id}: [{u.failure.code}] "
-                            f"{u.failure.message}",
-                            style="yellow" if u.failure.refused else "red"))
-    console.print(_cost_line(report.cost), style="dim")
+    refused = [u for u in report.unmatched if u.failure.refused]
+    for u in (u for u in report.unmatched if not u.failure.refused):
+        _line(console, f"failed {u.developer_id}: [{u.failure.code}] "
+                            f"{u.failure.message}", style="red")
+    by_reason: dict[str, list[str]] = {}
+    for u in refused:
+        by_reason.setdefault(_reason(u.failure), []).append(u.developer_id)
+    for reason, ids in by_reason.items():
+        _line(console, f"not ranked, {len(ids)} refused: {_more(ids)}: {reason}",
+                            style="yellow")
+    _line(console, _cost_line(report.cost), style="dim")
+
+
+def _reason(failure: Failure) -> str:
+    """A refusal's message without the list of providers that could answer instead."""
+    return failure.message.split("; a model provider can answer it")[0]
 
 
 @click.command()
@@ -599,16 +612,16 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
     if isinstance(p, Prediction):
         who = p.developer_id
         if p.status_reason is not None:
-            console.print(_text(f"{who}: {p.status_reason}",
-                                style="" if p.status == "active" else "yellow"))
+            _line(console, f"{who}: {p.status_reason}",
+                                style="" if p.status == "active" else "yellow")
         for outcome in p.outcomes:
             console.print(_outcome_panel(f"{outcome.analysis_type} · {who}", outcome))
     else:
         console.print(_outcome_panel(f"team_health · {p.team or p.source or 'team'}", p.health))
         m = p.metrics
         if m.departures:
-            console.print(_text(f"left: {_more(m.departures)}", style="dim"))
-    console.print(_cost_line(p.cost), style="dim")
+            _line(console, f"left: {_more(m.departures)}", style="dim")
+    _line(console, _cost_line(p.cost), style="dim")
 
 
 @click.command()

@@ -31,6 +31,7 @@ from aexy.providers.offline.task_vocabulary import (
     DOMAIN_CUES,
     LANGUAGE_DOMAINS,
     area_tokens,
+    is_doc_area,
     term_patterns,
     text_tokens,
 )
@@ -93,13 +94,14 @@ def _skills(sentences: Sequence[str]) -> tuple[list[str], list[str]]:
     return required, preferred
 
 
-def named_areas(text: str, areas: Sequence[str]) -> list[str]:
+def named_areas(text: str, areas: Sequence[str], *, docs: bool) -> list[str]:
     """The areas among ``areas`` whose name the text uses (every word of it), the most
-    specific first (deepest path, then files before directories)."""
+    specific first (files, then directories, each deepest first); documentation and data
+    files only when the task is about documentation (``docs``)."""
     words = text_tokens(text)
     found = [a for a in dict.fromkeys(areas)
-             if (tokens := area_tokens(a)) and tokens <= words]
-    found.sort(key=lambda a: (-a.rstrip("/").count("/"), a.endswith("/"), a))
+             if (tokens := area_tokens(a)) and tokens <= words and (docs or not is_doc_area(a))]
+    found.sort(key=lambda a: (a.endswith("/"), -a.rstrip("/").count("/"), a))
     return found[:MAX_AREAS]
 
 
@@ -109,11 +111,11 @@ def signals_of(text: str, labels: Sequence[str] = (),
     ``code_areas`` it names."""
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     required, preferred = _skills(sentences)
-    areas = named_areas(text, code_areas)
     hits: dict[str, int] = {}  # a domain can have cues in the lexicon and the vocabulary
     for cue_domain, pattern in _CUES:
         hits[cue_domain] = hits.get(cue_domain, 0) + len(re.findall(pattern, text))
     ranked = [d for d, n in sorted(hits.items(), key=lambda kv: -kv[1]) if n]
+    areas = named_areas(text, code_areas, docs="documentation" in ranked)
     named = required + preferred
     domain: str | None = ranked[0] if ranked else next(
         (d for s in named for d in _SKILL_DOMAINS.get(s, ())), None) or next(
@@ -198,13 +200,15 @@ def task_matching(request: AnalysisRequest) -> TaskMatch:
         signals = task_signals(request)
     task_skills = list(dict.fromkeys([*signals.required_skills, *signals.preferred_skills]))
     needed = signals.required_skills or signals.preferred_skills
-    if not needed:
-        raise Unsupported("the task names no skill the offline lexicon knows, so there is "
-                          "nothing to match")
+    if not needed and not signals.code_areas:
+        raise Unsupported("the task names no skill the offline vocabulary knows and no code "
+                          "area, so there is nothing to match")
     entries, levels = _profile_entries(profile)
     have = [s for s in needed if _has(s, entries)]
     missing = [s for s in needed if s not in have]
-    skill_match = len(have) / len(needed)
+    # A task that names code areas but no skill asks for none: every developer has all of
+    # them, and who knows the areas decides (the ranking reads that from their commits).
+    skill_match = len(have) / len(needed) if needed else 1.0
 
     seniority_raw = profile.get("seniority")
     seniority = (Seniority(seniority_raw.lower()) if isinstance(seniority_raw, str)
@@ -226,14 +230,15 @@ def task_matching(request: AnalysisRequest) -> TaskMatch:
 
     new = [s for s in task_skills if not _has(s, entries)]
     feasible = 1.0 if skill_match >= 0.5 else 2 * skill_match
-    growth = clamp(len(new) / len(task_skills) * feasible)
+    growth = clamp(len(new) / len(task_skills) * feasible) if task_skills else 0.0
     overall = round(100 * (WEIGHTS[0] * skill_match + WEIGHTS[1] * experience
                            + WEIGHTS[2] * growth))
     fit = ("fits" if outside == 0 else
            f"is {outside} point{'s' if outside > 1 else ''} "
            f"{'below' if c < low else 'above'} the usual range ({low}-{high}) of")
     reasoning = (
-        f"Has {len(have)} of {plural(len(needed), 'required skill')}"
+        (f"Has {len(have)} of {plural(len(needed), 'required skill')}" if needed else
+         f"The task names no skill, only code areas ({', '.join(signals.code_areas)})")
         + (f" ({', '.join(have)})" if have else "")
         + (f"; missing {', '.join(missing)}" if missing else "")
         + f". A {c}/10 task {fit} {level_text}. {len(new)} of the task's "

@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["AREA_STOPWORDS", "DOMAIN_CUES", "LANGUAGE_DOMAINS", "TERMS", "Term",
-           "area_tokens", "term_patterns", "text_tokens"]
+__all__ = ["AREA_STOPWORDS", "DOC_EXTENSIONS", "DOMAIN_CUES", "LANGUAGE_DOMAINS", "TERMS",
+           "Term", "area_tokens", "is_doc_area", "term_patterns", "text_tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +181,19 @@ def _stem(word: str) -> str:
     if len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w
+
+
+#: Extensions of documentation and data files: areas a task about code does not mean.
+DOC_EXTENSIONS = frozenset({".md", ".rst", ".txt", ".adoc", ".json", ".yaml", ".yml", ".toml",
+                            ".csv", ".html"})
+
+
+def is_doc_area(path: str) -> bool:
+    """A documentation or data file, or a directory of documentation (``docs/``)."""
+    if path.endswith("/"):
+        return path.rstrip("/").rpartition("/")[2].lower() in ("doc", "docs", "documentation")
+    name = path.rpartition("/")[2].lower()
+    return any(name.endswith(ext) for ext in DOC_EXTENSIONS) or name.startswith("readme")
 
 
 def area_tokens(path: str) -> frozenset[str]:
