@@ -40,7 +40,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, cast
 
 from pydantic import BaseModel, ConfigDict
 
@@ -532,8 +532,10 @@ class _Folder:
                 self.until is not None and day > self.until):
             return
         self.commits += 1
-        self.first_day = day if self.first_day is None else min(self.first_day, day)
-        self.last_day = day if self.last_day is None else max(self.last_day, day)
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if self.last_day is None or day > self.last_day:
+            self.last_day = day
         ordinal = day.toordinal()
         if self.anchor is None:
             self.anchor = ordinal
@@ -543,8 +545,10 @@ class _Folder:
             author = self.authors[key] = _AuthorAcc(name=name)
         author.emails[raw_email] = None
         author.names[name] = None
-        author.first = when if author.first is None else min(author.first, when)
-        author.last = when if author.last is None else max(author.last, when)
+        if author.first is None or when < author.first:
+            author.first = when
+        if author.last is None or when > author.last:
+            author.last = when
         start = period_start(day, self.period)
         acc = author.periods.get(start)
         if acc is None:
@@ -561,25 +565,31 @@ class _Folder:
         else:
             kind_code = _WORKING
         author.day_kinds[ordinal * 4 + kind_code] += 1
-        in_areas: dict[str, int] = {}
+        # Plain locals and dict lookups: this loop runs for every file of every commit.
+        in_areas: Counter[str] = Counter()
+        kinds, author_files, period_files = self.kinds, author.files, acc.files
+        added_sum = deleted_sum = 0
         for added, deleted, path, at_commit, binary in files:
             changed = added + deleted
-            acc.added += added
-            acc.deleted += deleted
-            acc.files.add(at_commit)
-            kind = self.kind(path)
+            added_sum += added
+            deleted_sum += deleted
+            period_files.add(at_commit)
+            kind = kinds.get(path) or self.kind(path)
             if kind.language is not None and not binary and not kind.vendored:
                 acc.by_language[kind.language] += changed
-            f = author.files.get(path)
+            f = author_files.get(path)
             if f is None:
-                f = author.files[path] = _FileAcc(last=day)
+                f = author_files[path] = _FileAcc(last=day)
             f.lines += changed
             f.commits += 1
-            f.binary = f.binary or binary
-            if f.sample_commit is None and added > 0 and not binary:
+            if binary:
+                f.binary = True
+            elif f.sample_commit is None and added > 0:
                 f.sample_commit, f.sample_path = sha, at_commit  # newest first: the latest
             for area in kind.areas:
-                in_areas[area] = in_areas.get(area, 0) + changed
+                in_areas[area] += changed
+        acc.added += added_sum
+        acc.deleted += deleted_sum
         for area, changed in in_areas.items():
             a = author.areas.get(area)
             if a is None:
@@ -681,10 +691,11 @@ def _fold(tokens: Iterator[bytes], folder: _Folder) -> None:
         if tok[:1] == b"\x1e":
             flush()
             files = []
-            fields = [next(tokens, None) for _ in range(5)]  # in order, whatever they hold
-            if fields[-1] is None:
+            # The header's fields, in order, whatever bytes they hold.
+            fields = [next(tokens, None) for _ in range(5)]
+            if fields[-1] is None:  # the output ended in the middle of a header
                 raise GitError("git log ended in the middle of a commit header")
-            a_date, c_date, name_raw, email_raw, raw_email = (f or b"" for f in fields)
+            a_date, c_date, name_raw, email_raw, raw_email = cast("list[bytes]", fields)
             sha = _text(tok[1:])
             when = _when(a_date, c_date)
             header = None

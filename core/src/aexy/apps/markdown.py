@@ -99,8 +99,8 @@ def profiles_markdown(reports: Sequence[ProfileReport], population: PopulationSu
     recent = {p.developer_id: p.recent_commits for p in population.active + population.inactive}
     days = population.active_days
     out = [f"# Team profile: {md(repository)}", "",
-           f"History up to {population.as_of}. Active: a commit in the {days} days from "
-           f"{population.active_since}. {len(population.active)} active, "
+           f"History up to {population.as_of}. Active: a commit in the {days} days up to it "
+           f"(from {population.active_since}). {len(population.active)} active, "
            f"{len(population.inactive)} inactive, {len(population.bots)} bots.", "",
            "## Overview", "",
            *_table(["person", f"commits ({days} d)", "all commits", "languages", "areas",

@@ -164,25 +164,35 @@ def _line(console: Console, text: str, style: str = "") -> None:
     console.print(_text(text, style=style), soft_wrap=not console.is_terminal)
 
 
+#: A table cell: one line of text, or several (a tuple).
+Cell = str | tuple[str, ...]
+
+
 def _print_table(console: Console, title: str, columns: Sequence[tuple[str, str]],
-                 rows: Sequence[Sequence[str]]) -> None:
-    """A table that never loses a column: on a terminal its cells wrap; in a pipe or a file
-    it is plain lines, the title, then the header and each row with cells separated by two
-    spaces (one line per row; a cell's own line breaks become ``; ``)."""
+                 rows: Sequence[Sequence[Cell]]) -> None:
+    """A table that never loses a column: on a terminal its cells wrap (no column has a
+    minimum width, so they always fit); in a pipe or a file it is plain lines, the title,
+    then the header and each row with cells separated by two spaces (one line per row; the
+    lines of a cell joined by ``; ``)."""
+    from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     if console.is_terminal:
-        table = Table(title=_text(title), title_justify="left")
+        table = Table(title=_text(title), title_justify="left", box=box.SIMPLE_HEAD)
         for name, justify in columns:
-            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+            # Right-aligned columns hold numbers and dates: never folded, the text ones wrap.
+            table.add_column(name, justify=justify,  # type: ignore[arg-type]
+                             overflow="fold", no_wrap=justify == "right")
         for row in rows:
-            table.add_row(*(_text(cell) for cell in row))
+            table.add_row(*(Text("\n").join(_text(x) for x in cell) if isinstance(cell, tuple)
+                            else _text(cell) for cell in row))
         console.print(table)
         return
     _line(console, title)
     _line(console, "  ".join(name for name, _ in columns))
     for row in rows:
-        _line(console, "  ".join(cell.replace("\n", "; ") for cell in row))
+        _line(console, "  ".join("; ".join(c) if isinstance(c, tuple) else c for c in row))
 
 
 def _cost_line(cost: Cost) -> str:
@@ -284,7 +294,7 @@ def _print_report(console: Console, report: ProfileReport, status: str | None) -
     console.print(Panel(grid, title=title, title_align="left"))
     console.print(_outcome_panel(f"developer_profile · {report.developer_id}", report.profile))
     if report.samples:
-        rows_ = []
+        rows_: list[list[Cell]] = []
         for s in report.samples:
             found = ", ".join(s.skills)
             if s.failures:
@@ -294,7 +304,7 @@ def _print_report(console: Console, report: ProfileReport, status: str | None) -
             rows_.append([s.path + (" (cut)" if s.truncated else ""), s.commit[:10],
                           f"{s.lines_changed:,}", found])
         _print_table(console, "code samples (the files the author changed most)",
-                     [("file", "left"), ("commit", "left"), ("lines", "right"),
+                     [("file", "left"), ("commit", "right"), ("lines", "right"),
                       ("skills found", "left")], rows_)
     else:
         console.print("No code sample: none of the files this author changed is code aexy "
@@ -305,16 +315,20 @@ def _print_report(console: Console, report: ProfileReport, status: str | None) -
     _line(console, _cost_line(report.cost), style="dim")
 
 
-def _team_rows(reports: Sequence[ProfileReport], recent: Mapping[str, int]
-               ) -> list[list[str]]:
-    rows = []
+def _team_rows(reports: Sequence[ProfileReport], recent: Mapping[str, int], terminal: bool
+               ) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
     for r in reports:
         refused = r.profile.failure is not None
         rows.append([
-            f"{r.name} <{r.developer_id}>", str(recent.get(r.developer_id, "")),
-            str(r.figures.commits), ", ".join(_code_languages(r)) or "-",
+            # On a terminal the address goes under the name, where a narrow column keeps it
+            # whole; in a pipe, one line per person.
+            (r.name, r.developer_id) if terminal else f"{r.name} <{r.developer_id}>",
+            str(recent.get(r.developer_id, "")),
+            str(r.figures.commits),
+            (", ".join(_code_languages(r)) or "-") + (" (no profile)" if refused else ""),
             ", ".join(a.path for a in r.areas[:3]) or "-",
-            f"{r.figures.last_commit:%Y-%m-%d}" + (" (no profile)" if refused else "")])
+            f"{r.figures.last_commit:%Y-%m-%d}"])
     return rows
 
 
@@ -326,14 +340,16 @@ def _print_team(console: Console, team: TeamReport, written: int, output_dir: st
     members = [r for r in team.reports if r.developer_id in active_ids]
     others = [r for r in team.reports if r.developer_id not in active_ids]
     days = pop.active_days
-    columns = [("person", "left"), (f"commits ({days} d)", "right"), ("all", "right"),
-               ("languages", "left"), ("areas", "left"), ("last commit", "left")]
+    columns = [("person", "left"), (f"{days} d", "right"), ("all", "right"),
+               ("languages", "left"), ("areas", "left"), ("last commit", "right")]
+    since = max(pop.active_since, team.window_start)
+    terminal = console.is_terminal
     _print_table(console, f"active team: {len(pop.active)} people with commits from "
-                          f"{pop.active_since} to {pop.as_of}", columns,
-                 _team_rows(members, recent))
+                          f"{since} to {pop.as_of}", columns,
+                 _team_rows(members, recent, terminal))
     if others:
         _print_table(console, f"also profiled (inactive): {len(others)} people", columns,
-                     _team_rows(others, recent))
+                     _team_rows(others, recent, terminal))
     lines: list[tuple[str, str]] = []
     if pop.bots:
         lines.append(("yellow", f"not profiled, {len(pop.bots)} bots (--include-bots): "
@@ -453,13 +469,21 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
 
         from aexy.apps import ProfileAnalyzer, ReportStore, population_of, read_history
 
-        history = await asyncio.to_thread(read_history, repo, since=_day(since),
-                                          until=_day(until), period=period,  # type: ignore[arg-type]
-                                          aliases=alias_map)
-        seen["history"] = history
-        seen["population"] = population_of(history, rules)
+        # git reads the history in its own process while the gateway is set up here.
+        reading = asyncio.ensure_future(asyncio.to_thread(
+            read_history, repo, since=_day(since), until=_day(until),
+            period=period, aliases=alias_map))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
         store = ReportStore(output_dir) if output_dir is not None else None
-        async with _gateway(provider, model) as gateway:
+        try:
+            gateway = _gateway(provider, model)
+        except BaseException:
+            reading.cancel()
+            raise
+        async with gateway:
+            history = await reading
+            seen["history"] = history
+            seen["population"] = population_of(history, rules)
             analyzer = ProfileAnalyzer(gateway, max_samples=samples,
                                        max_sample_chars=sample_chars, concurrency=concurrency,
                                        code_quality=quality, use_cache=not no_cache,
@@ -516,14 +540,14 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
 # -- match -----------------------------------------------------------------------------------------
 def _print_match(console: Console, report: MatchReport) -> None:
     console.print(_outcome_panel(f"task_signals · {report.task}", report.signals))
-    rows = []
+    rows: list[list[Cell]] = []
     for r in report.ranking:
         m = r.match
-        fit = [f"has {', '.join(m.strengths)}" if m.strengths else "",
-               f"misses {', '.join(m.gaps)}" if m.gaps else ""]
+        fit = (f"has {', '.join(m.strengths)}" if m.strengths else "",
+               f"misses {', '.join(m.gaps)}" if m.gaps else "")
         rows.append([str(r.rank), r.developer_id, str(r.score), str(m.overall_score),
                      r.explanation.partition(": ")[2] or r.explanation,
-                     "\n".join(x for x in fit if x)])
+                     tuple(x for x in fit if x)])
     _print_table(console, f"developers for: {report.task}",
                  [("#", "right"), ("developer", "left"), ("score", "right"), ("fit", "right"),
                   ("why", "left"), ("has / misses", "left")], rows)

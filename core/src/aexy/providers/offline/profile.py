@@ -21,11 +21,14 @@ from aexy.providers.offline.common import Unsupported, figure, percent, plural
 
 __all__ = ["LEVEL_BANDS", "developer_profile"]
 
-#: Exposure levels of a programming language: (level, lines changed, active quarters), the
-#: highest band reached counts. Chosen from data: in encode/httpx, gin-gonic/gin and
-#: pallets/click, 95% of contributors changed fewer than 600 lines in their main language, so
-#: 500 lines is the top 5%; the maintainers who wrote most of each code base changed 15,000 to
-#: 60,000 lines over 9 to 30 quarters; the next ones 5,000 to 12,000 lines over 8 or more.
+#: Exposure levels of a language: (level, lines changed, quarters with changes in it), the
+#: highest band reached counts. Chosen from data (encode/httpx, gin-gonic/gin, pallets/click):
+#: 95% of contributors changed fewer than 600 lines in their main language, so 500 lines is
+#: the top 5%. The authors of most of a code base read as expert: Tom Christie (httpx, 60,123
+#: lines of Python in 22 quarters), David Lord (click, 22,351 in 26), Armin Ronacher (click,
+#: 18,476 in 10); the next ones as advanced: Manu Martinez-Almeida (gin, 20,305 lines of Go
+#: in 7 quarters), thinkerou (gin, 9,186 in 23), Kevin Deldycke (click, 11,865 in 8), Florimond
+#: Manca (httpx, 8,466 in 6).
 LEVEL_BANDS: tuple[tuple[Proficiency, int, int], ...] = (
     (Proficiency.EXPERT, 15_000, 8),
     (Proficiency.ADVANCED, 5_000, 4),
