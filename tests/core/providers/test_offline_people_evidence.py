@@ -128,6 +128,16 @@ def test_exposure_levels(quarters: int, lines: int, level: str) -> None:
     assert f"in {quarters} quarter" in python.evidence
 
 
+def test_the_level_bands_are_a_setting() -> None:
+    content = _lines_over(9, 20_000).model_dump_json()
+    stricter = profile.developer_profile(_request(
+        "developer_profile", content, {"level_bands": {"expert": [30_000, 12]}}))
+    assert [e.level for e in stricter.expertise if e.area == "Python"] == ["advanced"]
+    with pytest.raises(Unsupported, match="level_bands must map"):
+        profile.developer_profile(_request("developer_profile", content,
+                                           {"level_bands": {"guru": [1, 1]}}))
+
+
 def test_documentation_is_work_but_not_a_programming_language() -> None:
     docs = DeveloperActivity(developer_id="writer", periods=[
         _week(n, commits=3, lines_by_language={"Markdown": 400, "YAML": 20}) for n in range(4)])

@@ -255,12 +255,16 @@ class ProfileAnalyzer:
     :param use_cache: read and write the gateway's cache.
     :param series: also put every period of the window in each report
         (:attr:`ProfileReport.series`), quiet ones with zero commits.
+    :param level_bands: the offline provider's exposure levels, level -> (lines changed,
+        quarters with changes), on top of its defaults (the ``level_bands`` context of
+        ``developer_profile``).
     """
 
     def __init__(self, gateway: LLMGateway, *, max_samples: int = 8,
                  max_sample_chars: int = 12_000, max_file_bytes: int = 1_000_000,
                  concurrency: int = 4, code_quality: bool = False,
-                 use_cache: bool = True, series: bool = False) -> None:
+                 use_cache: bool = True, series: bool = False,
+                 level_bands: Mapping[str, tuple[int, int]] | None = None) -> None:
         if max_samples < 0 or max_sample_chars < 1 or max_file_bytes < 1 or concurrency < 1:
             raise InvalidInputError("max_samples must be 0 or more, and max_sample_chars, "
                                     "max_file_bytes and concurrency 1 or more")
@@ -272,6 +276,8 @@ class ProfileAnalyzer:
         self.code_quality = code_quality
         self.use_cache = use_cache
         self.series = series
+        self.level_bands = ({k: list(v) for k, v in level_bands.items()} if level_bands
+                            else None)
 
     async def analyze_author(
         self, repo: str | os.PathLike[str], author: str, *, since: date | None = None,
@@ -386,7 +392,7 @@ class ProfileAnalyzer:
                        history.half_life_days],
             "identities": identities, "author": author.email,
             "settings": [self.max_samples, self.max_sample_chars, self.max_file_bytes,
-                         self.code_quality, self.series],
+                         self.code_quality, self.series, self.level_bands],
             "providers": [f"{p.name}/{p.model}" for p in self.gateway.providers],
             "versions": {k: self.gateway.spec_for(k).version for k in kinds},
         }
@@ -437,7 +443,8 @@ class ProfileAnalyzer:
         profile = await run_analysis(
             self.gateway, DeveloperProfile, "developer_profile",
             activity.model_dump_json(exclude_none=True, exclude_defaults=True),
-            {"developer_id": author.email, "period": f"{history.start}..{history.end}"},
+            {"developer_id": author.email, "period": f"{history.start}..{history.end}",
+             **({"level_bands": self.level_bands} if self.level_bands else {})},
             limit=limit, use_cache=self.use_cache, cost=cost)
         progress.advanced(f"{author.email}: developer_profile")
         return ProfileReport(

@@ -49,8 +49,35 @@ def _quarter(p: ActivityPeriod) -> tuple[int, int]:
     return p.start.year, (p.start.month - 1) // 3
 
 
-def _level(lines: int, quarters: int) -> Proficiency:
-    return next((level for level, at_least, over in LEVEL_BANDS
+Bands = tuple[tuple[Proficiency, int, int], ...]
+
+
+def _bands(raw: object) -> Bands:
+    """:data:`LEVEL_BANDS` with the ``level_bands`` context on top: level -> [lines,
+    quarters] (``{"expert": [30000, 12]}``)."""
+    if raw is None:
+        return LEVEL_BANDS
+    given: dict[Proficiency, tuple[int, int]] = {}
+    ok = isinstance(raw, dict)
+    for key, value in raw.items() if isinstance(raw, dict) else ():
+        pair = value if isinstance(value, list | tuple) else ()
+        level = next((p for p in Proficiency if p.value == str(key).lower()), None)
+        if (level is None or level is Proficiency.BEGINNER or len(pair) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                           for x in pair)):
+            ok = False
+            break
+        given[level] = (pair[0], pair[1])
+    if not ok:
+        raise Unsupported("level_bands must map intermediate, advanced or expert to [lines "
+                          f"changed, quarters with changes], e.g. {{\"expert\": [15000, 8]}}; "
+                          f"got {raw!r}")
+    return tuple((level, *given.get(level, (lines, quarters)))
+                 for level, lines, quarters in LEVEL_BANDS)
+
+
+def _level(lines: int, quarters: int, bands: Bands = LEVEL_BANDS) -> Proficiency:
+    return next((level for level, at_least, over in bands
                  if lines >= at_least and quarters >= over), Proficiency.BEGINNER)
 
 
@@ -60,6 +87,7 @@ def developer_profile(request: AnalysisRequest) -> DeveloperProfile:
         activity, _ = read_activity(request, quiet_periods=False)
     except Unsupported as exc:
         raise Unsupported(f"{exc.reason}; a profile from free text needs a model") from None
+    bands = _bands(request.context.get("level_bands"))
     periods = activity.periods
     lines: dict[str, int] = {}
     quarters: dict[str, set[tuple[int, int]]] = {}
@@ -84,12 +112,12 @@ def developer_profile(request: AnalysisRequest) -> DeveloperProfile:
     languages = sorted(code, key=lambda k: -code[k]) or list(dict.fromkeys(
         ev.language for ev in activity.code_evidence
         if ev.language and ev.language not in DOC_LANGUAGES))
-    expertise = _expertise(code, quarters, samples, activity, assessed)
+    expertise = _expertise(code, quarters, samples, activity, assessed, bands)
     prose = docs.get(PROSE, 0)
     if prose and prose / sum(lines.values()) >= EXPERTISE_SHARE and len(expertise) < 10:
         active = len(quarters.get(PROSE, ()))
         expertise.append(Expertise(
-            area=f"documentation ({PROSE})", level=_level(prose, active),
+            area=f"documentation ({PROSE})", level=_level(prose, active, bands),
             evidence=f"{figure(prose)} lines of {PROSE} changed, in "
                      f"{plural(active, 'quarter')} (exposure)"))
     strengths = _profile_strengths(activity, lines, docs)
@@ -128,7 +156,7 @@ def _total(periods: Sequence[ActivityPeriod], field: str) -> float | None:
 
 def _expertise(code: dict[str, int], quarters: dict[str, set[tuple[int, int]]],
                samples: dict[str, list[str]], activity: DeveloperActivity,
-               assessed: dict[str, tuple[Proficiency, str]]) -> list[Expertise]:
+               assessed: dict[str, tuple[Proficiency, str]], bands: Bands) -> list[Expertise]:
     out: dict[str, Expertise] = {}
     total = sum(code.values())
     for lang in sorted(code, key=lambda k: -code[k]):
@@ -137,7 +165,7 @@ def _expertise(code: dict[str, int], quarters: dict[str, set[tuple[int, int]]],
             continue
         active = len(quarters.get(lang, ()))
         out[lang.casefold()] = Expertise(
-            area=lang, level=_level(count, active),
+            area=lang, level=_level(count, active, bands),
             evidence=f"{figure(count)} lines changed, in {plural(active, 'quarter')} "
                      "(exposure)")
     complexity: dict[str, list[int]] = {}
