@@ -1,18 +1,22 @@
-"""Reading 10,000 commits of history into per-author activity (``aexy.apps.read_history``).
+"""Reading a repository's history into per-author activity (``aexy.apps.read_history``),
+against ``git log`` itself.
 
-A repository is generated with ``git fast-import`` (COMMITS commits by 12 authors over two
-years, 1-4 files changed per commit in several languages, one ``.mailmap`` alias, some
-renames), then each contender runs in interleaved rounds:
+By default a repository is generated with ``git fast-import`` (COMMITS commits by 12 authors
+over two years, 1-4 files changed per commit in several languages, one ``.mailmap`` alias, some
+renames); ``--repo PATH`` measures a real one instead (e.g. a clone of encode/httpx). Each
+contender runs in interleaved rounds:
 
 - ``git log`` alone: the same ``git log -z --numstat`` command with its output thrown away,
   the floor any reader of git history pays;
-- ``read_history``: that command streamed and folded into DeveloperActivity per author and
-  week.
+- ``read_history``: that command streamed and folded into activity per author and week (plus
+  the list of files at the revision, for code areas).
 
 The figure to quote is the median ratio ``read_history / git log`` over the rounds, with the
-median wall time of each. No provider is involved.
+median wall time of each, and the peak memory of a process that only reads the history. No
+provider is involved.
 
     python benchmarks/git_activity.py [--commits 10000] [--rounds 5]
+    python benchmarks/git_activity.py --repo ~/src/httpx [--rounds 7]
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from aexy.apps.git import read_history
+from aexy.apps.git import _FORMAT, read_history
 
 LANGUAGES = [(".py", "def f{n}(x):\n    return x + {n}\n"),
              (".ts", "export const f{n} = (x: number) => x + {n};\n"),
@@ -101,11 +105,23 @@ def generate(repo: Path, commits: int, seed: int = 7) -> None:
 
 
 def git_log_only(repo: Path) -> float:
+    """The ``git log`` that ``read_history`` runs, its output thrown away."""
     started = time.perf_counter()
     subprocess.run(["git", "-C", str(repo), "log", "-z", "--numstat", "--find-renames",
-                    "--no-merges", "--format=%x1e%H%x1f%aN%x1f%aE%x1f%ae%x1f%aI", "HEAD", "--"],
+                    "--no-merges", f"--format={_FORMAT}", "HEAD", "--"],
                    stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
+
+
+def peak_rss_mib(repo: Path) -> float:
+    """Peak resident memory of a fresh process that imports aexy and reads the history."""
+    code = ("import sys; from aexy.apps.git import read_history; "
+            "h = read_history(sys.argv[1]); print(h.commits)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(repo)],
+                            stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss / 1024  # kilobytes on Linux
 
 
 def aexy_read(repo: Path) -> float:
@@ -120,19 +136,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commits", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repo", type=Path, help="measure this repository instead of a "
+                                                  "generated one")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
-        started = time.perf_counter()
-        generate(repo, args.commits)
-        print(f"generated {args.commits} commits in {time.perf_counter() - started:.1f} s")
         os.environ.update(_isolated_env())
+        if args.repo is not None:
+            repo = args.repo
+        else:
+            repo = Path(tmp) / "repo"
+            started = time.perf_counter()
+            generate(repo, args.commits)
+            print(f"generated {args.commits} commits in {time.perf_counter() - started:.1f} s")
         history = read_history(repo)
-        print(f"read: {history.commits} commits, {len(history.authors)} authors "
-              f"(dev3's alias merged by .mailmap: "
-              f"{'dev3@old.example.com' in history.author('dev3@example.com').emails}), "
-              f"{sum(len(a.activity.periods) for a in history.authors.values())} "
-              "author-weeks")
+        active_weeks = sum(len(a.activity.periods) for a in history.authors.values())
+        print(f"read: {history.commits} commits, {len(history.authors)} authors, "
+              f"{active_weeks} author-weeks with commits stored")
         git_times: list[float] = []
         aexy_times: list[float] = []
         ratios: list[float] = []
@@ -148,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{min(aexy_times):>10.3f}")
         rate = history.commits / statistics.median(aexy_times)
         print(f"median ratio read_history / git log: {statistics.median(ratios):.2f}x; "
-              f"{rate:,.0f} commits/s")
+              f"{rate:,.0f} commits/s; peak memory of a process reading it: "
+              f"{peak_rss_mib(repo):.0f} MiB")
     return 0
 
 

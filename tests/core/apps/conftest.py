@@ -61,3 +61,11 @@ def provider() -> CountingOffline:
 async def gateway(provider: CountingOffline, host: PluginHost):
     async with LLMGateway(provider, fallbacks=(), plugins=host) as gw:
         yield gw
+
+
+@pytest.fixture(scope="session")
+def team_history_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository of ``population_repo``: a team's history with its real shapes."""
+    from .population_repo import population_commits
+
+    return build(tmp_path_factory.mktemp("population") / "svc", population_commits())

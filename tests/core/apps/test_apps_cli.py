@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from aexy import DeveloperActivity, TeamMetrics
+from aexy.apps import report_file_name
 from aexy.catalogue.activity import ActivityPeriod
 from aexy.cli import AexyGroup
 
@@ -31,7 +32,7 @@ def test_profile_json(cli: AexyGroup, runner: CliRunner, team_repo: Path) -> Non
     data = json.loads(result.stdout)
     assert data["kind"] == "aexy.profile_report" and data["developer_id"] == ALICE
     assert data["figures"]["commits"] == 5
-    assert data["profile"]["result"]["primary_languages"] == ["Python", "Markdown"]
+    assert data["profile"]["result"]["primary_languages"] == ["Python"]  # Markdown is prose
     assert data["profile"]["provenance"]["method"] == "heuristic"
     assert [s["path"] for s in data["samples"]] == ["api/app.py", "api/schema.py"]
     assert data["cost"]["provider_calls"] == 3
@@ -55,8 +56,11 @@ def test_profiles_written_then_matched(cli: AexyGroup, runner: CliRunner, team_r
     result = runner.invoke(cli, ["profile", str(team_repo), "--all", "--alias", ALIAS,
                                  "-o", str(out_dir), "--json"])
     assert result.exit_code == 0, result.output
-    assert [r["developer_id"] for r in json.loads(result.stdout)] == [ALICE, BOB]
-    assert sorted(p.name for p in out_dir.iterdir()) == [f"{ALICE}.json", f"{BOB}.json"]
+    team = json.loads(result.stdout)
+    assert team["kind"] == "aexy.team_report"
+    assert [r["developer_id"] for r in team["reports"]] == [ALICE, BOB]
+    files = {ALICE: report_file_name(ALICE), BOB: report_file_name(BOB)}
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted(files.values())
     task = tmp_path / "task.md"
     task.write_text(TS_TASK + "\n")
     matched = runner.invoke(cli, ["match", str(task), "--profiles", str(out_dir), "--json"])
@@ -64,8 +68,8 @@ def test_profiles_written_then_matched(cli: AexyGroup, runner: CliRunner, team_r
     data = json.loads(matched.stdout)
     assert [r["developer_id"] for r in data["ranking"]] == [BOB, ALICE]
     assert data["ranking"][0]["match"]["skill_match"] == 1.0
-    table = runner.invoke(cli, ["match", str(task), "--profiles", str(out_dir / f"{BOB}.json"),
-                                "--profiles", str(out_dir / f"{ALICE}.json")])
+    table = runner.invoke(cli, ["match", str(task), "--profiles", str(out_dir / files[BOB]),
+                                "--profiles", str(out_dir / files[ALICE])])
     assert table.exit_code == 0, table.output
     assert "developers for:" in table.stdout
     assert table.stdout.index(BOB) < table.stdout.index(ALICE)
@@ -165,6 +169,6 @@ def test_match_exits_1_when_nobody_can_be_ranked(cli: AexyGroup, runner: CliRunn
     vague.write_text(json.dumps({"summary": "writes code", "primary_languages": ["Go"]}))
     result = runner.invoke(cli, ["match", str(task), "--profiles", str(vague)])
     assert result.exit_code == 1
-    assert "refused vague:" in result.stdout
+    assert "not ranked, 1 refused: vague: " in result.stdout
     missing = runner.invoke(cli, ["match", str(task), "--profiles", str(tmp_path / "none")])
     assert missing.exit_code == 2

@@ -14,6 +14,7 @@ from aexy.apps import (
     NotARepositoryError,
     UnknownAuthorError,
     read_history,
+    team_metrics,
 )
 from aexy.apps.git import read_blobs
 from aexy.catalogue.activity import ActivityPeriod
@@ -120,12 +121,14 @@ def test_file_churn_follows_a_rename_and_marks_binary_and_vendored(team_repo: Pa
 
 
 def test_team_metrics_from_history(team_repo: Path) -> None:
-    metrics = read_history(team_repo, aliases=MERGE_BOB).team_metrics("shop")
+    metrics = team_metrics(read_history(team_repo, aliases=MERGE_BOB), team="shop")
     assert (metrics.start, metrics.end, metrics.size) == (date(2024, 3, 4), date(2024, 3, 17), 2)
     assert metrics.after_hours_share == 0.3333  # 3 of 9 commits
     assert metrics.weekend_share == 0.2222  # 2 of 9
     assert metrics.commit_share == {ALICE: 0.5555, BOB: 0.4444}
-    assert metrics.single_owner_areas == ["api", "assets", "web"]  # vendor/ is not an area
+    # Code directories only: vendor/ is not an area, and assets/ holds no code.
+    assert metrics.single_owner_areas == ["api/", "web/"]
+    assert metrics.departures == []
     assert metrics.deploys is None and metrics.review_share == {}  # not in a repository
 
 
@@ -137,10 +140,16 @@ def test_since_and_until_cut_the_window_and_the_periods(team_repo: Path) -> None
     assert [(p.start, p.end, p.label, p.commits) for p in alice.activity.periods] == [
         (date(2024, 3, 6), date(2024, 3, 10), "2024-W10", 1),
         (date(2024, 3, 11), date(2024, 3, 14), "2024-W11", 2)]
-    # Quiet weeks up to the end of the window are measured as weeks without commits.
+    # Quiet weeks up to the end of the window are weeks without commits: omitted from the
+    # activity (which says so), listed in the series.
     late = read_history(team_repo, until=date(2024, 3, 31)).author(ALICE)
-    assert [p.commits for p in late.activity.periods] == [3, 2, 0, 0]
-    assert late.activity.periods[-1].after_hours_share is None  # no commit: not measured
+    assert [p.commits for p in late.activity.periods] == [3, 2]
+    assert (late.activity.quiet_periods, late.activity.window_end) == (
+        "omitted", date(2024, 3, 31))
+    series = late.series()
+    assert [p.commits for p in series.periods] == [3, 2, 0, 0]
+    assert series.periods[-1].after_hours_share is None  # no commit: not measured
+    assert series.periods[-1].active_days == 0 and series.periods[-1].label == "2024-W13"
 
 
 def test_a_period_cut_to_less_than_half_joins_its_neighbour(team_repo: Path) -> None:

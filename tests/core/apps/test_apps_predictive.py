@@ -94,8 +94,10 @@ async def test_team_health_from_git(gateway: LLMGateway, team_repo: Path) -> Non
     assert team.metrics.size == 2 and team.metrics.commit_share == {ALICE: 0.5555, BOB: 0.4444}
     health = team.health.result
     assert health is not None and 0 <= health.health_score <= 1
-    # Every top-level area has one owner: named as a risk or a bottleneck, not hidden.
-    assert "single owners: api, assets, web" in health.bottlenecks
+    # Each code directory has one owner: named as a bottleneck, not hidden; and what only
+    # measures a risk (after hours, concentration, single owners) is never a strength.
+    assert "single owners: api/, web/" in health.bottlenecks
+    assert health.strengths == []
 
 
 def test_load_activity_reads_each_kind(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ async def test_each_author_profile_lists_their_languages(gateway: LLMGateway,
     assert list(by_id) == [ALICE, BOB]
     alice, bob = by_id[ALICE].profile.result, by_id[BOB].profile.result
     assert alice is not None and bob is not None
-    assert alice.primary_languages == ["Python", "Markdown"]  # by lines changed: 31, 2
+    assert alice.primary_languages == ["Python"]  # by lines changed; Markdown is prose
     assert bob.primary_languages == ["TypeScript", "JavaScript"]  # 27, 4
     areas = {e.area for e in alice.expertise}
     assert {"Python", "FastAPI", "Pydantic", "SQLAlchemy"} <= areas
@@ -141,7 +141,7 @@ async def test_a_refused_profile_is_reported_as_refused(gateway: LLMGateway,
     assert report.profile.result is None
     failure = report.profile.failure
     assert failure is not None and failure.refused and failure.code == "unsupported"
-    assert "no lines_by_language, code_evidence or skills" in failure.message
+    assert "no lines in a programming language or in documentation" in failure.message
     assert failure.provider == "offline/heuristic-v1"
     assert report.cost.failed == 1 and report.samples == []
     # The report still round-trips as JSON, refusal included.

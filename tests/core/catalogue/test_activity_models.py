@@ -11,7 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from aexy import ActivityBaseline, ActivityPeriod, CodeEvidence, DeveloperActivity, TeamMetrics
-from aexy.catalogue.activity import ACTIVITY_FORMAT_NOTE, TEAM_FORMAT_NOTE, parse_activity
+from aexy.catalogue.activity import (
+    ACTIVITY_FORMAT_NOTE,
+    TEAM_FORMAT_NOTE,
+    CodeArea,
+    parse_activity,
+)
 from aexy.plugins import PluginHost
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "activity-data.md"
@@ -79,7 +84,7 @@ def test_json_round_trip_and_schemas():
 def test_the_docs_page_names_every_field():
     page = DOC.read_text(encoding="utf-8")
     named = set(re.findall(r"`(\w+)`", page))
-    for model in (DeveloperActivity, ActivityPeriod, ActivityBaseline, CodeEvidence,
+    for model in (DeveloperActivity, ActivityPeriod, ActivityBaseline, CodeEvidence, CodeArea,
                   TeamMetrics):
         missing = set(model.model_fields) - named
         assert not missing, f"docs/activity-data.md does not name {model.__name__}.{missing}"

@@ -200,9 +200,11 @@ def test_profile_from_activity_leaves_judgement_empty():
     assert result.seniority is None and result.growth_areas == []
     areas = {e.area: e for e in result.expertise}
     assert areas["Kubernetes"].level == "advanced"  # its latest assessed level
-    assert areas["HCL"].evidence == "4,500 lines changed in 2 of 4 periods (exposure)"
+    assert areas["HCL"].evidence == "4,500 lines changed, in 2 quarters (exposure)"
     assert "reviews others' work: 90 reviews given, 40 PRs opened" in result.strengths
-    assert "Python 76%" in result.summary and "not mastery" in result.summary
+    # YAML is data, not a programming language: apart from the shares of code.
+    assert "Python 80%" in result.summary and "YAML 2,500 lines" in result.summary
+    assert "YAML" not in result.primary_languages and "not mastery" in result.summary
 
 
 def test_profile_from_code_evidence():

@@ -115,7 +115,7 @@ def test_ambiguous_words_are_not_skills():
 
 
 def test_a_text_without_known_skills_or_domains_is_refused():
-    with pytest.raises(Unsupported, match="no skill or domain"):
+    with pytest.raises(Unsupported, match="no skill, domain cue or code area"):
         task_signals(_request("task_signals", "Make it better, soon."))
 
 

@@ -22,7 +22,7 @@ from aexy.errors import (
 if TYPE_CHECKING:
     from aexy.gateway import LLMGateway
 
-__all__ = ["Cost", "Failure", "Outcome", "run_analysis"]
+__all__ = ["Cost", "Failure", "Outcome", "outcome_type", "run_analysis"]
 
 R = TypeVar("R", bound=AnalysisResult)
 
@@ -151,6 +151,19 @@ class Cost(BaseModel):
         return out
 
 
+#: ``Outcome[model]`` per result model, built once: pydantic keeps parametrised generics only
+#: weakly, and rebuilding one costs milliseconds per analysis.
+_OUTCOME_TYPES: dict[type[AnalysisResult], type[Outcome[Any]]] = {}
+
+
+def outcome_type(model: type[R]) -> type[Outcome[R]]:
+    """``Outcome[model]``, created once per model."""
+    found = _OUTCOME_TYPES.get(model)
+    if found is None:
+        found = _OUTCOME_TYPES[model] = Outcome[model]  # type: ignore[valid-type]
+    return found
+
+
 async def run_analysis(gateway: LLMGateway, result_model: type[R], analysis_type: str,
                        content: str, context: Mapping[str, Any] | None, *,
                        limit: asyncio.Semaphore, use_cache: bool, cost: Cost) -> Outcome[R]:
@@ -160,7 +173,7 @@ async def run_analysis(gateway: LLMGateway, result_model: type[R], analysis_type
         try:
             result = await gateway.analyze(analysis_type, content, context, use_cache=use_cache)
         except _PER_ANALYSIS as exc:
-            outcome: Outcome[R] = Outcome[result_model](  # type: ignore[valid-type]
+            outcome: Outcome[R] = outcome_type(result_model)(
                 analysis_type=analysis_type, failure=Failure.of(exc))
             cost.add(outcome)
             return outcome
@@ -168,7 +181,7 @@ async def run_analysis(gateway: LLMGateway, result_model: type[R], analysis_type
         raise ConfigurationError(f"{analysis_type} gave {type(result).__name__}, not "
                         f"{result_model.__name__}: a plugin re-registered the type with "
                         "another result model; the analyzers need the built-in one")
-    outcome = Outcome[result_model](  # type: ignore[valid-type]
+    outcome = outcome_type(result_model)(
         analysis_type=analysis_type, result=result, provenance=result.provenance)
     cost.add(outcome)
     return outcome

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aexy.apps.git import Period, read_history
-from aexy.apps.outcome import Cost, Outcome, run_analysis
+from aexy.apps.outcome import Cost, Failure, Outcome, outcome_type, run_analysis
+from aexy.apps.population import PopulationRules, population_of, team_metrics
 from aexy.apps.profile import ProfileReport
 from aexy.apps.progress import NO_PROGRESS, Progress
 from aexy.catalogue.activity import DeveloperActivity, TeamMetrics
@@ -49,6 +50,9 @@ class Prediction(BaseModel):
     performance: Outcome[PerformanceTrajectory]
     activity: DeveloperActivity
     cost: Cost
+    status: Literal["active", "inactive", "bot"] | None = Field(
+        None, description="the person's place in the repository's population (from git)")
+    status_reason: str | None = Field(None, description="why, in words")
 
     @property
     def outcomes(self) -> tuple[Outcome[Any], ...]:
@@ -155,12 +159,38 @@ class PredictiveAnalyzer:
         self, repo: str | os.PathLike[str], author: str, *, since: date | None = None,
         until: date | None = None, period: Period = "week",
         aliases: Mapping[str, str] | None = None, progress: Progress = NO_PROGRESS,
+        rules: PopulationRules | None = None,
     ) -> Prediction:
-        """:meth:`predict` over one author's activity read from ``repo``."""
+        """:meth:`predict` over one author's activity read from ``repo``.
+
+        Only for someone active (see :class:`~aexy.apps.PopulationRules`): for a person who
+        is no longer active, or a bot, no verdict is made, and each analysis is refused with
+        the reason ("inactive since 2021-03-02 ...") without calling a provider."""
         history = await asyncio.to_thread(read_history, repo, since=since, until=until,
                                           period=period, aliases=aliases)
         found = history.author(author)
-        return await self.predict(found.activity, source=f"git {repo}", progress=progress)
+        population = population_of(history, rules)
+        status = population.status(found)
+        reason = population.reason(found)
+        source = f"git {repo}"
+        if status == "active":
+            prediction = await self.predict(found.activity, source=source, progress=progress)
+            return prediction.model_copy(update={"status": status, "status_reason": reason})
+        why = (f"{found.email} is {reason}: no attrition, burnout or trajectory verdict is made "
+               "for someone who is no longer active" if status == "inactive" else
+               f"{found.email} is a {reason}: people analyses are for people")
+        progress.planned(0)
+
+        def refused(kind: str, model: type[Any]) -> Outcome[Any]:
+            return outcome_type(model)(analysis_type=kind,
+                                       failure=Failure(code="unsupported", message=why))
+
+        return Prediction(developer_id=found.email, source=source,
+                          attrition=refused("attrition_risk", AttritionRisk),
+                          burnout=refused("burnout_risk", BurnoutRisk),
+                          performance=refused("performance_trajectory", PerformanceTrajectory),
+                          activity=found.activity, cost=Cost(), status=status,
+                          status_reason=reason)
 
     async def team_health(self, metrics: TeamMetrics, *, source: str | None = None,
                           progress: Progress = NO_PROGRESS) -> TeamPrediction:
@@ -182,10 +212,11 @@ class PredictiveAnalyzer:
         self, repo: str | os.PathLike[str], *, team: str | None = None,
         since: date | None = None, until: date | None = None,
         aliases: Mapping[str, str] | None = None, progress: Progress = NO_PROGRESS,
+        rules: PopulationRules | None = None,
     ) -> TeamPrediction:
-        """:meth:`team_health` over the figures git holds about everyone who committed to
-        ``repo`` (see :meth:`~aexy.apps.GitHistory.team_metrics`)."""
+        """:meth:`team_health` over the figures git holds about the active team of ``repo``
+        (see :func:`~aexy.apps.team_metrics`)."""
         history = await asyncio.to_thread(read_history, repo, since=since, until=until,
                                           aliases=aliases)
-        return await self.team_health(history.team_metrics(team), source=f"git {repo}",
-                                      progress=progress)
+        metrics = team_metrics(history, population_of(history, rules), team)
+        return await self.team_health(metrics, source=f"git {repo}", progress=progress)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from itertools import pairwise
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -35,21 +35,33 @@ _OPAQUE_ID = re.compile(r"[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}
 
 __all__ = [
     "ACTIVITY_FORMAT_NOTE",
+    "DOC_LANGUAGES",
     "RATE_FIELDS",
     "TEAM_FORMAT_NOTE",
     "ActivityBaseline",
     "ActivityPeriod",
+    "CodeArea",
     "CodeEvidence",
     "DeveloperActivity",
+    "PeriodLength",
     "TeamMetrics",
     "mean_share",
     "parse_activity",
     "parse_team_metrics",
+    "period_cells",
+    "period_label",
+    "period_start",
     "weekly_rate",
 ]
 
 #: The version of the format; bumped on any incompatible change.
 FORMAT_VERSION: Literal[1] = 1
+
+#: Documentation and data formats in ``lines_by_language``: work, but not programming
+#: languages (never a developer's "primary language", never sampled as code).
+DOC_LANGUAGES = frozenset({"Markdown", "JSON", "YAML", "TOML"})
+
+PeriodLength = Literal["week", "month"]
 
 Count = Annotated[int, Field(ge=0)]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -209,8 +221,80 @@ class CodeEvidence(_Input):
     quality_score: Annotated[int, Field(ge=1, le=10)] | None = None
 
 
+class CodeArea(_Input):
+    """A part of a code base a developer changed: a directory (``path`` ends with ``/``) or a
+    module (a file), with their volume there and how recent it is."""
+
+    path: str = Field(min_length=1, description="directory (ending with '/') or file")
+    lines: Count = Field(description="lines the developer changed there, added plus deleted")
+    weight: Annotated[float, Field(ge=0.0)] = Field(
+        description="volume and recency: the sum over the developer's commits there of "
+                    "log2(1 + lines changed), each halved per half-life before the window's end")
+    commits: Count = Field(description="commits of the developer that changed it")
+    last_changed: date = Field(description="the developer's newest change there")
+    share: Share | None = Field(
+        None, description="the developer's share of everyone's weight there")
+
+
+# -- the calendar periods of a window ---------------------------------------------------------
+def period_start(day: date, period: PeriodLength) -> date:
+    """The first day of the week (Monday) or month holding ``day``."""
+    return day - timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+
+
+def _period_end(start: date, period: PeriodLength) -> date:
+    if period == "week":
+        return start + timedelta(days=6)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def period_label(start: date, period: PeriodLength) -> str:
+    """``2024-W10`` (ISO week) or ``2024-03``."""
+    if period == "week":
+        year, week, _ = start.isocalendar()
+        return f"{year}-W{week:02d}"
+    return f"{start:%Y-%m}"
+
+
+def period_cells(start: date, end: date, period: PeriodLength
+                 ) -> list[tuple[date, date, str, tuple[date, ...]]]:
+    """The periods from ``start`` to ``end``: ``(first day, last day, label, calendar period
+    starts inside)``, each calendar period cut to the window. A first or last period cut to
+    less than half its length joins its neighbour (label ``2024-W10..2024-W11``): a one-day
+    "week" would make a weekly rate from one day."""
+    cells: list[tuple[date, date, str, tuple[date, ...]]] = []
+    cursor = period_start(start, period)
+    while cursor <= end:
+        last = _period_end(cursor, period)
+        cells.append((max(cursor, start), min(last, end), period_label(cursor, period),
+                      (cursor,)))
+        cursor = last + timedelta(days=1)
+
+    def fragment(i: int) -> bool:
+        first_day, last_day, _, (calendar,) = cells[i]
+        full = (_period_end(calendar, period) - calendar).days + 1
+        return ((last_day - first_day).days + 1) * 2 < full
+
+    def join(a: tuple[date, date, str, tuple[date, ...]],
+             b: tuple[date, date, str, tuple[date, ...]]
+             ) -> tuple[date, date, str, tuple[date, ...]]:
+        return a[0], b[1], f"{a[2]}..{b[2]}", a[3] + b[3]
+
+    if len(cells) > 1 and fragment(len(cells) - 1):
+        cells[-2:] = [join(cells[-2], cells[-1])]
+    if len(cells) > 1 and fragment(0):
+        cells[:2] = [join(cells[0], cells[1])]
+    return cells
+
+
 class DeveloperActivity(_Input):
-    """One developer's activity over consecutive periods, with an optional baseline."""
+    """One developer's activity over consecutive periods, with an optional baseline.
+
+    With ``quiet_periods="omitted"``, only periods with activity are listed: the rest of the
+    window (``window_start`` to ``window_end``) had none, which is zero, not "not measured".
+    :meth:`with_quiet_periods` lists them.
+    """
 
     schema_version: Literal[1] = Field(FORMAT_VERSION, description="format version")
     developer_id: str = Field(min_length=1, description="an id or handle; a label only")
@@ -220,6 +304,17 @@ class DeveloperActivity(_Input):
     periods: list[ActivityPeriod] = Field(min_length=1, description="in time order")
     baseline: ActivityBaseline | None = Field(None, description="usual weekly levels")
     code_evidence: list[CodeEvidence] = Field(default_factory=list)
+    window_start: date | None = Field(
+        None, description="first day observed (default: the first period's start)")
+    window_end: date | None = Field(
+        None, description="last day observed (default: the last period's end)")
+    period: PeriodLength | None = Field(
+        None, description="length of the periods: 'week' (Monday to Sunday) or 'month'")
+    quiet_periods: Literal["listed", "omitted"] = Field(
+        "listed", description="'omitted': periods without activity are left out, and the "
+                              "window's days outside every period had no activity")
+    code_areas: list[CodeArea] = Field(
+        default_factory=list, description="code areas the developer changed, most first")
 
     @property
     def addressee(self) -> str:
@@ -237,12 +332,62 @@ class DeveloperActivity(_Input):
             if after.start <= before.end:
                 raise ValueError(f"periods must be in time order without overlap: "
                                  f"{after.start} starts before {before.end} ends")
+        if self.window_start is not None and self.window_start > self.periods[0].start:
+            raise ValueError(f"window_start {self.window_start} is after the first period "
+                             f"starts ({self.periods[0].start})")
+        if self.window_end is not None and self.window_end < self.periods[-1].end:
+            raise ValueError(f"window_end {self.window_end} is before the last period ends "
+                             f"({self.periods[-1].end})")
+        if self.quiet_periods == "omitted" and self.period is None:
+            raise ValueError("quiet_periods 'omitted' needs the period length ('week' or "
+                             "'month') to know which periods are left out")
         return self
 
     @property
+    def first_day(self) -> date:
+        return self.window_start or self.periods[0].start
+
+    @property
+    def last_day(self) -> date:
+        return self.window_end or self.periods[-1].end
+
+    @property
     def weeks(self) -> float:
-        """Weeks covered by the periods."""
+        """Weeks covered: the window's, when quiet periods are omitted; otherwise the
+        periods'."""
+        if self.quiet_periods == "omitted":
+            return ((self.last_day - self.first_day).days + 1) / 7
         return sum(p.weeks for p in self.periods)
+
+    def with_quiet_periods(self) -> DeveloperActivity:
+        """The same activity with every period of the window listed: the periods left out
+        are added with zero for each figure the listed periods measure (shares stay
+        ``None``: there is nothing to take a share of). Listed periods are kept as they are."""
+        if self.quiet_periods == "listed":
+            return self
+        assert self.period is not None
+        measured = {name for p in self.periods for name in _ZERO_FIELDS
+                    if getattr(p, name) is not None}
+        zeros: dict[str, Any] = {name: 0 for name in measured}
+        given = self.periods
+        out: list[ActivityPeriod] = []
+        i = 0
+        for first, last, label, _ in period_cells(self.first_day, self.last_day, self.period):
+            while i < len(given) and given[i].end < first:
+                out.append(given[i])
+                i += 1
+            if i < len(given) and given[i].start <= last:
+                continue  # a listed period covers (part of) this one
+            # Built without validation: a zero period within the window is valid by design.
+            out.append(ActivityPeriod.model_construct(start=first, end=last, label=label,
+                                                      **zeros))
+        out += given[i:]
+        return self.model_copy(update={"periods": out, "quiet_periods": "listed"})
+
+
+#: Counts a period without activity holds as zero (when the data measures them at all).
+_ZERO_FIELDS = ("commits", "lines_added", "lines_deleted", "files_touched", "active_days",
+                "reviews_given", "reviews_received", "prs_opened", "prs_merged")
 
 
 class TeamMetrics(_Input):
@@ -270,6 +415,9 @@ class TeamMetrics(_Input):
         default_factory=dict, description="person -> share of the team's commits")
     single_owner_areas: list[str] | None = Field(
         None, description="services or modules only one person changes ([] when none)")
+    departures: list[str] | None = Field(
+        None, description="people who were in the team at the start of the period and are no "
+                          "longer active ([] when none)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

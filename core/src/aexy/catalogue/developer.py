@@ -160,7 +160,9 @@ SPECS = [
                     "evidence, seniority, strengths and growth areas.",
         input_description="activity (aexy DeveloperActivity JSON, with code evidence; free-form "
                           "JSON or text for model providers)",
-        context_keys=_DEV_CONTEXT,
+        context_keys={**_DEV_CONTEXT, "level_bands": (
+            "for the offline provider: level -> [lines changed, quarters with changes] that "
+            "reach it, e.g. {\"expert\": [15000, 8]}")},
     ),
     make_spec(
         AnalysisType.SOFT_SKILLS.value,

@@ -146,6 +146,9 @@ class BurnoutRisk(AnalysisResult):
     recommendations: list[str] = Field(default_factory=list, description="for the coming weeks")
     immediate_actions: list[str] = Field(
         default_factory=list, description="for this week; empty unless the risk is high")
+    unmeasured: list[str] = Field(
+        default_factory=list, description="load signals the data does not hold (e.g. hours "
+                                          "worked, days off), which the score cannot count")
 
 
 _BURNOUT_BRIEF = f"""\

@@ -30,6 +30,9 @@ class TaskSignals(AnalysisResult):
     estimated_effort: Effort = Field(description="order of magnitude for a competent developer")
     keywords: list[str] = Field(default_factory=list)
     confidence: Unit = Field(description="how well the description supports these signals")
+    code_areas: list[str] = Field(
+        default_factory=list, description="the paths from the code_areas context that the task "
+                                          "names (directories or modules); [] when none")
 
 
 _SIGNALS_BRIEF = """\
@@ -54,7 +57,7 @@ def _signals_prompt(content: str, context: Mapping[str, Any]) -> str:
         f"Extract the signals of the task below (project: {project}; labels: {labels}): "
         "required and preferred skills, domain, complexity, estimated effort, keywords and your "
         "confidence.",
-        content, context, ("labels", "project", "source"))
+        content, context, ("labels", "project", "source", "code_areas"))
 
 
 # -- task_matching -----------------------------------------------------------------------------
@@ -110,6 +113,8 @@ SPECS = [
             "labels": "the task's labels or tags (list of strings)",
             "project": "project or repository the task belongs to",
             "source": "tracker the task comes from, e.g. 'github', 'jira', 'linear'",
+            "code_areas": "the project's code areas, directories or modules (list of paths), "
+                          "for the task to name",
         },
     ),
     make_spec(

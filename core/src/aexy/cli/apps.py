@@ -1,23 +1,29 @@
 """``aexy profile``, ``aexy match`` and ``aexy predict``: the application layer
 (:mod:`aexy.apps`) on the command line.
 
-Exit status, as for ``analyze``: 0 when the command's answer is there, 1 when it is not (an
-error, a missing profile, no developer ranked, no prediction answered) or when an analysis
-failed for a reason other than a refusal, 2 for a usage error. A refusal (``unsupported``: the
-provider cannot answer from this data) is shown where the answer would be.
+Exit status: 0 when the work is done (people and files skipped are listed with the reason; a
+refusal, the provider saying it cannot answer from this data, is shown where the answer would
+be); 1 on an error, or when an analysis failed for another reason, or when the command's
+answer is missing (``match``: nobody ranked; ``predict``: nothing answered); 2 for a usage
+error; 130 when interrupted (every report finished by then is kept).
+
+Names, addresses and paths come from a repository's history, which anyone with commit access
+writes: they are printed as text, never as markup, with control characters and escape
+sequences shown as escapes (``\\x1b``); ``--json`` keeps them exact.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from aexy.apps.text import printable
 from aexy.cli._util import check_encoding, get_console, host, read_text, run_async
 
 if TYPE_CHECKING:
@@ -26,15 +32,19 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.progress import Progress as RichProgress
     from rich.progress import TaskID
+    from rich.text import Text
 
     from aexy.apps import (
         Cost,
         Failure,
+        GitHistory,
         MatchReport,
         Outcome,
+        Population,
         Prediction,
         ProfileReport,
         TeamPrediction,
+        TeamReport,
     )
     from aexy.gateway import LLMGateway
 
@@ -42,9 +52,14 @@ __all__ = ["APP_COMMANDS", "match", "predict", "profile"]
 
 T = TypeVar("T")
 
+#: Exit status when interrupted (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 _PROVIDER_HELP = "Provider to use (default: LLM_PROVIDER, or offline)."
 _MODEL_HELP = "Model to use (default: the provider's configured model)."
+#: Rows listed by name in each "not profiled" line before "and N more".
+_LISTED = 5
 
 
 def _dumps(value: Any) -> str:
@@ -66,6 +81,18 @@ def _aliases(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def _patterns(values: Iterable[str]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise click.BadParameter(f"{value!r} is not a regular expression: {exc}",
+                                     param_hint="'--bot'") from None
+        out.append(value)
+    return tuple(out)
+
+
 class _Bar:
     """:class:`aexy.apps.Progress` drawn as one rich progress bar on stderr."""
 
@@ -77,7 +104,7 @@ class _Bar:
         self.progress.update(self.task, total=self.total)
 
     def advanced(self, label: str) -> None:
-        self.progress.update(self.task, advance=1, step=label)
+        self.progress.update(self.task, advance=1, step=printable(label))
 
 
 def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -> T:
@@ -95,11 +122,16 @@ def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -
     # Drawn on a terminal only: in a log or a pipe, a bar is noise.
     progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("[dim]{task.fields[step]}"),
+                        TextColumn("{task.fields[step]}", markup=False, style="dim"),
                         console=console, transient=True, disable=not console.is_terminal)
     task = progress.add_task(title, total=None, step="")
     with progress:
         return run_async(work(_Bar(progress, task)))
+
+
+def _interrupted(message: str) -> SystemExit:
+    click.echo(f"Interrupted: {message}", err=True)
+    return SystemExit(EXIT_INTERRUPTED)
 
 
 def _gateway(provider: str | None, model: str | None) -> LLMGateway:
@@ -108,7 +140,61 @@ def _gateway(provider: str | None, model: str | None) -> LLMGateway:
     return LLMGateway(provider, model=model, plugins=host())
 
 
-# -- shared rendering ------------------------------------------------------------------------------
+# -- text and tables -------------------------------------------------------------------------------
+def _text(value: str, style: str = "") -> Text:
+    """Text from data (a name, a path, a message): never markup, control characters shown."""
+    from rich.text import Text
+
+    return Text(printable(value), style=style)
+
+
+def _clean(value: Any) -> Any:
+    """Every string in ``value`` made printable (for a panel of a result's fields)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _line(console: Console, text: str, style: str = "") -> None:
+    """One line of data; in a pipe or a file it stays one line (never wrapped at 80)."""
+    console.print(_text(text, style=style), soft_wrap=not console.is_terminal)
+
+
+#: A table cell: one line of text, or several (a tuple).
+Cell = str | tuple[str, ...]
+
+
+def _print_table(console: Console, title: str, columns: Sequence[tuple[str, str]],
+                 rows: Sequence[Sequence[Cell]]) -> None:
+    """A table that never loses a column: on a terminal its cells wrap (no column has a
+    minimum width, so they always fit); in a pipe or a file it is plain lines, the title,
+    then the header and each row with cells separated by two spaces (one line per row; the
+    lines of a cell joined by ``; ``)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    if console.is_terminal:
+        table = Table(title=_text(title), title_justify="left", box=box.SIMPLE_HEAD)
+        for name, justify in columns:
+            # Right-aligned columns hold numbers and dates: never folded, the text ones wrap.
+            table.add_column(name, justify=justify,  # type: ignore[arg-type]
+                             overflow="fold", no_wrap=justify == "right")
+        for row in rows:
+            table.add_row(*(Text("\n").join(_text(x) for x in cell) if isinstance(cell, tuple)
+                            else _text(cell) for cell in row))
+        console.print(table)
+        return
+    _line(console, title)
+    _line(console, "  ".join(name for name, _ in columns))
+    for row in rows:
+        _line(console, "  ".join("; ".join(c) if isinstance(c, tuple) else c for c in row))
+
+
 def _cost_line(cost: Cost) -> str:
     tokens = f"{cost.input_tokens}+{cost.output_tokens} tokens"
     if cost.tokens_estimated:
@@ -121,23 +207,25 @@ def _cost_line(cost: Cost) -> str:
 
 def _outcome_panel(title: str, outcome: Outcome[Any]) -> RenderableType:
     """The result's panel, or the failure where the result would be."""
+    from rich.markup import escape
     from rich.panel import Panel
     from rich.text import Text
 
     from aexy.cli.render import result_panel
 
+    safe_title = escape(printable(title))
     if outcome.result is not None:
         schema = outcome.result.model_json_schema()
-        return result_panel(title, outcome.result.model_dump(mode="json"), schema,
+        return result_panel(safe_title, _clean(outcome.result.model_dump(mode="json")), schema,
                             outcome.provenance)
     failure = outcome.failure
     assert failure is not None
     verdict = "refused" if failure.refused else "failed"
     style = "yellow" if failure.refused else "red"
-    where = f" by {failure.provider}" if failure.provider else ""
-    return Panel(Text(f"[{failure.code}] {failure.message}"),
-                 title=f"[{style}]{verdict}{where}[/] · [bold]{title}[/]", title_align="left",
-                 border_style=style)
+    where = f" by {escape(failure.provider)}" if failure.provider else ""
+    return Panel(Text(printable(f"[{failure.code}] {failure.message}")),
+                 title=f"[{style}]{verdict}{where}[/] · [bold]{safe_title}[/]",
+                 title_align="left", border_style=style)
 
 
 def _broken(failures: Iterable[Failure | None]) -> bool:
@@ -145,16 +233,34 @@ def _broken(failures: Iterable[Failure | None]) -> bool:
     return any(f is not None and not f.refused for f in failures)
 
 
+def _report_broken(reports: Iterable[ProfileReport]) -> bool:
+    return _broken(f for r in reports
+                   for f in (r.profile.failure, *(x for s in r.samples
+                                                  for x in s.failures.values())))
+
+
 def _share(value: float | None) -> str:
     return "not measured" if value is None else f"{value * 100:.0f}%"
 
 
+def _more(items: Sequence[str], total: int | None = None) -> str:
+    total = len(items) if total is None else total
+    shown = "; ".join(items[:_LISTED])
+    return shown + (f"; and {total - _LISTED} more" if total > _LISTED else "")
+
+
 # -- profile ---------------------------------------------------------------------------------------
-def _file_name(developer_id: str) -> str:
-    return re.sub(r"[^\w@.+-]", "_", developer_id) + ".json"
+def _code_languages(report: ProfileReport, limit: int = 3) -> list[str]:
+    from aexy.catalogue.activity import DOC_LANGUAGES
+
+    if report.profile.result is not None and report.profile.result.primary_languages:
+        return report.profile.result.primary_languages[:limit]
+    code = [lang for lang in report.figures.lines_by_language if lang not in DOC_LANGUAGES]
+    docs = [lang for lang in report.figures.lines_by_language if lang in DOC_LANGUAGES]
+    return code[:limit] or ([f"docs: {', '.join(docs[:limit])}"] if docs else [])
 
 
-def _print_report(console: Console, report: ProfileReport) -> None:
+def _print_report(console: Console, report: ProfileReport, status: str | None) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
@@ -165,156 +271,302 @@ def _print_report(console: Console, report: ProfileReport) -> None:
     languages = ", ".join(f"{lang} {n:,}" for lang, n in list(f.lines_by_language.items())[:6])
     rows = [
         ("window", f"{report.window_start} .. {report.window_end} "
-                   f"({len(report.activity.periods)} periods)"),
+                   f"({len(report.activity.periods)} weeks with commits)"
+         if report.activity.period == "week" else
+         f"{report.window_start} .. {report.window_end} "
+         f"({len(report.activity.periods)} periods with commits)"),
         ("emails", ", ".join(report.emails)),
         ("commits", f"{f.commits} on {f.active_days} days "
                     f"({f.first_commit:%Y-%m-%d} .. {f.last_commit:%Y-%m-%d})"),
         ("lines", f"+{f.lines_added:,} -{f.lines_deleted:,} in {f.files_touched:,} files"),
         ("by language", languages or "no known language"),
+        ("areas", ", ".join(a.path for a in report.areas[:5]) or "none at the revision"),
         ("after hours", f"{_share(f.after_hours_share)} of commits (weekdays outside "
                         "08:00-19:00, author's time zone)"),
         ("weekends", f"{_share(f.weekend_share)} of commits"),
     ]
+    if status is not None:
+        rows.insert(0, ("status", status))
     for label, value in rows:
-        grid.add_row(label, value)
-    console.print(Panel(grid, title=f"[bold]{report.name}[/] <{report.developer_id}> · activity "
-                                    f"from git", title_align="left"))
+        grid.add_row(label, _text(value))
+    title = _text(f"{report.name} <{report.developer_id}>", style="bold")
+    title.append(" · activity from git", style="")
+    console.print(Panel(grid, title=title, title_align="left"))
     console.print(_outcome_panel(f"developer_profile · {report.developer_id}", report.profile))
     if report.samples:
-        table = Table(title="code samples (the files the author changed most)",
-                      title_justify="left")
-        table.add_column("file", overflow="fold")
-        table.add_column("commit")
-        table.add_column("lines", justify="right")
-        table.add_column("skills found")
+        rows_: list[list[Cell]] = []
         for s in report.samples:
-            found = ", ".join(s.skills) or ""
+            found = ", ".join(s.skills)
             if s.failures:
-                found += " ".join(f"[yellow][{k}: {v.code}][/]" for k, v in s.failures.items())
+                found += " ".join(f" [{k}: {v.code}]" for k, v in s.failures.items())
             if s.code_quality is not None:
                 found += f" · quality {s.code_quality.score}/10"
-            table.add_row(s.path + (" (cut)" if s.truncated else ""), s.commit[:10],
-                          f"{s.lines_changed:,}", found)
-        console.print(table)
+            rows_.append([s.path + (" (cut)" if s.truncated else ""), s.commit[:10],
+                          f"{s.lines_changed:,}", found])
+        _print_table(console, "code samples (the files the author changed most)",
+                     [("file", "left"), ("commit", "right"), ("lines", "right"),
+                      ("skills found", "left")], rows_)
     else:
         console.print("No code sample: none of the files this author changed is code aexy "
                       "can read.", style="yellow")
     if report.skipped_files:
-        skipped = "; ".join(f"{s.path} ({s.reason})" for s in report.skipped_files[:5])
-        more = len(report.skipped_files) - 5
-        console.print(f"skipped: {skipped}" + (f"; and {more} more" if more > 0 else ""),
-                      style="dim")
-    console.print(_cost_line(report.cost), style="dim")
+        skipped = [f"{s.path} ({s.reason})" for s in report.skipped_files]
+        _line(console, f"skipped: {_more(skipped)}", style="dim")
+    _line(console, _cost_line(report.cost), style="dim")
+
+
+def _team_rows(reports: Sequence[ProfileReport], recent: Mapping[str, int], terminal: bool
+               ) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
+    for r in reports:
+        refused = r.profile.failure is not None
+        rows.append([
+            # On a terminal the address goes under the name, where a narrow column keeps it
+            # whole; in a pipe, one line per person.
+            (r.name, r.developer_id) if terminal else f"{r.name} <{r.developer_id}>",
+            str(recent.get(r.developer_id, "")),
+            str(r.figures.commits),
+            (", ".join(_code_languages(r)) or "-") + (" (no profile)" if refused else ""),
+            ", ".join(a.path for a in r.areas[:3]) or "-",
+            f"{r.figures.last_commit:%Y-%m-%d}"])
+    return rows
+
+
+def _print_team(console: Console, team: TeamReport, written: int, output_dir: str | None
+                ) -> None:
+    pop = team.population
+    recent = {p.developer_id: p.recent_commits for p in pop.active + pop.inactive}
+    active_ids = {p.developer_id for p in pop.active}
+    members = [r for r in team.reports if r.developer_id in active_ids]
+    others = [r for r in team.reports if r.developer_id not in active_ids]
+    days = pop.active_days
+    columns = [("person", "left"), (f"{days} d", "right"), ("all", "right"),
+               ("languages", "left"), ("areas", "left"), ("last commit", "right")]
+    since = max(pop.active_since, team.window_start)
+    terminal = console.is_terminal
+    _print_table(console, f"active team: {len(pop.active)} people with commits from "
+                          f"{since} to {pop.as_of}", columns,
+                 _team_rows(members, recent, terminal))
+    if others:
+        _print_table(console, f"also profiled (inactive): {len(others)} people", columns,
+                     _team_rows(others, recent, terminal))
+    lines: list[tuple[str, str]] = []
+    if pop.bots:
+        lines.append(("yellow", f"not profiled, {len(pop.bots)} bots (--include-bots): "
+                      + _more([f"{p.name} <{p.developer_id}> ({p.commits} commits)"
+                               for p in pop.bots])))
+    inactive = [p for p in pop.inactive if p.developer_id not in {r.developer_id
+                                                                  for r in others}]
+    if inactive:
+        lines.append(("yellow", f"not profiled, {len(inactive)} inactive people, no commit "
+                      f"since {pop.active_since} (--include-inactive): "
+                      + _more([f"{p.name} <{p.developer_id}> inactive since {p.last_commit}"
+                               for p in inactive])))
+    if pop.departures:
+        lines.append(("", f"left in the {days} days before: " + _more(pop.departures)))
+    if pop.suggested_aliases:
+        lines.append(("", "possibly one person (merge with --alias or .mailmap): "
+                      + _more([f"{', '.join(s.developer_ids)} ({s.reason})"
+                               for s in pop.suggested_aliases])))
+    for r in team.reports:
+        failure = r.profile.failure
+        if failure is not None:
+            verdict = "no profile (refused)" if failure.refused else "failed"
+            lines.append(("yellow" if failure.refused else "red",
+                          f"{verdict} {r.developer_id}: [{failure.code}] {_reason(failure)}"))
+    for style, line in lines:
+        _line(console, line, style=style)
+    if output_dir is not None:
+        _line(console, f"reports: {output_dir}/ ({written} written, "
+                            f"{len(team.reused)} unchanged and reused)", style="dim")
+    _line(console, _cost_line(team.cost), style="dim")
+
+
+def _status_of(population: Population, history: GitHistory, key: str) -> str:
+    return population.reason(history.authors[key])
 
 
 @click.command()
 @click.argument("repo", type=click.Path(exists=True, file_okay=False))
 @click.option("-a", "--author", "authors", multiple=True, metavar="EMAIL",
               help="An author's email (an alias or name works too); repeatable.")
-@click.option("--all", "all_authors", is_flag=True, help="Every author of the window.")
+@click.option("--all", "all_authors", is_flag=True,
+              help="The team: everyone active (see --active-days); bots and inactive people "
+                   "are listed, not profiled.")
 @click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="First day to read.")
 @click.option("--until", type=_DATE, metavar="YYYY-MM-DD", help="Last day to read.")
 @click.option("--period", type=click.Choice(["week", "month"]), default="week",
               show_default=True, help="Length of the activity periods.")
 @click.option("--alias", "aliases", multiple=True, metavar="ALIAS=EMAIL",
               help="Count ALIAS's commits as EMAIL's (on top of .mailmap); repeatable.")
+@click.option("--active-days", default=180, show_default=True, type=click.IntRange(1, 36_500),
+              help="Active: a commit in this many days up to the last commit.")
+@click.option("--include-inactive", is_flag=True, help="With --all: profile inactive people "
+                                                       "too.")
+@click.option("--include-bots", is_flag=True, help="Count bots as people.")
+@click.option("--bot", "bots", multiple=True, metavar="REGEX",
+              help="Also a bot: a name or address this matches; repeatable.")
 @click.option("--samples", default=8, show_default=True, type=click.IntRange(0, 100),
               help="Code samples per author.")
 @click.option("--sample-chars", default=12_000, show_default=True,
               type=click.IntRange(200, 200_000), help="Characters per sample (cut at a line).")
 @click.option("--quality", is_flag=True, help="Also run code_quality on every sample.")
+@click.option("--series", is_flag=True,
+              help="Put every week in the reports, quiet ones too (default: weeks with "
+                   "commits).")
 @click.option("-j", "--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Analyses in flight at once.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Also write each report to DIR/<email>.json (for aexy match --profiles DIR).")
+              help="Write each report to DIR as soon as it is done (for aexy match "
+                   "--profiles DIR); a rerun reuses the reports whose inputs did not change.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), metavar="FILE.md",
+              help="Also write the overview and every profile as one Markdown document.")
 @click.option("-p", "--provider", help=_PROVIDER_HELP)
 @click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the report as JSON (a list with --all or several --author).")
+              help="Print JSON: the team report with --all, else the profile report (a list "
+                   "for several --author).")
 def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datetime | None,
-            until: datetime | None, period: str, aliases: tuple[str, ...], samples: int,
-            sample_chars: int, quality: bool, concurrency: int, output_dir: str | None,
-            provider: str | None, model: str | None, no_cache: bool, as_json: bool) -> None:
+            until: datetime | None, period: str, aliases: tuple[str, ...], active_days: int,
+            include_inactive: bool, include_bots: bool, bots: tuple[str, ...], samples: int,
+            sample_chars: int, quality: bool, series: bool, concurrency: int,
+            output_dir: str | None, report_file: str | None, provider: str | None,
+            model: str | None, no_cache: bool, as_json: bool) -> None:
     """Profile authors of the git repository REPO from their commits.
 
     Reads the history (git must be installed), picks code samples from the files each author
     changed most, runs skill_extraction on them (and code_quality with --quality), then
-    developer_profile over the activity and the samples' findings.
+    developer_profile over the activity, the code areas and the samples' findings. --all
+    profiles the active team and ends with a table of it.
 
     \b
     Examples:
       aexy profile . --author alice@example.com
-      aexy profile ~/src/shop --all --since 2024-01-01 -o profiles/
+      aexy profile ~/src/shop --all -o profiles/ --report team.md
       aexy profile . -a bob@example.com --alias bob@old.example.org=bob@example.com --json
     """
+    from aexy.apps import PopulationRules
+    from aexy.apps.population import BOT_PATTERNS
+
     if all_authors == bool(authors):
         raise click.UsageError("give --author EMAIL (repeatable) or --all; "
                                "`git shortlog -sne` lists the authors")
+    if include_inactive and not all_authors:
+        raise click.UsageError("--include-inactive goes with --all (--author profiles anyone)")
     alias_map = _aliases(aliases)
+    rules = PopulationRules(active_days=active_days, bot_patterns=BOT_PATTERNS + _patterns(bots),
+                            include_bots=include_bots, include_inactive=include_inactive)
+    written: list[str] = []
+    seen: dict[str, Any] = {}
 
-    async def work(bar: _Bar) -> list[ProfileReport]:
-        from aexy.apps import ProfileAnalyzer
+    def on_report(report: ProfileReport, reused: bool) -> None:
+        if not reused:
+            written.append(report.developer_id)
 
-        async with _gateway(provider, model) as gateway:
+    async def work(bar: _Bar) -> TeamReport | list[ProfileReport]:
+        import asyncio
+
+        from aexy.apps import ProfileAnalyzer, ReportStore, population_of, read_history
+
+        # git reads the history in its own process while the gateway is set up here.
+        reading = asyncio.ensure_future(asyncio.to_thread(
+            read_history, repo, since=_day(since), until=_day(until),
+            period=period, aliases=alias_map))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        store = ReportStore(output_dir) if output_dir is not None else None
+        try:
+            gateway = _gateway(provider, model)
+        except BaseException:
+            reading.cancel()
+            raise
+        async with gateway:
+            history = await reading
+            seen["history"] = history
+            seen["population"] = population_of(history, rules)
             analyzer = ProfileAnalyzer(gateway, max_samples=samples,
                                        max_sample_chars=sample_chars, concurrency=concurrency,
-                                       code_quality=quality, use_cache=not no_cache)
-            return await analyzer.analyze_repository(
-                repo, None if all_authors else list(authors), since=_day(since),
-                until=_day(until), period=period,  # type: ignore[arg-type]
-                aliases=alias_map, progress=bar)
+                                       code_quality=quality, use_cache=not no_cache,
+                                       series=series)
+            if all_authors:
+                return await analyzer.analyze_team(repo, history=history, rules=rules,
+                                                   progress=bar, sink=store,
+                                                   on_report=on_report)
+            reports = await analyzer.analyze_repository(repo, list(authors), history=history,
+                                                        progress=bar, rules=rules)
+            for r in reports:
+                if store is not None:
+                    store.save(r)
+                on_report(r, False)
+            return reports
 
-    reports = _with_progress("profile", work)
-    if output_dir is not None:
-        target = Path(output_dir)
-        target.mkdir(parents=True, exist_ok=True)
-        for r in reports:
-            (target / _file_name(r.developer_id)).write_text(r.model_dump_json(indent=2) + "\n",
-                                                              encoding="utf-8")
+    try:
+        result = _with_progress("profile", work)
+    except KeyboardInterrupt:
+        where = f" to {output_dir}/" if output_dir else ""
+        hint = ("; run the same command again to go on from there" if output_dir else
+                "; with -o DIR, finished reports are kept and a rerun goes on from there")
+        raise _interrupted(f"{len(written)} reports finished{where}{hint}") from None
+    reports = result.reports if not isinstance(result, list) else result
+    if report_file is not None:
+        from aexy.apps.markdown import profiles_markdown
+
+        population = seen["population"]
+        Path(report_file).write_text(
+            profiles_markdown(reports, population.summary(), str(repo)), encoding="utf-8")
     if as_json:
-        dumped = [r.model_dump(mode="json") for r in reports]
-        click.echo(_dumps(dumped if all_authors or len(authors) > 1 else dumped[0]))
+        if not isinstance(result, list):
+            click.echo(result.model_dump_json(indent=2))
+        elif len(result) == 1:
+            click.echo(result[0].model_dump_json(indent=2))
+        else:
+            click.echo("[\n" + ",\n".join(r.model_dump_json(indent=2) for r in result) + "\n]")
     else:
         console = get_console()
-        for r in reports:
-            _print_report(console, r)
-        if output_dir is not None:
-            console.print(f"reports: {output_dir}/", style="dim")
-    if not all(r.profile.ok for r in reports) or _broken(
-            f for r in reports for s in r.samples for f in s.failures.values()):
+        if not isinstance(result, list):
+            _print_team(console, result, len(written), output_dir)
+        else:
+            for r in result:
+                _print_report(console, r, _status_of(seen["population"], seen["history"],
+                                                     r.developer_id))
+            if output_dir is not None:
+                _line(console, f"reports: {output_dir}/", style="dim")
+        if report_file is not None:
+            _line(console, f"report: {report_file}", style="dim")
+    if _report_broken(reports):
         raise SystemExit(1)
 
 
 # -- match -----------------------------------------------------------------------------------------
 def _print_match(console: Console, report: MatchReport) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
     console.print(_outcome_panel(f"task_signals · {report.task}", report.signals))
-    table = Table(title=f"developers for: {report.task}", title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("developer", no_wrap=True)
-    table.add_column("score", justify="right")
-    table.add_column("skill · exp. · growth", justify="right", no_wrap=True)
-    table.add_column("has / misses")
+    rows: list[list[Cell]] = []
     for r in report.ranking:
         m = r.match
-        fit = [f"[green]has[/] {escape(', '.join(m.strengths))}" if m.strengths else "",
-               f"[red]misses[/] {escape(', '.join(m.gaps))}" if m.gaps else ""]
-        table.add_row(str(r.rank), escape(r.developer_id), f"[bold]{m.overall_score}[/]",
-                      f"{m.skill_match:.2f} · {m.experience_match:.2f} · "
-                      f"{m.growth_opportunity:.2f}", "\n".join(x for x in fit if x))
-    console.print(table)
-    if report.ranking:
-        best = report.ranking[0]
-        console.print(f"[bold]{escape(best.developer_id)}[/]: {escape(best.match.reasoning)}")
-    for u in report.unmatched:
-        style = "yellow" if u.failure.refused else "red"
-        verdict = "refused" if u.failure.refused else "failed"
-        console.print(f"[{style}]{verdict}[/] {escape(u.developer_id)}: "
-                      f"[{u.failure.code}] {escape(u.failure.message)}")
-    console.print(_cost_line(report.cost), style="dim")
+        fit = (f"has {', '.join(m.strengths)}" if m.strengths else "",
+               f"misses {', '.join(m.gaps)}" if m.gaps else "")
+        rows.append([str(r.rank), r.developer_id, str(r.score), str(m.overall_score),
+                     r.explanation.partition(": ")[2] or r.explanation,
+                     tuple(x for x in fit if x)])
+    _print_table(console, f"developers for: {report.task}",
+                 [("#", "right"), ("developer", "left"), ("score", "right"), ("fit", "right"),
+                  ("why", "left"), ("has / misses", "left")], rows)
+    refused = [u for u in report.unmatched if u.failure.refused]
+    for u in (u for u in report.unmatched if not u.failure.refused):
+        _line(console, f"failed {u.developer_id}: [{u.failure.code}] "
+                            f"{u.failure.message}", style="red")
+    by_reason: dict[str, list[str]] = {}
+    for u in refused:
+        by_reason.setdefault(_reason(u.failure), []).append(u.developer_id)
+    for reason, ids in by_reason.items():
+        _line(console, f"not ranked, {len(ids)} refused: {_more(ids)}: {reason}",
+                            style="yellow")
+    _line(console, _cost_line(report.cost), style="dim")
+
+
+def _reason(failure: Failure) -> str:
+    """A refusal's message without the list of providers that could answer instead."""
+    return failure.message.split("; a model provider can answer it")[0]
 
 
 @click.command()
@@ -325,6 +577,8 @@ def _print_match(console: Console, report: MatchReport) -> None:
               help="Profile reports (aexy profile --json / -o DIR) or developer_profile results; "
                    "a directory means its *.json files; repeatable.")
 @click.option("-l", "--label", "labels", multiple=True, help="A label of the task; repeatable.")
+@click.option("--top", default=0, type=click.IntRange(0), metavar="N",
+              help="Show the first N developers only (default: all).")
 @click.option("-j", "--concurrency", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Analyses in flight at once.")
 @click.option("-p", "--provider", help=_PROVIDER_HELP)
@@ -333,14 +587,15 @@ def _print_match(console: Console, report: MatchReport) -> None:
 @click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
               help="Text encoding of TASK_FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
-def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...],
+def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...], top: int,
           concurrency: int, provider: str | None, model: str | None, no_cache: bool,
           encoding: str, as_json: bool) -> None:
     """Rank developers for the task in TASK_FILE (or stdin), best first.
 
-    Runs task_signals on the task once, then task_matching for every profile, and ranks them
-    by the overall score with the skills matched and the gaps. Exits 1 when no developer could
-    be ranked.
+    Runs task_signals on the task once (it names the code areas the task is about), then
+    task_matching for every profile, and ranks by the match, the developer's share of the
+    recent work in those areas, and how recently they committed; each rank is explained in
+    one line. Exits 1 when no developer could be ranked.
 
     \b
     Examples:
@@ -359,9 +614,14 @@ def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...
             matcher = TaskMatcher(gateway, concurrency=concurrency, use_cache=not no_cache)
             return await matcher.match(task, candidates, labels=list(labels), progress=bar)
 
-    report = _with_progress("match", work)
+    try:
+        report = _with_progress("match", work)
+    except KeyboardInterrupt:
+        raise _interrupted("nothing was ranked") from None
+    if top:
+        report = report.model_copy(update={"ranking": report.ranking[:top]})
     if as_json:
-        click.echo(_dumps(report.model_dump(mode="json")))
+        click.echo(report.model_dump_json(indent=2))
     else:
         _print_match(get_console(), report)
     if not report.ranking or _broken([report.signals.failure,
@@ -375,11 +635,17 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
 
     if isinstance(p, Prediction):
         who = p.developer_id
+        if p.status_reason is not None:
+            _line(console, f"{who}: {p.status_reason}",
+                                style="" if p.status == "active" else "yellow")
         for outcome in p.outcomes:
             console.print(_outcome_panel(f"{outcome.analysis_type} · {who}", outcome))
     else:
         console.print(_outcome_panel(f"team_health · {p.team or p.source or 'team'}", p.health))
-    console.print(_cost_line(p.cost), style="dim")
+        m = p.metrics
+        if m.departures:
+            _line(console, f"left: {_more(m.departures)}", style="dim")
+    _line(console, _cost_line(p.cost), style="dim")
 
 
 @click.command()
@@ -388,13 +654,18 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
 @click.option("--repo", type=click.Path(exists=True, file_okay=False),
               help="Read the activity from this git repository instead of a file.")
 @click.option("-a", "--author", metavar="EMAIL", help="With --repo: the author to assess.")
-@click.option("--team", is_flag=True, help="With --repo: team_health of everyone in it.")
+@click.option("--team", is_flag=True, help="With --repo: team_health of the active team.")
 @click.option("--since", type=_DATE, metavar="YYYY-MM-DD", help="With --repo: first day.")
 @click.option("--until", type=_DATE, metavar="YYYY-MM-DD", help="With --repo: last day.")
 @click.option("--period", type=click.Choice(["week", "month"]), default="week",
               show_default=True, help="With --repo: length of the activity periods.")
 @click.option("--alias", "aliases", multiple=True, metavar="ALIAS=EMAIL",
               help="With --repo: count ALIAS's commits as EMAIL's; repeatable.")
+@click.option("--active-days", default=180, show_default=True, type=click.IntRange(1, 36_500),
+              help="With --repo: active means a commit in this many days up to the last one.")
+@click.option("--include-bots", is_flag=True, help="With --repo: count bots as people.")
+@click.option("--bot", "bots", multiple=True, metavar="REGEX",
+              help="With --repo: also a bot, a name or address this matches; repeatable.")
 @click.option("--horizon", type=click.IntRange(1, 60), metavar="MONTHS",
               help="Forecast horizon of the performance trajectory (default 6).")
 @click.option("-p", "--provider", help=_PROVIDER_HELP)
@@ -403,15 +674,17 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
 def predict(activity_file: str | None, repo: str | None, author: str | None, team: bool,
             since: datetime | None, until: datetime | None, period: str,
-            aliases: tuple[str, ...], horizon: int | None, provider: str | None,
+            aliases: tuple[str, ...], active_days: int, include_bots: bool,
+            bots: tuple[str, ...], horizon: int | None, provider: str | None,
             model: str | None, no_cache: bool, as_json: bool) -> None:
     """Attrition risk, burnout risk and performance trajectory of a developer, or the health of
     a team, from activity data.
 
     ACTIVITY.json is DeveloperActivity (the three developer analyses), TeamMetrics
     (team_health) or a profile report (its activity); or read git with --repo and --author
-    (or --team). An analysis the provider cannot answer from the data is shown as refused;
-    the exit status is 1 only when none answered or one failed for another reason.
+    (or --team: the active team). No verdict is made for someone no longer active. An
+    analysis the provider cannot answer from the data is shown as refused; the exit status is
+    1 only when none answered or one failed for another reason.
 
     \b
     Examples:
@@ -419,14 +692,20 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
       aexy predict --repo . --author alice@example.com --since 2024-01-01
       aexy predict --repo . --team
     """
+    from aexy.apps import PopulationRules
+    from aexy.apps.population import BOT_PATTERNS
+
     if (activity_file is None) == (repo is None):
         raise click.UsageError("give ACTIVITY.json, or --repo REPO with --author EMAIL or "
                                "--team")
     if repo is not None and (author is None) == (not team):
         raise click.UsageError("with --repo, give --author EMAIL or --team (one of them)")
-    if repo is None and (author or team or aliases or since or until):
-        raise click.UsageError("--author, --team, --alias, --since and --until go with --repo")
+    if repo is None and (author or team or aliases or since or until or bots):
+        raise click.UsageError("--author, --team, --alias, --bot, --since and --until go "
+                               "with --repo")
     alias_map = _aliases(aliases)
+    rules = PopulationRules(active_days=active_days, bot_patterns=BOT_PATTERNS + _patterns(bots),
+                            include_bots=include_bots)
     team_name = Path(repo).resolve().name if repo is not None else None
 
     async def work(bar: _Bar) -> Prediction | TeamPrediction:
@@ -439,24 +718,31 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
             if repo is not None and team:
                 return await analyzer.team_health_from_git(
                     repo, team=team_name, since=_day(since),
-                    until=_day(until), aliases=alias_map, progress=bar)
+                    until=_day(until), aliases=alias_map, progress=bar, rules=rules)
             if repo is not None:
                 assert author is not None
                 return await analyzer.predict_from_git(
                     repo, author, since=_day(since), until=_day(until),
-                    period=period, aliases=alias_map, progress=bar)  # type: ignore[arg-type]
+                    period=period, aliases=alias_map, progress=bar,  # type: ignore[arg-type]
+                    rules=rules)
             assert activity_file is not None
             data = load_activity(activity_file)
             if isinstance(data, TeamMetrics):
                 return await analyzer.team_health(data, source=activity_file, progress=bar)
             return await analyzer.predict(data, source=activity_file, progress=bar)
 
-    result = _with_progress("predict", work)
+    try:
+        result = _with_progress("predict", work)
+    except KeyboardInterrupt:
+        raise _interrupted("no prediction was made") from None
     if as_json:
-        click.echo(_dumps(result.model_dump(mode="json")))
+        click.echo(result.model_dump_json(indent=2))
     else:
         _print_prediction(get_console(), result)
-    if not any(o.ok for o in result.outcomes) or _broken(o.failure for o in result.outcomes):
+    # Someone no longer active gets no verdict: that is the answer, not a failure.
+    settled = getattr(result, "status", None) in ("inactive", "bot")
+    if (not any(o.ok for o in result.outcomes) and not settled) or _broken(
+            o.failure for o in result.outcomes):
         raise SystemExit(1)
 
 

@@ -39,9 +39,13 @@ STEADY = 0.10
 MAX_CONFIDENCE = 0.9
 
 
-def read_activity(request: AnalysisRequest) -> tuple[DeveloperActivity, ActivityBaseline | None]:
+def read_activity(request: AnalysisRequest, *, quiet_periods: bool = True
+                  ) -> tuple[DeveloperActivity, ActivityBaseline | None]:
     """The content as :class:`DeveloperActivity` and its baseline (from the data, else from the
-    ``baseline_metrics`` context key); :class:`Unsupported` for anything else."""
+    ``baseline_metrics`` context key); :class:`Unsupported` for anything else.
+
+    :param quiet_periods: list the periods the data omits as quiet (zero activity), so that
+        trends and weekly rates see them; ``False`` keeps only the periods given."""
     try:
         activity = DeveloperActivity.model_validate_json(request.content)
     except ValidationError as exc:
@@ -49,6 +53,8 @@ def read_activity(request: AnalysisRequest) -> tuple[DeveloperActivity, Activity
             "the offline methods read aexy DeveloperActivity JSON (aexy.DeveloperActivity, "
             f"docs/activity-data.md) and this content is not that ({describe_errors(exc)})"
         ) from None
+    if quiet_periods:
+        activity = activity.with_quiet_periods()
     baseline = activity.baseline
     raw = request.context.get("baseline_metrics")
     if baseline is None and raw is not None:
@@ -88,6 +94,8 @@ def confidence_of(weeks: float, measured: int, possible: int, full_weeks: float)
 
 
 def span_text(activity: DeveloperActivity) -> str:
-    first, last = activity.periods[0], activity.periods[-1]
-    return (f"{first.start}..{last.end} ({plural(round(activity.weeks, 1), 'week')}, "
-            f"{plural(len(activity.periods), 'period')})")
+    listed = plural(len(activity.periods), "period")
+    if activity.quiet_periods == "omitted":
+        listed = f"{listed} with activity"
+    return (f"{activity.first_day}..{activity.last_day} "
+            f"({plural(round(activity.weeks, 1), 'week')}, {listed})")

@@ -37,7 +37,8 @@ from aexy.providers.offline.common import (
     ramp,
 )
 
-__all__ = ["Factor", "attrition_risk", "burnout_factors", "burnout_risk", "heaviest_first"]
+__all__ = ["Factor", "attrition_risk", "burnout_factors", "burnout_risk", "heaviest_first",
+           "load_score"]
 
 #: Burnout: hours per week (median over periods) from which the factor starts, and where full.
 HOURS_START, HOURS_FULL = 45.0, 65.0
@@ -60,6 +61,8 @@ REVIEWS_RATIO_START, REVIEWS_RATIO_FULL = 1.5, 3.0
 DROP_START, DROP_FULL = 0.20, 0.70
 #: Weeks of data for full confidence.
 FULL_SPAN_WEEKS = 8.0
+#: Confidence at most, when only commit-time proxies were measured (the score is a floor).
+PROXY_CONFIDENCE = 0.3
 
 _BURNOUT_IMPORTANCE = {"hours": 0.6, "days off": 0.5, "on-call": 0.4, "after hours": 0.35,
                        "weekends": 0.3, "reviews": 0.25}
@@ -82,6 +85,9 @@ class Factor:
     trend: Trend | None
     recommendation: str
     action: str | None = None
+    #: Read from when commits were made (after hours, weekends, days without one): such a
+    #: proxy can show a risk, never its absence (work leaves no commit every hour it is done).
+    proxy: bool = False
 
     @property
     def weight(self) -> float:
@@ -136,7 +142,7 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
                     and baseline.days_off_per_week is not None else DAYS_OFF_EXPECTED)
         rate = total_off / (days / 7)
         strength = ramp(rate, expected * 0.75, 0.0) if expected > 0 else 0.0
-        what = "at most " if upper_bound else ""
+        what = "at most " if upper_bound else ""  # days without recorded work
         longest_text = (f"; longest stretch without a day off: {plural(longest, 'day')}"
                         if longest >= 7 else "")
         factors.append(Factor(
@@ -147,7 +153,7 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
             trend(per_period(periods, "days_off"), higher_is_worse=False),
             f"Agree with {who} on at least one full day off every week, protected from "
             "messages and pages.",
-            f"Schedule time off for {who} within the next two weeks."))
+            f"Schedule time off for {who} within the next two weeks.", proxy=upper_bound))
 
     on_call = _on_call(periods)
     if on_call is not None:
@@ -179,7 +185,7 @@ def burnout_factors(activity: DeveloperActivity, baseline: ActivityBaseline | No
             name, importance, strength, f"{percent(share)} of activity {where} ({against})",
             trend(per_period(periods, field, share=True), higher_is_worse=True),
             "Make it explicit that work outside hours is not expected, and move recurring "
-            "late or weekend tasks into working hours."))
+            "late or weekend tasks into working hours.", proxy=True))
 
     reviews = weekly_rate(periods, "reviews_given")
     if reviews is not None:
@@ -243,6 +249,25 @@ def _on_call(periods: Sequence[ActivityPeriod]) -> tuple[float, str, list[float]
     return max(s for s, _ in parts), "; ".join(text for _, text in parts), series
 
 
+def load_score(activity: DeveloperActivity, baseline: ActivityBaseline | None) -> float:
+    """The burnout score of the measured load alone (hours, days off, on-call, reviews): the
+    commit-time proxies are left out, so that "overload" is never read from commit times."""
+    factors, _ = burnout_factors(activity, baseline)
+    return round(combine(f.weight for f in heaviest_first(factors) if not f.proxy), 2)
+
+
+def _unmeasured(activity: DeveloperActivity) -> list[str]:
+    """The load signals the data does not hold."""
+    periods = activity.periods
+    out = []
+    for fields, what in ((("hours_worked",), "hours worked"), (("days_off",), "days off"),
+                         (("pages", "night_pages", "incidents"), "on-call and incidents"),
+                         (("reviews_given",), "review load")):
+        if not any(p.value(f) is not None for p in periods for f in fields):
+            out.append(what)
+    return out
+
+
 def burnout_risk(request: AnalysisRequest) -> BurnoutRisk:
     activity, baseline = read_activity(request)
     factors, measured = burnout_factors(activity, baseline)
@@ -252,17 +277,29 @@ def burnout_risk(request: AnalysisRequest) -> BurnoutRisk:
             "active_days, pages/night_pages/incidents, after_hours_share, weekend_share, "
             "reviews_given)")
     present = heaviest_first(factors)
+    unmeasured = _unmeasured(activity)
+    proxies_only = all(f.proxy for f in factors)
+    if proxies_only and not present:
+        seen = "; ".join(f"{f.name}: {f.evidence}" for f in factors)
+        raise Unsupported(
+            "burnout cannot be scored from commit times alone: they show when commits were "
+            f"made ({seen}), not {', '.join(unmeasured)}, and a low score would claim what "
+            "the data cannot show; activity with hours_worked or days_off answers it "
+            "(docs/activity-data.md)")
     score = round(combine(f.weight for f in present), 2)
     level = level_for_score(score)
     urgent = level.value in ("high", "critical")
+    confidence = confidence_of(activity.weeks, measured, 6, FULL_SPAN_WEEKS)
+    if proxies_only:
+        confidence = min(confidence, PROXY_CONFIDENCE)
     return BurnoutRisk(
-        risk_score=score, risk_level=level,
-        confidence=confidence_of(activity.weeks, measured, 6, FULL_SPAN_WEEKS),
+        risk_score=score, risk_level=level, confidence=confidence,
         indicators=[f"{f.name}: {f.evidence}" for f in present],
         factors=[f.record() for f in present],
         recommendations=list(dict.fromkeys(f.recommendation for f in present)),
         immediate_actions=[f.action for f in present if f.action and f.strength >= 0.5]
         if urgent else [],
+        unmeasured=unmeasured,
     )
 
 
@@ -306,13 +343,13 @@ def attrition_risk(request: AnalysisRequest) -> AttritionRisk:
         raise Unsupported(
             "the data measures none of the attrition signals in two periods or against a "
             "baseline (commits, reviews_given, prs_opened, active_days, files_touched)")
-    overload, _ = burnout_factors(activity, baseline)
-    load = round(combine(f.weight for f in heaviest_first(overload)), 2)
+    overload = [f for f in heaviest_first(burnout_factors(activity, baseline)[0])
+                if not f.proxy]
+    load = round(combine(f.weight for f in overload), 2)
     if load >= 0.25:
         factors.append(Factor(
             "sustained overload", _OVERLOAD_IMPORTANCE, load,
-            f"burnout indicators score {load:.2f}: "
-            + "; ".join(f.name for f in heaviest_first(overload)), None,
+            f"measured load scores {load:.2f}: " + "; ".join(f.name for f in overload), None,
             f"Reduce {who}'s load: overload often comes before disengagement."))
     elif any(p.value("hours_worked") is not None or p.value("days_off") is not None
              for p in periods):

@@ -32,6 +32,9 @@ __all__ = ["team_health"]
 MIN_DIMENSIONS = 3
 #: A dimension scoring below this is a risk; from STRONG it is a strength.
 RISK_BELOW, STRONG = 0.5, 0.8
+#: Retention: the share of people who left (of those who left plus the team now) from which
+#: it counts against the team, and where it is at its worst.
+DEPARTED_START, DEPARTED_FULL = 0.1, 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,9 @@ class _Dimension:
     risk: str
     mitigation: str
     bottleneck: str | None = None
+    #: Measures a risk only: its absence is no strength (few commits after hours do not show
+    #: a rested team, nor a spread of commits shared knowledge).
+    risk_only: bool = False
 
 
 def _deploy_score(per_week: float) -> float:
@@ -96,12 +102,13 @@ def _dimensions(m: TeamMetrics) -> list[_Dimension]:
             f"{percent(m.after_hours_share)} of commits after hours",
             "regular after-hours work",
             "Find what pushes work past hours (deadlines, incidents, time zones) and plan it "
-            "into working time."))
+            "into working time.", risk_only=True))
     if m.weekend_share is not None:
         dims.append(_Dimension(
             "weekend work", ramp(m.weekend_share, 0.25, 0.05),
             f"{percent(m.weekend_share)} of commits on weekends", "regular weekend work",
-            "Make weekends work-free by default; rotate any weekend duty explicitly."))
+            "Make weekends work-free by default; rotate any weekend duty explicitly.",
+            risk_only=True))
     for shares, noun, what in ((m.review_share, "reviews", "review load"),
                                (m.commit_share, "commits", "knowledge")):
         people = m.size or len(shares)
@@ -115,7 +122,7 @@ def _dimensions(m: TeamMetrics) -> list[_Dimension]:
         dims.append(_Dimension(
             f"{what} concentration", score, text, f"{what} concentrated on one person",
             f"Spread the {noun}: pair others with {top} and rotate who does them.",
-            text if score < RISK_BELOW else None))
+            text if score < RISK_BELOW else None, risk_only=True))
     if m.single_owner_areas is not None:
         count = len(m.single_owner_areas)
         areas = ", ".join(m.single_owner_areas)
@@ -124,8 +131,24 @@ def _dimensions(m: TeamMetrics) -> list[_Dimension]:
             f"{plural(count, 'area')} with a single owner" + (f" ({areas})" if areas else ""),
             "knowledge held by single owners (bus factor 1)",
             "Schedule knowledge transfer and pair a second person on each single-owner area.",
-            f"single owners: {areas}" if count else None))
+            f"single owners: {areas}" if count else None, risk_only=True))
+    if m.departures is not None:
+        left = len(m.departures)
+        now = m.size if m.size is not None else 0
+        rate = left / (left + now) if left + now else 0.0
+        who = f" ({', '.join(m.departures[:5])}{', ...' if left > 5 else ''})" if left else ""
+        dims.append(_Dimension(
+            "retention", ramp(rate, DEPARTED_FULL, DEPARTED_START),
+            f"{_people(left)} active in the previous period no longer active{who}, "
+            f"against {_people(now)} in the team now",
+            "people leaving the team",
+            "Talk with the people who stayed about load and ownership, and hand over what "
+            "the people who left owned.", risk_only=True))
     return dims
+
+
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
 
 
 def _severity(score: float) -> Level:
@@ -151,7 +174,8 @@ def team_health(request: AnalysisRequest) -> TeamHealth:
     weak = [d for d in worst_first if d.score < RISK_BELOW]
     return TeamHealth(
         health_score=score, grade=grade_for_score(score),
-        strengths=[f"{d.name}: {d.figure}" for d in reversed(worst_first) if d.score >= STRONG],
+        strengths=[f"{d.name}: {d.figure}" for d in reversed(worst_first)
+                   if d.score >= STRONG and not d.risk_only],
         risks=[TeamRisk(risk=f"{d.risk}: {d.figure}", severity=_severity(d.score),
                         mitigation=d.mitigation) for d in weak],
         bottlenecks=[d.bottleneck for d in worst_first if d.bottleneck],

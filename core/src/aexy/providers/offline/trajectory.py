@@ -20,14 +20,13 @@ from aexy.providers.offline.activity import confidence_of, per_period, read_acti
 from aexy.providers.offline.common import (
     Unsupported,
     clamp,
-    combine,
     figure,
     percent,
     plural,
     relative_change,
     slope,
 )
-from aexy.providers.offline.risk import burnout_factors, heaviest_first
+from aexy.providers.offline.risk import load_score
 
 __all__ = ["growth_trajectory", "performance_trajectory"]
 
@@ -201,10 +200,10 @@ def performance_trajectory(request: AnalysisRequest) -> PerformanceTrajectory:
             challenges.append(f"output fell {percent(-output)} across the periods")
             recommendations.append(f"Check whether {who} is blocked, overloaded or working on "
                                    "work that does not show in commits.")
-    load = combine(f.weight for f in heaviest_first(burnout_factors(activity, baseline)[0]))
+    load = load_score(activity, baseline)
     if load >= 0.5:
-        challenges.append(f"burnout indicators score {load:.2f}: growth is unlikely to hold "
-                          "under this load")
+        challenges.append(f"measured load scores {load:.2f} as a burnout risk: growth is "
+                          "unlikely to hold under this load")
         recommendations.append(f"Reduce {who}'s load before adding growth goals.")
 
     if per_quarter is not None and per_quarter <= -QUALITY_STEP:
