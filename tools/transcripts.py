@@ -41,6 +41,7 @@ _VOLATILE = [re.compile(p) for p in (
     r"\d+(?:\.\d+)? files/s",                    # rates
     r"\d+:\d\d:\d\d",                            # a progress bar's clock
     r'"(?:latency_ms|rate_limit_wait_ms)": [\d.e-]+',
+    r"/tmp/aexy-docs-[\w]+/",                    # the session's own temporary folder
 )]
 _LAYOUT = re.compile(r"[\s─━]+")
 _PROGRESS = re.compile(r"━+.* \d+/\d+ ")

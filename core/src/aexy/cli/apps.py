@@ -24,7 +24,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from aexy.apps.text import printable
-from aexy.cli._util import check_encoding, get_console, host, read_text, run_async
+from aexy.cli._util import (
+    check_encoding,
+    get_console,
+    host,
+    provider_option_errors,
+    read_text,
+    run_async,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -119,11 +126,11 @@ def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -
     )
 
     console = get_console(stderr=True)
-    # Drawn on a terminal only: in a log or a pipe, a bar is noise.
+    # Drawn for a person at a terminal only: in a log, a pipe or a recording, a bar is noise.
     progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(),
                         TextColumn("{task.fields[step]}", markup=False, style="dim"),
-                        console=console, transient=True, disable=not console.is_terminal)
+                        console=console, transient=True, disable=not console.is_interactive)
     task = progress.add_task(title, total=None, step="")
     with progress:
         return run_async(work(_Bar(progress, task)))
@@ -137,7 +144,9 @@ def _interrupted(message: str) -> SystemExit:
 def _gateway(provider: str | None, model: str | None) -> LLMGateway:
     from aexy.gateway import LLMGateway
 
-    return LLMGateway(provider, model=model, plugins=host())
+    # An unknown -p name is a usage error of that option (exit 2), as in every command.
+    with provider_option_errors(provider):
+        return LLMGateway(provider, model=model, plugins=host())
 
 
 # -- text and tables -------------------------------------------------------------------------------
@@ -170,29 +179,23 @@ Cell = str | tuple[str, ...]
 
 def _print_table(console: Console, title: str, columns: Sequence[tuple[str, str]],
                  rows: Sequence[Sequence[Cell]]) -> None:
-    """A table that never loses a column: on a terminal its cells wrap (no column has a
-    minimum width, so they always fit); in a pipe or a file it is plain lines, the title,
-    then the header and each row with cells separated by two spaces (one line per row; the
-    lines of a cell joined by ``; ``)."""
+    """A table of data (names and paths printed as text, never markup) that never loses a
+    column: :func:`aexy.cli.render.print_table` prints it, wrapped to a terminal, one line per
+    row in a pipe or a file. Right-aligned columns hold numbers and dates and never wrap."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    if console.is_terminal:
-        table = Table(title=_text(title), title_justify="left", box=box.SIMPLE_HEAD)
-        for name, justify in columns:
-            # Right-aligned columns hold numbers and dates: never folded, the text ones wrap.
-            table.add_column(name, justify=justify,  # type: ignore[arg-type]
-                             overflow="fold", no_wrap=justify == "right")
-        for row in rows:
-            table.add_row(*(Text("\n").join(_text(x) for x in cell) if isinstance(cell, tuple)
-                            else _text(cell) for cell in row))
-        console.print(table)
-        return
-    _line(console, title)
-    _line(console, "  ".join(name for name, _ in columns))
+    from aexy.cli.render import print_table
+
+    table = Table(title=_text(title), title_justify="left", box=box.SIMPLE_HEAD)
+    for name, justify in columns:
+        table.add_column(name, justify=justify,  # type: ignore[arg-type]
+                         overflow="fold", no_wrap=justify == "right")
     for row in rows:
-        _line(console, "  ".join("; ".join(c) if isinstance(c, tuple) else c for c in row))
+        table.add_row(*(Text("\n").join(_text(x) for x in cell) if isinstance(cell, tuple)
+                        else _text(cell) for cell in row))
+    print_table(console, table)
 
 
 def _cost_line(cost: Cost) -> str:
