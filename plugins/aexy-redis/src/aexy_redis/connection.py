@@ -31,7 +31,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aexy.errors import AexyError, ConfigurationError
-from aexy.redact import public_url, scrub
+from aexy.redact import public_url, scrub, split_credentials, url_secrets
 from aexy.resilience.clock import Clock, Random
 from aexy_redis.settings import RedisSettings
 
@@ -105,6 +105,11 @@ def parse_redis_url(url: str) -> RedisTarget:
             f"{', '.join(s + '://' for s in _SCHEMES)} (see docs/deployment.md)",
             env_var="REDIS_URL")
     mode, tls = _SCHEMES[scheme]
+    if _unescaped_credentials(url):
+        raise ConfigurationError(
+            f"REDIS_URL {shown!r} is malformed: its user name or password holds '/', '?' or "
+            "'#', which a URL must percent-encode (%2F, %3F, %23); see docs/deployment.md",
+            env_var="REDIS_URL")
     try:
         if mode == "standalone":
             return RedisTarget(mode, tls, shown, kwargs=_redis_py_kwargs(url, ssl_flag=False))
@@ -133,7 +138,7 @@ def parse_redis_url(url: str) -> RedisTarget:
         kwargs.pop("port", None)
         return RedisTarget(mode, tls, shown, nodes, service, kwargs)
     except ValueError as exc:
-        reason = scrub(str(exc), _password_of(url))
+        reason = scrub(str(exc), *url_secrets(url))
     raise ConfigurationError(f"REDIS_URL {shown!r} is malformed: {reason} "
                              "(see docs/deployment.md)", env_var="REDIS_URL")
 
@@ -161,10 +166,14 @@ def _host_port(text: str, default: int) -> tuple[str, int]:
     return host, int(port) if port else default
 
 
-def _password_of(url: str) -> str | None:
-    netloc = url.partition("://")[2].partition("/")[0]
-    creds = netloc.rpartition("@")[0]
-    return unquote(creds.partition(":")[2]) if ":" in creds else None
+def _unescaped_credentials(url: str) -> bool:
+    """Whether the URL's user name or password holds a character a URL parser takes for the
+    end of the authority (redis-py would read part of the password as the port)."""
+    bare, credentials = split_credentials(url)
+    if credentials is None:
+        return False
+    userinfo = url.partition("://")[2][:len(url) - len(bare) - 1]
+    return any(c in userinfo for c in "/?#")
 
 
 class Outage:
@@ -289,7 +298,7 @@ class RedisConnection:
 
     def _secrets(self) -> tuple[str | None, ...]:
         s = self.settings
-        return (self.target.kwargs.get("password"),
+        return (*url_secrets(s.url.get_secret_value()), self.target.kwargs.get("password"),
                 s.sentinel_password.get_secret_value() if s.sentinel_password else None)
 
     def describe(self, exc: BaseException) -> str:
