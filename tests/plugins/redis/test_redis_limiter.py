@@ -409,8 +409,8 @@ def test_two_processes_stay_within_the_token_limit_with_reconciliation(
 
 def test_limiters_for_different_names_do_not_share(make: Any) -> None:
     assert limiter_key("", "openai/gpt-4o") != limiter_key("", "openai/gpt-4o-mini")
-    assert limiter_key("staging:", "a/b") == "staging:aexy:ratelimit:{a/b}"
-    assert limiter_key("", "we{ir}d/m") == "aexy:ratelimit:{we(ir)d/m}"  # one hash tag
+    assert limiter_key("staging:", "a/b") == "staging:aexy-ratelimit:{a/b}"
+    assert limiter_key("", "we{ir}d/m") == "aexy-ratelimit:{we(ir)d/m}"  # one hash tag
 
 
 async def test_the_connection_can_be_shared_and_is_then_not_closed(

@@ -142,9 +142,10 @@ return {f(rl), f(tl), f(tonumber(s[5]) or 0)}
 
 
 def limiter_key(namespace: str, name: str) -> str:
-    """The hash of one limiter. The braces make it a Redis Cluster hash tag (one slot)."""
+    """The hash of one limiter. The braces make it a Redis Cluster hash tag (one slot). It is
+    outside the cache's ``aexy:`` prefix, so clearing or counting the cache never touches it."""
     safe = name.replace("{", "(").replace("}", ")")
-    return f"{namespace}aexy:ratelimit:{{{safe}}}"
+    return f"{namespace}aexy-ratelimit:{{{safe}}}"
 
 
 class RedisRateLimiter:
