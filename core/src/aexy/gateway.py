@@ -168,8 +168,7 @@ class LLMGateway:
             label = f"{built.name}/{built.model}"
             if all(g.label != label for g in self._chain):
                 self._chain.append(GuardedProvider(
-                    built, breaker=CircuitBreaker(label, threshold=s.breaker_threshold,
-                                                  cooldown=s.breaker_cooldown, clock=clock),
+                    built, breaker=CircuitBreaker.from_settings(label, s, clock=clock),
                     limiter=self._limiter_for(built, label, sleep), policy=policy,
                     recorder=self._recorder, clock=clock, sleep=sleep, random=random,
                     availability_ttl=s.availability_ttl))
