@@ -235,8 +235,13 @@ class RedisConnection:
     """
 
     def __init__(self, settings: RedisSettings, *, clock: Clock = time.monotonic,
-                 random: Random = _random.random) -> None:
+                 random: Random = _random.random, timeout: float | None = None,
+                 timeout_setting: str = "AEXY_REDIS_TIMEOUT") -> None:
         self.settings = settings
+        #: Seconds one operation may take (``settings.timeout`` unless given), and the
+        #: setting that says so (named in errors).
+        self.timeout = settings.timeout if timeout is None else timeout
+        self.timeout_setting = timeout_setting
         self.target = parse_redis_url(settings.url.get_secret_value())
         self.outage = Outage(settings.backoff_base, settings.backoff_cap, clock=clock,
                              random=random)
@@ -264,8 +269,8 @@ class RedisConnection:
 
         s, t = self.settings, self.target
         common: dict[str, Any] = {
-            "socket_timeout": s.timeout,
-            "socket_connect_timeout": s.timeout,
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
             # A command on a pooled connection that died with a Redis restart is sent again
             # once on a fresh one; everything else is the caller's (fast) failure.
             "retry": Retry(ExponentialWithJitterBackoff(base=0.005, cap=0.02), s.retries),
@@ -280,7 +285,7 @@ class RedisConnection:
             from redis.asyncio.sentinel import Sentinel
 
             sentinel_kwargs: dict[str, Any] = {
-                "socket_timeout": s.timeout, "socket_connect_timeout": s.timeout}
+                "socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
             if t.tls:
                 sentinel_kwargs["ssl"] = True
             if s.sentinel_password is not None:
@@ -304,14 +309,14 @@ class RedisConnection:
     def describe(self, exc: BaseException) -> str:
         """A one-line account of ``exc`` with every secret we hold masked."""
         if isinstance(exc, TimeoutError) and not str(exc):
-            text = f"no answer within {self.settings.timeout:g}s (AEXY_REDIS_TIMEOUT)"
+            text = f"no answer within {self.timeout:g}s ({self.timeout_setting})"
         else:
             text = f"{type(exc).__name__}: {exc}"
         return scrub(text, *self._secrets())
 
     async def run(self, op: Callable[[Redis | RedisCluster], Awaitable[T]], *, what: str,
                   limit: float | None = None) -> T:
-        """Run ``op(client)`` within ``limit`` seconds (default ``AEXY_REDIS_TIMEOUT``;
+        """Run ``op(client)`` within ``limit`` seconds (default :attr:`timeout`;
         ``math.inf`` for none beyond the per-command socket timeouts, as ``clear`` needs).
 
         :raises RedisUnavailableError: at once during an outage pause, or when ``op`` fails.
@@ -323,7 +328,7 @@ class RedisConnection:
                 f"Redis at {self.url} is unavailable ({self.outage.last_error}); "
                 f"next try in {wait:.2f}s", retry_in=wait)
         if limit is None:
-            limit = self.settings.timeout
+            limit = self.timeout
         epoch = self.outage.epoch
         try:
             async with asyncio.timeout(limit if math.isfinite(limit) else None):
@@ -350,8 +355,9 @@ class RedisConnection:
 
 
 def connect(settings: RedisSettings | None = None, *, clock: Clock = time.monotonic,
-            random: Random = _random.random) -> RedisConnection:
+            random: Random = _random.random, timeout: float | None = None,
+            timeout_setting: str = "AEXY_REDIS_TIMEOUT") -> RedisConnection:
     """A :class:`RedisConnection` from ``settings`` (the environment when omitted). Nothing is
     contacted until the first operation."""
     return RedisConnection(settings if settings is not None else RedisSettings(), clock=clock,
-                           random=random)
+                           random=random, timeout=timeout, timeout_setting=timeout_setting)
