@@ -29,25 +29,25 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FaultServer", "Mode", "main"]
+__all__ = ["ANSWER", "ANTHROPIC_BODY", "OLLAMA_BODY", "OPENAI_BODY", "FaultServer", "Mode", "main"]
 
 ANSWER = json.dumps({"score": 7, "strengths": ["clear names"], "issues": [],
                      "suggestions": ["add tests"], "summary": "Readable, small, untested."})
-_OPENAI = json.dumps({
-    "id": "chatcmpl-loopback", "object": "chat.completion", "created": 1751990000,
+OPENAI_BODY = json.dumps({
+    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1751990000,
     "model": "gpt-4.1-mini-2025-04-14",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER,
                                          "refusal": None, "annotations": []},
                  "logprobs": None, "finish_reason": "stop"}],
     "usage": {"prompt_tokens": 420, "completion_tokens": 60, "total_tokens": 480},
 }).encode()
-_OLLAMA = json.dumps({
+OLLAMA_BODY = json.dumps({
     "model": "llama3.2", "created_at": "2025-07-01T10:00:00.000000Z",
     "message": {"role": "assistant", "content": ANSWER}, "done_reason": "stop", "done": True,
     "total_duration": 1000000, "load_duration": 100000, "prompt_eval_count": 420,
     "prompt_eval_duration": 500000, "eval_count": 60, "eval_duration": 400000,
 }).encode()
-_ANTHROPIC = json.dumps({
+ANTHROPIC_BODY = json.dumps({
     "id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
     "model": "claude-sonnet-4-5-20250929", "content": [{"type": "text", "text": ANSWER}],
     "stop_reason": "end_turn", "stop_sequence": None,
@@ -83,9 +83,9 @@ def _response(status: int, body: bytes, extra: bytes = b"") -> bytes:
             % (status, _REASONS[status], len(body), extra)) + body
 
 
-_OK = {b"/api/chat": _response(200, _OLLAMA), b"/v1/messages": _response(
-    200, _ANTHROPIC, b"request-id: req_011CSHoEeqs5C35K2UUqR7Fy\r\n")}
-_OK_OPENAI = _response(200, _OPENAI)
+_OK = {b"/api/chat": _response(200, OLLAMA_BODY), b"/v1/messages": _response(
+    200, ANTHROPIC_BODY, b"request-id: req_011CSHoEeqs5C35K2UUqR7Fy\r\n")}
+_OK_OPENAI = _response(200, OPENAI_BODY)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from aexy_redis.backend import RedisCache
 from aexy_redis.connection import RedisUnavailableError
 from aexy_redis.ratelimit import RedisRateLimiter
 from aexy_redis.settings import RedisSettings
-from conftest import ServerFactory
+from conftest import ServerFactory, reachable
 
 #: Needs escaping in a URL ("/", "#", "@", ":"); its pieces are distinctive enough to search for.
 PASSWORD = "Zq9k/Xk7w#Wm3v@Pp:Lr5"
@@ -44,19 +44,6 @@ FORMS = {
 def leaks(text: str) -> list[str]:
     """Which forms of the password, or pieces of it, ``text`` holds."""
     return [p for p in (PASSWORD, ENCODED, *PIECES) if p in text]
-
-
-def reachable(error: BaseException) -> str:
-    """Text of everything an error leads to: message, args, attributes, context and cause."""
-    seen: list[str] = []
-    todo: list[BaseException | None] = [error]
-    while todo:
-        e = todo.pop()
-        if e is None:
-            continue
-        seen += [str(e), repr(e), *map(repr, e.args), *map(repr, vars(e).values())]
-        todo += [e.__context__, e.__cause__]
-    return "\n".join(seen)
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
@@ -102,7 +89,7 @@ async def test_the_password_never_shows(server: RedisServer, form: str,
             for call in (cache.get("aexy:t:1"), cache.count()):
                 with pytest.raises(RedisUnavailableError) as info:
                     await call
-                shown.append(reachable(info.value))
+                shown.append("\n".join(reachable(info.value)))
             await limiter.acquire(1)  # the local fallback, with its warning
             async with LLMGateway(FakeProvider(), plugins=PluginHost(entry_points=False),
                                   cache=RedisCache(settings), fallbacks=(),
@@ -127,7 +114,7 @@ async def test_a_password_that_needed_escaping_is_a_clear_error_without_it(
         RedisCache(RedisSettings(url=url))
     assert info.value.env_var == "REDIS_URL"
     assert "percent-encode" in str(info.value) and "%2F" in str(info.value)
-    assert leaks(reachable(info.value)) == []
+    assert leaks("\n".join(reachable(info.value))) == []
     for command in (("cache", "stats", "--json"), ("cache", "clear")):
         out = aexy(*command, url=url)
         assert "percent-encode" in out and leaks(out) == [], out
