@@ -16,8 +16,9 @@ Sections (``--only`` picks some):
   request the gateway builds, as wired today and with ``transport=PoolTransport(...)``.
 - ``profile``: share of CPU in the pool's request assignment at 256 callers (cProfile).
 - ``load``: 10,000 analyses at concurrency 256 through the gateway and aexy-openai, 10 % faults
-  (500, 503, 429, reset, and answers 2 s late against ``OPENAI_TIMEOUT=1``): results, typed and
-  untyped errors, hangs, slots busy afterwards; today's wiring and ``PoolTransport``.
+  (500, 503, 429, reset, and answers twice ``OPENAI_TIMEOUT`` late; ``--load-timeout``, 5 s):
+  results, typed and untyped errors, hangs, slots busy afterwards; today's wiring and
+  ``PoolTransport``.
 
 Raw clients get ``timeout=60`` (httpx's default 5 s pool timeout fails the baseline itself at 256
 callers on a loaded machine); pool settings are each library's own unless stated.
@@ -358,22 +359,25 @@ async def profile(server: Server, a: argparse.Namespace) -> None:
 async def load_once(server: Server, a: argparse.Namespace, *, pooled: bool) -> None:
     from aexy_openai import OpenAIProvider, OpenAISettings
 
-    server.mode(fault_rate=0.10, slow_delay=2.0, seed=7)
+    server.mode(fault_rate=0.10, slow_delay=2 * a.load_timeout, seed=7)
     settings = OpenAISettings(api_key="sk-bench-0000000000000000", base_url=server.url + "/v1",
-                              timeout=1.0)
+                              timeout=a.load_timeout)
     transport = PoolTransport(max_connections=settings.max_connections) if pooled else None
     p = OpenAIProvider(settings, transport=transport)
     gw = LLMGateway(provider=p, fallbacks=(), plugins=PluginHost(entry_points=False),
                     cache=False, settings=AexySettings(deadline_seconds=30))
     outcome: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
     gate = asyncio.Semaphore(256)
+    faults_before = Counter(server.stats()["faults"])
 
     async def one(i: int) -> None:
         async with gate:
             try:
                 await gw.analyze("code_quality", f"{CODE}# {i}\n")
-            except AexyError:
+            except AexyError as exc:
                 outcome["typed"] += 1
+                codes[str(getattr(exc, "code", type(exc).__name__))] += 1
             except Exception:
                 outcome["untyped"] += 1
             else:
@@ -391,15 +395,16 @@ async def load_once(server: Server, a: argparse.Namespace, *, pooled: bool) -> N
     print(f"{label:<26} {outcome['results']:>8} {outcome['typed']:>6} {outcome['untyped']:>8} "
           f"{len(pending):>5} {busy:>11} {wall:>7.1f}")
     breaker = gw.stats()["breakers"]["openai/" + p.model]
-    print(f"    breaker opened {breaker['times_opened']}x; faults injected "
-          f"{server.stats()['faults']}")
+    faults = Counter(server.stats()["faults"]) - faults_before
+    print(f"    errors {dict(codes)}; breaker opened {breaker['times_opened']}x; "
+          f"faults injected {dict(faults)} ({sum(faults.values())})")
     await gw.aclose()
     server.mode()
 
 
 async def load(server: Server, a: argparse.Namespace) -> None:
     print(f"\n## load: {a.load_calls:,} analyses, concurrency 256, 10 % faults (500, 503, 429, "
-          "reset, 2 s late), OPENAI_TIMEOUT=1")
+          f"reset, {2 * a.load_timeout:g} s late), OPENAI_TIMEOUT={a.load_timeout:g}")
     print(f"{'wiring':<26} {'results':>8} {'typed':>6} {'untyped':>8} {'hung':>5} "
           f"{'busy after':>11} {'wall s':>7}")
     for pooled in (False, True):
@@ -415,6 +420,8 @@ async def main() -> None:
     ap.add_argument("--calls", type=int, default=1500)
     ap.add_argument("--load-calls", type=int, default=10_000)
     ap.add_argument("--load-wall", type=float, default=600.0)
+    ap.add_argument("--load-timeout", type=float, default=5.0,
+                    help="OPENAI_TIMEOUT of the load run; slow answers take twice as long")
     ap.add_argument("--only", nargs="*", choices=sorted(SECTIONS), default=list(SECTIONS))
     a = ap.parse_args()
     import httpcore
