@@ -4,8 +4,9 @@ Every call fails, independently and with a seeded generator, with probability ``
 with one of the five retryable codes (429 carries ``retry_after=1``). With ``--correlated`` the
 faults come together instead: the server stalls for ``--fault-rate`` of every second, and every
 call started during a stall times out (as a real stall fails every call in flight at once). The
-provider takes 50-150 ms per call. Time is virtual (``VirtualClock``): backoffs, ``retry_after`` and call
-latency cost no real waiting, so the run measures the gateway, not the sleeps.
+provider takes 50-150 ms per call. Time is virtual (``VirtualClock``): backoffs,
+``retry_after`` and call latency cost no real waiting, so the run measures the gateway, not the
+sleeps.
 
 Three runs in the same process, same seed:
 
