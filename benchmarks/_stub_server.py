@@ -10,23 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
-ANSWER = json.dumps({"score": 7, "strengths": ["clear names"], "issues": [],
-                     "suggestions": ["add tests"], "summary": "Readable, small, untested."})
-OPENAI = json.dumps({
-    "id": "chatcmpl-bench", "object": "chat.completion", "created": 1751990000,
-    "model": "gpt-4.1-mini-2025-04-14",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": ANSWER,
-                                         "refusal": None, "annotations": []},
-                 "logprobs": None, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 420, "completion_tokens": 60, "total_tokens": 480},
-}).encode()
-OLLAMA = json.dumps({
-    "model": "llama3.2", "created_at": "2025-07-01T10:00:00.000000Z",
-    "message": {"role": "assistant", "content": ANSWER}, "done_reason": "stop", "done": True,
-    "total_duration": 1000000, "load_duration": 100000, "prompt_eval_count": 420,
-    "prompt_eval_duration": 500000, "eval_count": 60, "eval_duration": 400000,
-}).encode()
+# The bodies the fault server answers with (tools/fault_server.py): one copy of each.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.fault_server import OLLAMA_BODY as OLLAMA
+from tools.fault_server import OPENAI_BODY as OPENAI
 
 connections = 0
 

@@ -1,9 +1,12 @@
 """10,000 requests at concurrency 256 against a provider that fails 10 % of its calls.
 
 Every call fails, independently and with a seeded generator, with probability ``--fault-rate``
-with one of the five retryable codes (429 carries ``retry_after=1``). The provider takes
-50-150 ms per call. Time is virtual (``VirtualClock``): backoffs, ``retry_after`` and call
-latency cost no real waiting, so the run measures the gateway, not the sleeps.
+with one of the five retryable codes (429 carries ``retry_after=1``). With ``--correlated`` the
+faults come together instead: the server stalls for ``--fault-rate`` of every second, and every
+call started during a stall times out (as a real stall fails every call in flight at once). The
+provider takes 50-150 ms per call. Time is virtual (``VirtualClock``): backoffs,
+``retry_after`` and call latency cost no real waiting, so the run measures the gateway, not the
+sleeps.
 
 Three runs in the same process, same seed:
 
@@ -55,10 +58,12 @@ _request_calls: contextvars.ContextVar[Calls] = contextvars.ContextVar("calls")
 class FaultyProvider(FakeProvider):
     name: ClassVar[str] = "faulty"
 
-    def __init__(self, *, clock: VirtualClock, fault_rate: float, seed: int) -> None:
+    def __init__(self, *, clock: VirtualClock, fault_rate: float, seed: int,
+                 correlated: bool = False) -> None:
         super().__init__(replies=[])
         self.clock = clock
         self.fault_rate = fault_rate
+        self.correlated = correlated
         self.rng = random.Random(seed)
         self.calls_made = 0
         self.faults: Counter[str] = Counter()
@@ -66,9 +71,10 @@ class FaultyProvider(FakeProvider):
     async def complete(self, request: CompletionRequest) -> Completion:
         self.calls_made += 1
         _request_calls.get().n += 1
+        stalled = self.correlated and self.clock() % 1.0 < self.fault_rate
         await self.clock.sleep(self.rng.uniform(0.05, 0.15))
-        if self.rng.random() < self.fault_rate:
-            code = self.rng.choice(FAULTS)
+        if stalled or (not self.correlated and self.rng.random() < self.fault_rate):
+            code = ErrorCode.TIMEOUT if stalled else self.rng.choice(FAULTS)
             self.faults[code.value] += 1
             raise LLMError("injected fault", code=code, provider=self.name, model=self.model,
                            retry_after=1.0 if code is ErrorCode.RATE_LIMIT_EXCEEDED else None)
@@ -95,11 +101,12 @@ class Run:
 
 
 async def run(name: str, *, requests: int, concurrency: int, fault_rate: float,
-              max_attempts: int, seed: int, wall_timeout: float) -> Run:
+              max_attempts: int, seed: int, wall_timeout: float, correlated: bool) -> Run:
     host = PluginHost(entry_points=False)
     install_fake_provider(host, FaultyProvider)
-    clock = VirtualClock()
-    provider = FaultyProvider(clock=clock, fault_rate=fault_rate, seed=seed)
+    clock = VirtualClock(start=0.5)  # between two stalls of a correlated run
+    provider = FaultyProvider(clock=clock, fault_rate=fault_rate, seed=seed,
+                              correlated=correlated)
     jitter = random.Random(seed + 1)
     gw = LLMGateway(provider=provider, fallbacks=(), plugins=host, cache=False, clock=clock,
                     sleep=clock.sleep, random=jitter.random,
@@ -138,7 +145,7 @@ async def run(name: str, *, requests: int, concurrency: int, fault_rate: float,
         task.cancel()
     for task in done:
         task.result()  # an untyped exception would surface here and fail the benchmark
-    out.virtual_s = clock() - 0.0
+    out.virtual_s = clock() - 0.5
     out.calls = provider.calls_made
     out.faults = sum(provider.faults.values())
     out.stats = gw.stats()
@@ -193,11 +200,14 @@ async def main() -> None:
     ap.add_argument("--fault-rate", type=float, default=0.10)
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--wall-timeout", type=float, default=300.0)
+    ap.add_argument("--correlated", action="store_true",
+                    help="faults as stalls: every call started in one times out")
     a = ap.parse_args()
     print(f"Python {platform.python_version()} on {platform.machine()}; {a.requests} requests, "
-          f"concurrency {a.concurrency}, fault rate {a.fault_rate:.0%}, seed {a.seed}\n")
+          f"concurrency {a.concurrency}, fault rate {a.fault_rate:.0%}"
+          f"{' (stalls)' if a.correlated else ''}, seed {a.seed}\n")
     common = {"requests": a.requests, "concurrency": a.concurrency, "seed": a.seed,
-              "wall_timeout": a.wall_timeout}
+              "wall_timeout": a.wall_timeout, "correlated": a.correlated}
     runs = [
         await run("baseline", fault_rate=0.0, max_attempts=3, **common),
         await run("no retries", fault_rate=a.fault_rate, max_attempts=1, **common),

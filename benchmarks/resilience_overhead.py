@@ -85,7 +85,7 @@ async def main() -> None:
         return LLMGateway(provider=provider, fallbacks=(), plugins=host, cache=None if cache
                           else False, settings=AexySettings(**settings))
 
-    minimal = gateway(provider, False, coalesce=False, breaker_threshold=0, max_attempts=1)
+    minimal = gateway(provider, False, coalesce=False, breaker_failure_rate=0, max_attempts=1)
     default = gateway(provider, False)
     limited_provider = CannedProvider(text, ProviderSettings(
         model="m", requests_per_minute=1e9, tokens_per_minute=10**15))

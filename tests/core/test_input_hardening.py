@@ -135,3 +135,34 @@ def test_check_prompt_size_counts_system_and_user_text() -> None:
     check_prompt_size(Prompt("s" * 50, "u" * 50, "v1", "builtin"), 100)
     with pytest.raises(InvalidInputError, match="101 characters"):
         check_prompt_size(Prompt("s" * 51, "u" * 50, "v1", "builtin"), 100)
+
+
+# -- blank content and NUL -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\u3000\u00a0\u2028\u2029\u0085\u1680\u202f\u205f",  # Unicode whitespace, no ASCII
+        "\u200b\u200b",  # zero-width spaces
+        "\ufeff\n",  # a byte-order mark and a newline
+        " \u2060\u200d\u200c \u00ad\t",  # word joiner, zero-width (non-)joiners, soft hyphen
+        "\u3164\u115f\uffa0",  # Hangul fillers: letters by category, blank by design
+        "\U000e0020\U000e007f\ufe0f",  # tag characters and a variation selector alone
+    ],
+)
+async def test_content_that_is_blank_after_unicode_whitespace_is_stripped_is_refused(
+        content: str) -> None:
+    err = await refused(content, None)
+    assert str(err).startswith("content is empty")
+
+
+async def test_content_holding_a_nul_is_refused_with_its_position() -> None:
+    err = await refused("def f():\n    return 1\x00\n", None)
+    assert "NUL" in str(err) and "index 21" in str(err)
+    err = await refused("\x00", None)
+    assert "NUL" in str(err)
+
+
+@pytest.mark.parametrize("content", ["\u200bx", "x\u200b", "\u00a0print(1)", "\u2800", "\u3164가"])
+def test_visible_text_among_invisible_characters_is_accepted(content: str) -> None:
+    request = AnalysisRequest.create("t", content, None, max_content_chars=100)
+    assert request.content == content  # kept exactly as given

@@ -16,7 +16,8 @@ FACADE = "aexy"
 ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing")
 #: Importable by anything; they import only each other.
 LEAVES = {"aexy.errors", "aexy.schema", "aexy.redact", "aexy.settings", "aexy.log",
-          "aexy._version", "aexy._seed", "aexy._lazy", "aexy.resilience.clock"}
+          "aexy._version", "aexy._seed", "aexy._lazy", "aexy.resilience.clock",
+          "aexy.resilience.incident"}
 #: The plugin contract sits right above the leaves.
 CONTRACT = "aexy.contract"
 #: The host and what it checks records with import only the contract (and the leaves).

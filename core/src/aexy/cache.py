@@ -28,6 +28,7 @@ from aexy.contract.cache import CacheBackend as CacheBackend
 from aexy.contract.cache import CacheBackendSpec as CacheBackendSpec
 from aexy.errors import AexyError
 from aexy.log import logger
+from aexy.resilience.incident import IncidentLog
 
 if TYPE_CHECKING:
     from aexy.contract.analysis import AnalysisResult, AnalysisSpec
@@ -234,7 +235,9 @@ class TieredCache:
         self.memory_max_age = memory_max_age
         self.timeout = timeout
         self._recorder = recorder
-        self._outage = False
+        self._incident = IncidentLog(
+            f"cache backend {getattr(self.backend, 'name', type(self.backend).__name__)}",
+            clock=timer)
 
     @property
     def tiers(self) -> list[CacheBackend]:
@@ -317,22 +320,18 @@ class TieredCache:
     async def _guarded(self, operation: str, call: Awaitable[T], *,
                        bounded: bool = True) -> T | None:
         """Run a backend operation (within the cache timeout when ``bounded``); an error is
-        logged once per outage, counted, and becomes ``None``."""
+        logged once per outage (:class:`~aexy.resilience.incident.IncidentLog`), counted, and
+        becomes ``None``."""
         assert self.backend is not None
         try:
             async with asyncio.timeout(self.timeout if bounded else None):
                 value = await call
         except Exception as exc:  # a cache never fails an analysis
             self._recorder.cache_error(self.backend.name, operation)
-            if not self._outage:
-                self._outage = True
-                logger.warning(
-                    "cache backend %s is unavailable (%s); serving without it until it answers",
-                    self.backend.name, type(exc).__name__)
+            self._incident.failed("is unavailable (%s); serving without it until it answers",
+                                  type(exc).__name__)
             return None
-        if self._outage:
-            self._outage = False
-            logger.info("cache backend %s answers again", self.backend.name)
+        self._incident.succeeded()
         return value
 
     def __repr__(self) -> str:

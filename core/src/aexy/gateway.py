@@ -191,8 +191,7 @@ class LLMGateway:
             if any(g.label == label for g in self._chain):
                 continue
             self._chain.append(GuardedProvider(
-                built, breaker=CircuitBreaker(label, threshold=s.breaker_threshold,
-                                              cooldown=s.breaker_cooldown, clock=clock),
+                built, breaker=CircuitBreaker.from_settings(label, s, clock=clock),
                 limiter=assembly.build_limiter(built, label, s, host, clock=clock, sleep=sleep),
                 policy=policy, recorder=self._recorder, clock=clock, sleep=sleep, random=random,
                 availability_ttl=s.availability_ttl))

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from aexy.contract.http import http_error as http_error
     from aexy.contract.http import parse_duration as parse_duration
     from aexy.contract.http import parse_retry_after as parse_retry_after
+    from aexy.contract.transport import PoolTransport as PoolTransport
+    from aexy.contract.transport import pooled_client as pooled_client
     from aexy.contract.structured import ServerMemo as ServerMemo
     from aexy.contract.completion import Completion as Completion
     from aexy.contract.completion import CompletionRequest as CompletionRequest
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
     from aexy.contract.ratelimit import RateLimiterSpec as RateLimiterSpec
     from aexy.contract.ratelimit import RateLimitWaitError as RateLimitWaitError
     from aexy.ratelimit import LocalRateLimiter as LocalRateLimiter
+    from aexy.ratelimit import TokenBucket as TokenBucket
 
     # Analysis types, prompt sources and post-processors
     from aexy.contract.analysis import AnalysisRequest as AnalysisRequest
@@ -89,10 +92,12 @@ if TYPE_CHECKING:
 
     # Helpers our own plugins use
     from aexy.log import logger as logger
+    from aexy.resilience.incident import IncidentLog as IncidentLog
     from aexy.redact import masked_repr_args as masked_repr_args
     from aexy.redact import public_url as public_url
     from aexy.redact import scrub as scrub
     from aexy.redact import split_credentials as split_credentials
+    from aexy.redact import url_secrets as url_secrets
     from aexy.resilience.clock import Clock as Clock
     from aexy.resilience.clock import Random as Random
     from aexy.resilience.clock import Sleep as Sleep

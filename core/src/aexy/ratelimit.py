@@ -102,6 +102,13 @@ class TokenBucket:
         self._refill()
         return self.level
 
+    def set(self, level: float, at: float | None = None) -> None:
+        """Start over from ``level`` (at most the capacity; below zero is debt) as it was at
+        clock time ``at`` (now when omitted): the bucket refills from then. A distributed
+        limiter seeds its local fallback with what the shared bucket last held."""
+        self.level = min(self.capacity, level)
+        self._updated = self._clock() if at is None else at
+
 
 class LocalRateLimiter:
     """In-process requests/period and tokens/period buckets (the ``local`` limiter).

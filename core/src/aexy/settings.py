@@ -4,6 +4,7 @@ cache backend's with its record (``CacheBackendSpec.settings_class``)."""
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Self
 
@@ -113,14 +114,34 @@ class AexySettings(BaseSettings):
     backoff_cap: float = Field(
         20.0, ge=0, validation_alias=_alias("AEXY_BACKOFF_CAP", "backoff_cap")
     )
-    #: ``AEXY_BREAKER_THRESHOLD``: consecutive retryable failures that open a provider's
-    #: circuit; ``0`` disables the breaker.
-    breaker_threshold: int = Field(
-        5, ge=0, validation_alias=_alias("AEXY_BREAKER_THRESHOLD", "breaker_threshold")
+    #: ``AEXY_BREAKER_FAILURE_RATE``: share of a provider's recent calls (retryable failures
+    #: among all answers, over ``AEXY_BREAKER_WINDOW``) that opens its circuit; ``0`` disables
+    #: the breaker.
+    breaker_failure_rate: float = Field(
+        0.5, ge=0, le=1,
+        validation_alias=_alias("AEXY_BREAKER_FAILURE_RATE", "breaker_failure_rate"),
     )
-    #: ``AEXY_BREAKER_COOLDOWN``: seconds an open circuit waits before one trial call.
+    #: ``AEXY_BREAKER_WINDOW``: seconds of recent calls the failure rate is measured over.
+    breaker_window: float = Field(
+        60.0, gt=0, validation_alias=_alias("AEXY_BREAKER_WINDOW", "breaker_window")
+    )
+    #: ``AEXY_BREAKER_MIN_CALLS``: calls the window must hold before the circuit may open.
+    breaker_min_calls: int = Field(
+        20, ge=1, validation_alias=_alias("AEXY_BREAKER_MIN_CALLS", "breaker_min_calls")
+    )
+    #: ``AEXY_BREAKER_COOLDOWN``: seconds an open circuit waits before trial calls.
     breaker_cooldown: float = Field(
         30.0, ge=0, validation_alias=_alias("AEXY_BREAKER_COOLDOWN", "breaker_cooldown")
+    )
+    #: ``AEXY_BREAKER_HALF_OPEN_CALLS``: trial calls a half-open circuit lets through.
+    breaker_half_open_calls: int = Field(
+        3, ge=1,
+        validation_alias=_alias("AEXY_BREAKER_HALF_OPEN_CALLS", "breaker_half_open_calls"),
+    )
+    #: ``AEXY_BREAKER_THRESHOLD``: deprecated (it counted consecutive failures); ``0`` still
+    #: disables the breaker, any other value is ignored with a ``DeprecationWarning``.
+    breaker_threshold: int | None = Field(
+        None, ge=0, validation_alias=_alias("AEXY_BREAKER_THRESHOLD", "breaker_threshold")
     )
     #: ``AEXY_AVAILABILITY_TTL``: seconds an ``is_available()`` answer is reused when a
     #: fallback chain is configured; ``0`` never probes.
@@ -153,6 +174,17 @@ class AexySettings(BaseSettings):
         # Derived rather than fixed, so raising the content limit alone keeps working.
         if self.max_prompt_chars == 0:
             self.max_prompt_chars = 2 * self.max_content_chars
+        return self
+
+    @model_validator(mode="after")
+    def _deprecated_threshold(self) -> Self:
+        if self.breaker_threshold:
+            warnings.warn(
+                "AEXY_BREAKER_THRESHOLD is deprecated and ignored: circuits now open on a "
+                "failure rate (AEXY_BREAKER_FAILURE_RATE over AEXY_BREAKER_WINDOW seconds, once "
+                "AEXY_BREAKER_MIN_CALLS calls were made); AEXY_BREAKER_THRESHOLD=0 still "
+                "disables the breaker (or set AEXY_BREAKER_FAILURE_RATE=0)",
+                DeprecationWarning, stacklevel=2)
         return self
 
     @field_validator("llm_fallback_providers", "postprocessors", mode="before")

@@ -16,7 +16,7 @@ async def test_stats_account_for_every_call_retry_and_fallback(
     primary = FakeProvider(FakeSettings(requests_per_minute=100),
                            replies=[err(ErrorCode.OVERLOADED)] * 3)
     backup = BackupProvider(replies=[])
-    gw = make_gateway(primary, fallbacks=(backup,), breaker_threshold=3)
+    gw = make_gateway(primary, fallbacks=(backup,), breaker_min_calls=3)
     await gw.analyze("code_quality", CODE)
     await gw.analyze("code_quality", "y = 2")
     s = gw.stats()
@@ -29,8 +29,10 @@ async def test_stats_account_for_every_call_retry_and_fallback(
     assert s["skipped"] == {"fake/fake-model:circuit_open": 1}
     assert s["unavailable"] == 0
     assert s["breakers"]["fake/fake-model"] | {"retry_in_s": 0} == {
-        "state": "open", "consecutive_failures": 3, "threshold": 3, "cooldown_s": 30.0,
-        "retry_in_s": 0, "times_opened": 1, "rejected": 0}
+        "state": "open", "window_calls": 3, "window_failures": 3, "window_failure_rate": 1.0,
+        "failure_rate_threshold": 0.5, "window_s": 60.0, "minimum_calls": 3,
+        "cooldown_s": 30.0, "retry_in_s": 0, "half_open_calls": 3, "times_opened": 1,
+        "rejected": 0}
     assert s["breakers"]["backup/fake-model"]["state"] == "closed"
     assert s["rate_limiters"]["fake/fake-model"]["waits"] == 0
     assert set(s["rate_limiters"]) == {"fake/fake-model"}
@@ -41,22 +43,24 @@ async def test_stats_account_for_every_call_retry_and_fallback(
 def test_resilience_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {"AEXY_MAX_ATTEMPTS": "5", "AEXY_DEADLINE_SECONDS": "12.5",
                         "AEXY_BACKOFF_BASE": "0.1", "AEXY_BACKOFF_CAP": "4",
-                        "AEXY_BREAKER_THRESHOLD": "0", "AEXY_BREAKER_COOLDOWN": "9",
+                        "AEXY_BREAKER_FAILURE_RATE": "0", "AEXY_BREAKER_COOLDOWN": "9",
                         "AEXY_AVAILABILITY_TTL": "2", "AEXY_COALESCE": "false",
                         "LLM_FALLBACK_PROVIDERS": "Ollama, openai"}.items():
         monkeypatch.setenv(name, value)
     s = AexySettings()
     assert (s.max_attempts, s.deadline_seconds, s.backoff_base, s.backoff_cap) == (
         5, 12.5, 0.1, 4.0)
-    assert (s.breaker_threshold, s.breaker_cooldown, s.availability_ttl, s.coalesce) == (
-        0, 9.0, 2.0, False)
+    assert (s.breaker_failure_rate, s.breaker_cooldown, s.availability_ttl, s.coalesce) == (
+        0.0, 9.0, 2.0, False)
     assert s.llm_fallback_providers == ["ollama", "openai"]
 
 
 def test_defaults() -> None:
     s = AexySettings()
-    assert (s.max_attempts, s.breaker_threshold, s.breaker_cooldown, s.coalesce) == (
-        3, 5, 30.0, True)
+    assert (s.max_attempts, s.breaker_failure_rate, s.breaker_window, s.breaker_min_calls,
+            s.breaker_cooldown, s.breaker_half_open_calls, s.coalesce) == (
+        3, 0.5, 60.0, 20, 30.0, 3, True)
+    assert s.breaker_threshold is None
 
 
 @pytest.mark.parametrize(("name", "value"), [("AEXY_MAX_ATTEMPTS", "0"),

@@ -76,3 +76,16 @@ async def raw(redis_server: RedisServer) -> AsyncIterator[redis_asyncio.Redis]:
     client = redis_asyncio.Redis.from_url(redis_server.url)
     yield client
     await client.aclose()
+
+
+def reachable(error: BaseException) -> list[str]:
+    """Text of everything an error leads to: message, args, attributes, context and cause."""
+    seen: list[str] = []
+    todo: list[BaseException | None] = [error]
+    while todo:
+        e = todo.pop()
+        if e is None:
+            continue
+        seen += [str(e), repr(e), *map(repr, e.args), *map(repr, vars(e).values())]
+        todo += [e.__context__, e.__cause__]
+    return seen

@@ -260,32 +260,47 @@ async def test_the_bucket_hash_expires_once_full_again(make: Any,
 # -- outage -----------------------------------------------------------------------------------
 
 
-async def test_falls_back_to_its_share_of_the_local_limit_and_returns_to_redis(
+async def test_falls_back_to_its_share_of_what_was_left_and_bounds_redis_on_return(
         make: Any, redis_server: RedisServer, vclock: VirtualClock,
         caplog: pytest.LogCaptureFixture) -> None:
     lim = make(rpm=4, tpm=10_000,
                settings={"limiter_fallback_share": 0.5, "backoff_base": 5.0})
-    assert await lim.acquire(100) == 0.0
+    assert await lim.acquire(100) == 0.0  # through Redis: 3 requests and 9,900 tokens left
     redis_server.kill()
-    # Local budget: half of 4 requests per minute, so 2 at once, then one every 30 s.
+    # Local budget: half of what Redis had left (1.5 requests), refilling at half the rate
+    # (2 a minute): one call at once, the next 15 s later. Not a full bucket of 2.
     assert await lim.acquire(100) == 0.0
-    assert await lim.acquire(100) == 0.0
-    assert lim.snapshot()["mode"] == "local fallback (Redis unavailable)"
+    assert await lim.acquire(100) == pytest.approx(15.0)
+    snap = lim.snapshot()
+    assert snap["mode"] == "local fallback" and "ConnectionError" in snap["fallback_reason"]
     lim.reconcile(100, 40)  # a call the fallback granted: reconciled locally
     assert lim.fallback.reconciled == 1
-    assert await lim.acquire(100) == pytest.approx(30.0)
-    assert lim.fallback_calls == 3
     with pytest.raises(RateLimitWaitError):
         await lim.acquire(100, max_wait=1)  # the deadline holds in the fallback too
-    redis_server.start()
+    assert lim.fallback_calls == 3
+    redis_server.start()  # restarted empty: a full bucket
     vclock.advance(10.0)  # past the pause before Redis is tried again
+    # Redis again. Its buckets, full after the restart, are first brought down to what the
+    # local ones hold over the share: 1/3 request left locally (refilled since), 2/3 for the
+    # account. This call takes one, so it waits 1/3 request at 4 a minute: 5 s. Without the
+    # bound it would get one of 4 restarted requests at once, after the two granted locally.
+    assert await lim.acquire(100) == pytest.approx(5.0)
     async with still():
-        assert await lim.acquire(100) == 0.0  # Redis again: it restarted with an empty budget
-    assert lim.fallback_calls == 4
-    assert lim.snapshot()["mode"] == "redis"
+        levels = await lim.levels()
+    assert levels["requests"] == pytest.approx(0.0, abs=1e-6)
+    assert lim.snapshot()["mode"] == "redis" and lim.snapshot()["fallback_reason"] is None
     assert lim.granted == 2
-    warnings = [r for r in caplog.records if "redis rate limiter" in r.getMessage()]
+    warnings = [r for r in caplog.records if "rate limiter of p/m" in r.getMessage()
+                and r.levelname == "WARNING"]
     assert len(warnings) == 1  # one per outage, not one per call
+
+
+async def test_a_process_that_never_reached_redis_starts_from_nothing(
+        make: Any, redis_server: RedisServer) -> None:
+    redis_server.kill()
+    lim = make(rpm=60, settings={"limiter_fallback_share": 0.5})
+    # Other processes may have spent the whole budget: only the share's refill is its own.
+    assert await lim.acquire(1) == pytest.approx(2.0)  # 30 a minute at half of 60
 
 
 # -- two processes, real time -------------------------------------------------------------------
@@ -409,8 +424,8 @@ def test_two_processes_stay_within_the_token_limit_with_reconciliation(
 
 def test_limiters_for_different_names_do_not_share(make: Any) -> None:
     assert limiter_key("", "openai/gpt-4o") != limiter_key("", "openai/gpt-4o-mini")
-    assert limiter_key("staging:", "a/b") == "staging:aexy:ratelimit:{a/b}"
-    assert limiter_key("", "we{ir}d/m") == "aexy:ratelimit:{we(ir)d/m}"  # one hash tag
+    assert limiter_key("staging:", "a/b") == "staging:aexy-ratelimit:{a/b}"
+    assert limiter_key("", "we{ir}d/m") == "aexy-ratelimit:{we(ir)d/m}"  # one hash tag
 
 
 async def test_the_connection_can_be_shared_and_is_then_not_closed(

@@ -15,7 +15,7 @@ from aexy.resilience import VirtualClock
 from aexy_redis.backend import RedisCache
 from aexy_redis.connection import Outage, RedisUnavailableError
 from aexy_redis.settings import RedisSettings
-from conftest import ServerFactory, settings_for
+from conftest import ServerFactory, reachable, settings_for
 
 PASSWORD = "s3cret-Pa55word"
 
@@ -124,19 +124,6 @@ async def test_an_error_redis_answers_with_is_not_an_outage(redis_server: RedisS
         await cache.aclose()
 
 
-def _reachable(error: BaseException) -> list[str]:
-    """Text of everything an error leads to: message, args, attributes, context and cause."""
-    seen: list[str] = []
-    todo: list[BaseException | None] = [error]
-    while todo:
-        e = todo.pop()
-        if e is None:
-            continue
-        seen += [str(e), repr(e), *map(repr, e.args), *map(repr, vars(e).values())]
-        todo += [e.__context__, e.__cause__]
-    return seen
-
-
 async def test_the_password_never_shows(server_factory: ServerFactory) -> None:
     server = server_factory(password=PASSWORD)
     assert PASSWORD in server.url
@@ -151,7 +138,7 @@ async def test_the_password_never_shows(server_factory: ServerFactory) -> None:
         server.kill()
         error = await failure(cache.get("aexy:t:1"))
         assert error.__context__ is None and error.__cause__ is None
-        assert not [t for t in _reachable(error) if PASSWORD in t]
+        assert not [t for t in reachable(error) if PASSWORD in t]
         assert PASSWORD not in str(await cache.stats())
     finally:
         await cache.aclose()
@@ -164,7 +151,7 @@ async def test_a_wrong_password_is_reported_without_it(server_factory: ServerFac
     try:
         error = await failure(cache.get("aexy:t:1"))
         assert "AuthenticationError" in str(error)
-        assert not [t for t in _reachable(error) if wrong in t or PASSWORD in t]
+        assert not [t for t in reachable(error) if wrong in t or PASSWORD in t]
     finally:
         await cache.aclose()
 

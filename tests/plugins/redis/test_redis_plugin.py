@@ -65,7 +65,7 @@ async def test_the_limiter_factory_reads_the_environment(monkeypatch: pytest.Mon
     lim = spec.factory("openai/gpt-4o", RateLimits(100, 40_000), clock=lambda: 0.0, sleep=None)
     try:
         assert isinstance(lim, RedisRateLimiter)
-        assert lim.key == "aexy:ratelimit:{openai/gpt-4o}"
+        assert lim.key == "aexy-ratelimit:{openai/gpt-4o}"
         assert lim.fallback.limits == RateLimits(25, 10_000)
         assert "pw" not in repr(lim) and lim.snapshot()["url"] == "redis://***@10.1.2.3:6379/1"
     finally:

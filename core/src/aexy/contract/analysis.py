@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -302,6 +303,28 @@ def _check_text(text: str, what: str) -> None:
         )
 
 
+# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties.txt): characters that render as
+# nothing. Content made of these and whitespace alone is blank, although str.isspace() says no.
+_BLANK = re.compile(
+    "[\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]*")
+
+
+def _check_content(content: str) -> None:
+    """Blank (whitespace and invisible characters only) or holding a NUL: nothing a provider
+    should be sent. Both scans run in C and stop early on ordinary text."""
+    if _BLANK.fullmatch(content):
+        raise InvalidInputError(
+            "content is empty: it holds only whitespace and invisible characters "
+            f"(U+{ord(content.lstrip()[0]):04X} and the like)")
+    at = content.find("\x00")
+    if at >= 0:
+        raise InvalidInputError(
+            f"content holds a NUL character at index {at}; binary data cannot be analysed as "
+            "text (strip the NUL bytes or decode the file)")
+
+
 def _check_json(value: Any) -> None:
     """Strict JSON, walked without recursion: json.dumps would accept tuples and coerce int
     keys silently, so the cache key and the prompt see exactly what the caller passed."""
@@ -380,6 +403,7 @@ class AnalysisRequest:
             )
         if not content or content.isspace():  # no copy of possibly megabytes
             raise InvalidInputError("content is empty")
+        _check_content(content)
         if len(content) > max_content_chars:
             raise InvalidInputError(
                 f"content is {len(content):,} characters, above the limit of "

@@ -252,15 +252,19 @@ class HTTPProvider(BaseLLMProvider):
                 raise ClosedError(f"the {self.name} provider")
             import httpx
 
-            connections = self.settings.max_connections
+            from aexy.contract.transport import PoolTransport
+
+            # httpcore2's pool behind httpx's API (contract/transport.py says why: no slot
+            # lost to a cancelled attempt, no quadratic scan under concurrency), every
+            # connection kept while idle so that concurrent callers reuse them; a test's
+            # transport instead when one is given.
+            transport = self._transport or PoolTransport(
+                max_connections=self.settings.max_connections,
+                name=f"the {self.name} provider's pool ({self.shown_url})")
             self._client = httpx.AsyncClient(
-                transport=self._transport, headers=self.headers(),
+                transport=transport, headers=self.headers(),
                 auth=httpx.BasicAuth(*self._credentials) if self._credentials else None,
-                timeout=self.client_timeout(), follow_redirects=False,
-                # Idle connections kept up to the pool size: concurrent callers reuse them
-                # rather than open one per call (httpx keeps 20 idle by default).
-                limits=httpx.Limits(max_connections=connections,
-                                    max_keepalive_connections=connections))
+                timeout=self.client_timeout(), follow_redirects=False)
         return self._client
 
     def url(self, path: str) -> httpx.URL:

@@ -30,7 +30,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from aexy.plugin_api import AexyError, Clock, ConfigurationError, Random, public_url, scrub
+from aexy.plugin_api import (
+    AexyError,
+    Clock,
+    ConfigurationError,
+    Random,
+    public_url,
+    scrub,
+    split_credentials,
+    url_secrets,
+)
 from aexy_redis.settings import RedisSettings
 
 if TYPE_CHECKING:
@@ -103,6 +112,11 @@ def parse_redis_url(url: str) -> RedisTarget:
             f"{', '.join(s + '://' for s in _SCHEMES)} (see docs/deployment.md)",
             env_var="REDIS_URL")
     mode, tls = _SCHEMES[scheme]
+    if _unescaped_credentials(url):
+        raise ConfigurationError(
+            f"REDIS_URL {shown!r} is malformed: its user name or password holds '/', '?' or "
+            "'#', which a URL must percent-encode (%2F, %3F, %23); see docs/deployment.md",
+            env_var="REDIS_URL")
     try:
         if mode == "standalone":
             return RedisTarget(mode, tls, shown, kwargs=_redis_py_kwargs(url, ssl_flag=False))
@@ -131,7 +145,7 @@ def parse_redis_url(url: str) -> RedisTarget:
         kwargs.pop("port", None)
         return RedisTarget(mode, tls, shown, nodes, service, kwargs)
     except ValueError as exc:
-        reason = scrub(str(exc), _password_of(url))
+        reason = scrub(str(exc), *url_secrets(url))
     raise ConfigurationError(f"REDIS_URL {shown!r} is malformed: {reason} "
                              "(see docs/deployment.md)", env_var="REDIS_URL")
 
@@ -159,10 +173,14 @@ def _host_port(text: str, default: int) -> tuple[str, int]:
     return host, int(port) if port else default
 
 
-def _password_of(url: str) -> str | None:
-    netloc = url.partition("://")[2].partition("/")[0]
-    creds = netloc.rpartition("@")[0]
-    return unquote(creds.partition(":")[2]) if ":" in creds else None
+def _unescaped_credentials(url: str) -> bool:
+    """Whether the URL's user name or password holds a character a URL parser takes for the
+    end of the authority (redis-py would read part of the password as the port)."""
+    bare, credentials = split_credentials(url)
+    if credentials is None:
+        return False
+    userinfo = url.partition("://")[2][:len(url) - len(bare) - 1]
+    return any(c in userinfo for c in "/?#")
 
 
 class Outage:
@@ -224,8 +242,13 @@ class RedisConnection:
     """
 
     def __init__(self, settings: RedisSettings, *, clock: Clock = time.monotonic,
-                 random: Random = _random.random) -> None:
+                 random: Random = _random.random, timeout: float | None = None,
+                 timeout_setting: str = "AEXY_REDIS_TIMEOUT") -> None:
         self.settings = settings
+        #: Seconds one operation may take (``settings.timeout`` unless given), and the
+        #: setting that says so (named in errors).
+        self.timeout = settings.timeout if timeout is None else timeout
+        self.timeout_setting = timeout_setting
         self.target = parse_redis_url(settings.url.get_secret_value())
         self.outage = Outage(settings.backoff_base, settings.backoff_cap, clock=clock,
                              random=random)
@@ -253,8 +276,8 @@ class RedisConnection:
 
         s, t = self.settings, self.target
         common: dict[str, Any] = {
-            "socket_timeout": s.timeout,
-            "socket_connect_timeout": s.timeout,
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.timeout,
             # A command on a pooled connection that died with a Redis restart is sent again
             # once on a fresh one; everything else is the caller's (fast) failure.
             "retry": Retry(ExponentialWithJitterBackoff(base=0.005, cap=0.02), s.retries),
@@ -269,7 +292,7 @@ class RedisConnection:
             from redis.asyncio.sentinel import Sentinel
 
             sentinel_kwargs: dict[str, Any] = {
-                "socket_timeout": s.timeout, "socket_connect_timeout": s.timeout}
+                "socket_timeout": self.timeout, "socket_connect_timeout": self.timeout}
             if t.tls:
                 sentinel_kwargs["ssl"] = True
             if s.sentinel_password is not None:
@@ -287,20 +310,20 @@ class RedisConnection:
 
     def _secrets(self) -> tuple[str | None, ...]:
         s = self.settings
-        return (self.target.kwargs.get("password"),
+        return (*url_secrets(s.url.get_secret_value()), self.target.kwargs.get("password"),
                 s.sentinel_password.get_secret_value() if s.sentinel_password else None)
 
     def describe(self, exc: BaseException) -> str:
         """A one-line account of ``exc`` with every secret we hold masked."""
         if isinstance(exc, TimeoutError) and not str(exc):
-            text = f"no answer within {self.settings.timeout:g}s (AEXY_REDIS_TIMEOUT)"
+            text = f"no answer within {self.timeout:g}s ({self.timeout_setting})"
         else:
             text = f"{type(exc).__name__}: {exc}"
         return scrub(text, *self._secrets())
 
     async def run(self, op: Callable[[Redis | RedisCluster], Awaitable[T]], *, what: str,
                   limit: float | None = None) -> T:
-        """Run ``op(client)`` within ``limit`` seconds (default ``AEXY_REDIS_TIMEOUT``;
+        """Run ``op(client)`` within ``limit`` seconds (default :attr:`timeout`;
         ``math.inf`` for none beyond the per-command socket timeouts, as ``clear`` needs).
 
         :raises RedisUnavailableError: at once during an outage pause, or when ``op`` fails.
@@ -312,7 +335,7 @@ class RedisConnection:
                 f"Redis at {self.url} is unavailable ({self.outage.last_error}); "
                 f"next try in {wait:.2f}s", retry_in=wait)
         if limit is None:
-            limit = self.settings.timeout
+            limit = self.timeout
         epoch = self.outage.epoch
         try:
             async with asyncio.timeout(limit if math.isfinite(limit) else None):
@@ -339,8 +362,9 @@ class RedisConnection:
 
 
 def connect(settings: RedisSettings | None = None, *, clock: Clock = time.monotonic,
-            random: Random = _random.random) -> RedisConnection:
+            random: Random = _random.random, timeout: float | None = None,
+            timeout_setting: str = "AEXY_REDIS_TIMEOUT") -> RedisConnection:
     """A :class:`RedisConnection` from ``settings`` (the environment when omitted). Nothing is
     contacted until the first operation."""
     return RedisConnection(settings if settings is not None else RedisSettings(), clock=clock,
-                           random=random)
+                           random=random, timeout=timeout, timeout_setting=timeout_setting)

@@ -13,8 +13,19 @@ behind each other exactly as tasks of one process do:
 * **reconciliation**: the real usage corrects the token bucket, and the hash's ``shift`` moves
   every waiter's turn by the same amount (later for a charge, earlier for a refund). Waiters in
   this process hear of it at once; waiters elsewhere within ``recheck`` seconds.
-* **outage**: while Redis is unavailable each process falls back to a ``local`` limiter
-  (scaled by ``AEXY_REDIS_LIMITER_FALLBACK_SHARE``), and goes back to Redis when it returns.
+* **slow answers**: the limiter waits up to ``AEXY_REDIS_LIMITER_TIMEOUT`` (1 s) for Redis to
+  answer: a slow answer is still a reservation in the shared budget, never a reason to hand
+  out calls from elsewhere.
+* **outage**: while Redis is unavailable (down, unreachable, slower than that, or refusing the
+  script, as a full Redis with ``noeviction`` does) each process falls back to a ``local``
+  limiter holding ``AEXY_REDIS_LIMITER_FALLBACK_SHARE`` of each limit. Its buckets start from
+  that share of what Redis last reported left (empty if it never answered), not full, and refill
+  at that share of the rate; so N processes at share 1/N admit together no more than the shared
+  bucket would have. When Redis answers again, its first reservation brings the shared bucket
+  down to what the local buckets hold together, estimated as N times this process's own (a
+  minimum, so processes returning one after another never charge the same calls twice): the
+  calls granted locally are not granted again by a bucket that refilled, or restarted empty,
+  meanwhile.
 
 Time in the buckets is Redis's own clock (``TIME``), the one clock all machines share; tests
 pass ``now=`` (a virtual clock) instead. The bucket hash expires once both buckets are full again.
@@ -29,7 +40,13 @@ import time
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from aexy.plugin_api import LocalRateLimiter, RateLimits, RateLimitWaitError, logger
+from aexy.plugin_api import (
+    IncidentLog,
+    LocalRateLimiter,
+    RateLimits,
+    RateLimitWaitError,
+    TokenBucket,
+)
 from aexy_redis.connection import RedisConnection, RedisUnavailableError, connect
 from aexy_redis.settings import RedisSettings
 
@@ -68,32 +85,47 @@ end
 """
 
 # ARGV: now, request rate/s, request capacity, token rate/s, token capacity, tokens, max wait
-# ('' = none). Returns {1, request wait, token wait, shift} or {0, turn, shift} (refused).
+# ('' = none), then the most each bucket may hold after an outage ('' = no bound), applied
+# first (a lower token level moves the queue, as a charge in reconciliation does). Returns
+# {1, request wait, token wait, shift, requests left, tokens left} or
+# {0, turn, shift, requests left, tokens left} (refused).
 _ACQUIRE = _PRELUDE + """
 local rr, rc = tonumber(ARGV[2]), tonumber(ARGV[3])
 local tr, tc = tonumber(ARGV[4]), tonumber(ARGV[5])
 local amount = tonumber(ARGV[6])
+local br, bt = tonumber(ARGV[8]), tonumber(ARGV[9])
 local s = redis.call('HMGET', key, 'rl', 'ru', 'tl', 'tu', 'ts')
 local rl, ru = refill(tonumber(s[1]), tonumber(s[2]), rr, rc)
 local tl, tu = refill(tonumber(s[3]), tonumber(s[4]), tr, tc)
 local shift = tonumber(s[5]) or 0
+local bounded = false
+if rr > 0 and br and rl > br then rl, bounded = br, true end
+if tr > 0 and bt and tl > bt then
+  shift = shift + (tl - bt) / tr
+  tl, bounded = bt, true
+end
+local function save(r, t)
+  redis.call('HSET', key, 'rl', f(r), 'ru', f(ru), 'tl', f(t), 'tu', f(tu), 'ts', f(shift))
+  local idle = math.max(full_in(r, rr, rc), full_in(t, tr, tc))
+  redis.call('PEXPIRE', key, math.ceil(idle * 1000) + 1000)
+end
 local rw, tw = 0, 0
+local nrl, ntl = rl, tl
 if rr > 0 then
-  rl = rl - 1
-  if rl < 0 then rw = -rl / rr end
+  nrl = rl - 1
+  if nrl < 0 then rw = -nrl / rr end
 end
 if tr > 0 then
-  tl = tl - amount
-  if tl < 0 then tw = -tl / tr end
+  ntl = tl - amount
+  if ntl < 0 then tw = -ntl / tr end
 end
 local turn = math.max(rw, tw)
 if ARGV[7] ~= '' and turn > 1e-9 and turn > tonumber(ARGV[7]) then
-  return {0, f(turn), f(shift)}
+  if bounded then save(rl, tl) end
+  return {0, f(turn), f(shift), f(rl), f(tl)}
 end
-redis.call('HSET', key, 'rl', f(rl), 'ru', f(ru), 'tl', f(tl), 'tu', f(tu), 'ts', f(shift))
-local idle = math.max(full_in(rl, rr, rc), full_in(tl, tr, tc))
-redis.call('PEXPIRE', key, math.ceil(idle * 1000) + 1000)
-return {1, f(rw), f(tw), f(shift)}
+save(nrl, ntl)
+return {1, f(rw), f(tw), f(shift), f(nrl), f(ntl)}
 """
 
 # A reservation refused after waiting (deadline) or cancelled goes back; nobody's turn moves.
@@ -140,9 +172,10 @@ return {f(rl), f(tl), f(tonumber(s[5]) or 0)}
 
 
 def limiter_key(namespace: str, name: str) -> str:
-    """The hash of one limiter. The braces make it a Redis Cluster hash tag (one slot)."""
+    """The hash of one limiter. The braces make it a Redis Cluster hash tag (one slot). It is
+    outside the cache's ``aexy:`` prefix, so clearing or counting the cache never touches it."""
     safe = name.replace("{", "(").replace("}", ")")
-    return f"{namespace}aexy:ratelimit:{{{safe}}}"
+    return f"{namespace}aexy-ratelimit:{{{safe}}}"
 
 
 class RedisRateLimiter:
@@ -179,17 +212,28 @@ class RedisRateLimiter:
         self.period = period
         self.recheck = recheck if recheck is not None else max(period / 60, 0.05)
         self._owns_connection = connection is None
-        self.connection = connection if connection is not None else connect(
-            settings, clock=self._clock)
+        if connection is None:
+            settings = settings if settings is not None else RedisSettings()
+            # Its own pool, with the limiter's longer timeout: a slow answer is not an outage.
+            connection = connect(settings, clock=self._clock,
+                                 timeout=max(settings.timeout, settings.limiter_timeout),
+                                 timeout_setting="AEXY_REDIS_LIMITER_TIMEOUT")
+        self.connection = connection
         self.key = limiter_key(self.connection.settings.namespace, name)
         rpm, tpm = limits.requests_per_minute, limits.tokens_per_minute
         self._rr, self._rc = (rpm / period, rpm * burst) if rpm else (0.0, 0.0)
         self._tr, self._tc = (tpm / period, tpm * burst) if tpm else (0.0, 0.0)
-        share = self.connection.settings.limiter_fallback_share
+        self.share = share = self.connection.settings.limiter_fallback_share
         self.fallback = LocalRateLimiter(
             name, RateLimits(rpm * share if rpm else None,
                              max(1, int(tpm * share)) if tpm else None),
             clock=self._clock, sleep=self._sleep, period=period, burst=burst)
+        #: What Redis last reported left (requests, tokens) and when (this process's clock):
+        #: the local fallback starts from its share of it. Unknown: nothing is assumed left.
+        self._last_levels: tuple[float, float, float] | None = None
+        #: Why calls are being granted locally now (``None``: through Redis).
+        self.fallback_reason: str | None = None
+        self._incident = IncidentLog(f"Redis for the rate limiter of {name}", clock=self._clock)
         client = self.connection.client
         self._acquire: AsyncScript = client.register_script(_ACQUIRE)
         self._unreserve_script: AsyncScript = client.register_script(_UNRESERVE)
@@ -198,7 +242,6 @@ class RedisRateLimiter:
         self._pending: set[asyncio.Future[Any]] = set()
         self._changed: asyncio.Event | None = None
         self._local_outstanding = 0  # calls granted by the fallback, not yet reconciled
-        self._warned = ""
         self.granted = 0  # reservations Redis granted (immediate or after a wait)
         self.waits = 0
         self.waited_s = 0.0
@@ -247,7 +290,7 @@ class RedisRateLimiter:
         limit = "" if max_wait is None or not math.isfinite(max_wait) else repr(float(max_wait))
         taking = self._track(asyncio.ensure_future(self._script(
             self._acquire, self._rr, self._rc, self._tr, self._tc, amount, limit,
-            what="rate limiter acquire")))
+            *self._bounds_after_fallback(), what="rate limiter acquire")))
         try:
             reply = await asyncio.shield(taking)
         except RedisUnavailableError as exc:
@@ -256,6 +299,7 @@ class RedisRateLimiter:
             # Cancelled while Redis was deciding: give back whatever it grants.
             taking.add_done_callback(lambda t: self._give_back_if_granted(t, amount))
             raise
+        self._redis_answered(reply)
         if int(reply[0]) == 0:
             assert max_wait is not None
             raise self._refused(float(reply[1]), 0.0, max_wait)
@@ -296,19 +340,46 @@ class RedisRateLimiter:
 
     async def _acquire_locally(self, tokens: int, max_wait: float | None,
                                error: RedisUnavailableError) -> float:
-        """When Redis fails: the process's own share of the limits."""
-        # One warning per outage (or per distinct error Redis answered with), not per call.
-        mark = f"outage {self.connection.outage.outages}" if error.outage else str(error)
-        if mark != self._warned:
-            self._warned = mark
-            logger.warning("redis rate limiter: Redis failed; this process uses its local "
-                           "share of the limits until Redis answers again", extra={
-                               "limiter": self.name, "error": str(error)})
+        """When Redis fails: the process's own share of the limits, starting from its share
+        of what Redis last reported left."""
+        if self.fallback_reason is None:
+            self._start_fallback()
+        self.fallback_reason = str(error)
+        self._incident.failed("failed (%s); this process grants calls from its local share of "
+                              "the limits until it answers again", error,
+                              extra={"limiter": self.name})
         self.fallback_calls += 1
         waited = await self.fallback.acquire(tokens, max_wait=max_wait)
         if self._tr:
             self._local_outstanding += 1
         return waited
+
+    def _start_fallback(self) -> None:
+        """Seed the local buckets with this process's share of the shared budget's last
+        known levels (refilled from then at the share's rate), or empty when unknown."""
+        last = self._last_levels
+        requests, tokens, at = last if last is not None else (0.0, 0.0, self._clock())
+        pairs: tuple[tuple[TokenBucket | None, float], ...] = (
+            (self.fallback.requests, requests), (self.fallback.tokens, tokens))
+        for bucket, level in pairs:
+            if bucket is not None:
+                bucket.set(level * self.share, at=at)
+
+    def _bounds_after_fallback(self) -> tuple[str, str]:
+        """While calls are granted locally, the most the shared buckets may hold once Redis
+        answers: what the processes' local buckets hold together, taken to be this one's
+        divided by its share (every process alike). ``''``: no bound."""
+        if self.fallback_reason is None:
+            return "", ""
+        requests, tokens = self.fallback.requests, self.fallback.tokens
+        return ("" if requests is None else repr(requests.available() / self.share),
+                "" if tokens is None else repr(tokens.available() / self.share))
+
+    def _redis_answered(self, reply: list[Any]) -> None:
+        """Redis granted or refused: the shared budget is in force again."""
+        self._last_levels = (float(reply[-2]), float(reply[-1]), self._clock())
+        self.fallback_reason = None
+        self._incident.succeeded()
 
     async def _sleep_or_correction(self, seconds: float) -> bool:
         """Sleep ``seconds``, or less if a reconciliation in this process moves the queue;
@@ -376,11 +447,12 @@ class RedisRateLimiter:
                 "shift": float(values[2])}
 
     def snapshot(self) -> dict[str, Any]:
-        outage = self.connection.outage
         return {
             "limiter": "redis",
             "url": self.connection.url,
-            "mode": "local fallback (Redis unavailable)" if outage.down else "redis",
+            "mode": "redis" if self.fallback_reason is None else "local fallback",
+            "fallback_reason": self.fallback_reason,
+            "fallback_share": self.share,
             "requests_per_minute": self.limits.requests_per_minute,
             "tokens_per_minute": self.limits.tokens_per_minute,
             "granted": self.granted,

@@ -60,9 +60,15 @@ class RedisSettings(PluginSettings):
         None, description="AEXY_REDIS_SENTINEL_PASSWORD: password of the Sentinel processes "
         "themselves (the URL's password is the data nodes')",
     )
+    limiter_timeout: float = Field(
+        1.0, gt=0, description="AEXY_REDIS_LIMITER_TIMEOUT: seconds the rate limiter waits for "
+        "Redis's answer before it counts Redis as unavailable (never less than "
+        "AEXY_REDIS_TIMEOUT): a slow answer is still the shared budget's",
+    )
     limiter_fallback_share: float = Field(
         1.0, gt=0, le=1, description="AEXY_REDIS_LIMITER_FALLBACK_SHARE: share of each limit "
-        "one process may use on its own while Redis is unavailable (1/N for N processes)",
+        "one process may use on its own while Redis is unavailable (1/N for N processes); its "
+        "local budget starts from this share of what Redis last reported left",
     )
 
     @field_validator("url", mode="before")
