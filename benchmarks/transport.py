@@ -8,17 +8,17 @@ Sections (``--only`` picks some):
 - ``stall``: lost pool slots. The server answers 5 s late; callers (4x the pool) give up after
   1 s by cancellation, as the gateway's attempt cutoff does; then the server is healthy and 64
   calls get 2 s each. Reported: connections busy with no request ("lost"), later successes.
-  Also through the gateway and aexy-openai (``OPENAI_TIMEOUT=1``), as wired today and on
-  ``PoolTransport``.
+  Also through the gateway and aexy-openai (``OPENAI_TIMEOUT=1``), as wired (``PoolTransport``,
+  which the HTTP provider base builds) and on httpx's own pool (how they were wired before).
 - ``throughput``: calls/s at 1, 64 and 256 callers, interleaved rounds (the first contender
   rotating), median ratio to raw httpx with its own defaults; CPU (this process) per call. The
   providers (aexy-openai, aexy-ollama) are called through ``provider.complete()`` with the
-  request the gateway builds, as wired today and with ``transport=PoolTransport(...)``.
+  request the gateway builds, as wired (``PoolTransport``) and on httpx's own pool.
 - ``profile``: share of CPU in the pool's request assignment at 256 callers (cProfile).
 - ``load``: 10,000 analyses at concurrency 256 through the gateway and aexy-openai, 10 % faults
   (500, 503, 429, reset, and answers twice ``OPENAI_TIMEOUT`` late; ``--load-timeout``, 5 s):
-  results, typed and untyped errors, hangs, slots busy afterwards; today's wiring and
-  ``PoolTransport``.
+  results, typed and untyped errors, hangs, slots busy afterwards; as wired and on httpx's own
+  pool.
 
 Raw clients get ``timeout=60`` (httpx's default 5 s pool timeout fails the baseline itself at 256
 callers on a loaded machine); pool settings are each library's own unless stated.
@@ -155,14 +155,19 @@ def provider(kind: str, server: Server, *, pooled: bool, timeout: float = 60.0) 
 
         settings = OllamaSettings(base_url=server.url, model="llama3.2", timeout=timeout)
         cls = OllamaProvider
-    transport = PoolTransport(max_connections=settings.max_connections) if pooled else None
-    return cls(settings, transport=transport)
+    return cls(settings, transport=None if pooled else httpx_pool(settings.max_connections))
+
+
+def httpx_pool(connections: int) -> httpx.AsyncHTTPTransport:
+    """httpx's own pool as the providers were wired before PoolTransport (every connection kept
+    while idle)."""
+    return httpx.AsyncHTTPTransport(limits=httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections))
 
 
 def provider_pool(p: Any) -> Any:
-    client = p._client_for_calls()
-    return client._transport if isinstance(client._transport, PoolTransport) \
-        else client._transport._pool
+    transport = p.client._transport
+    return transport if isinstance(transport, PoolTransport) else transport._pool
 
 
 async def provider_contender(kind: str, server: Server, *, pooled: bool) -> Contender:
@@ -174,7 +179,7 @@ async def provider_contender(kind: str, server: Server, *, pooled: bool) -> Cont
     async def post() -> None:
         await p.complete(request)
 
-    label = f"aexy-{kind} " + ("+ PoolTransport" if pooled else "(as wired)")
+    label = f"aexy-{kind} " + ("(as wired: PoolTransport)" if pooled else "on httpx's own pool")
     return Contender(label, post, p.aclose, lambda: provider_pool(p))
 
 
@@ -282,8 +287,7 @@ async def stall_gateway(server: Server, *, pooled: bool, pool: int, callers: int
 
     settings = OpenAISettings(api_key="sk-bench-0000000000000000", base_url=server.url + "/v1",
                               timeout=1.0, max_connections=pool)
-    p = OpenAIProvider(settings, transport=PoolTransport(max_connections=pool) if pooled
-                       else None)
+    p = OpenAIProvider(settings, transport=None if pooled else httpx_pool(pool))
     gw = LLMGateway(provider=p, fallbacks=(), plugins=PluginHost(entry_points=False),
                     cache=False, settings=AexySettings(max_attempts=1, coalesce=False,
                                                        breaker_failure_rate=0))
@@ -325,7 +329,8 @@ async def stall(server: Server, a: argparse.Namespace) -> None:
         await c.close()
         for pooled in (False, True):
             lost, _, ok = await stall_gateway(server, pooled=pooled, pool=pool, callers=callers)
-            label = "gateway + aexy-openai " + ("+ PoolTransport" if pooled else "(as wired)")
+            label = "gateway + aexy-openai " + ("(as wired: PoolTransport)" if pooled
+                                                else "on httpx's own pool")
             print(f"{label:<40} {pool:>5} {callers:>8} {lost:>6} {ok:>6}/64")
 
 
@@ -362,8 +367,8 @@ async def load_once(server: Server, a: argparse.Namespace, *, pooled: bool) -> N
     server.mode(fault_rate=0.10, slow_delay=2 * a.load_timeout, seed=7)
     settings = OpenAISettings(api_key="sk-bench-0000000000000000", base_url=server.url + "/v1",
                               timeout=a.load_timeout)
-    transport = PoolTransport(max_connections=settings.max_connections) if pooled else None
-    p = OpenAIProvider(settings, transport=transport)
+    p = OpenAIProvider(settings, transport=None if pooled else httpx_pool(
+        settings.max_connections))
     gw = LLMGateway(provider=p, fallbacks=(), plugins=PluginHost(entry_points=False),
                     cache=False, settings=AexySettings(deadline_seconds=30))
     outcome: Counter[str] = Counter()
@@ -391,7 +396,7 @@ async def load_once(server: Server, a: argparse.Namespace, *, pooled: bool) -> N
         task.cancel()
     await asyncio.sleep(0.5)
     busy = lost_slots(provider_pool(p))[0]
-    label = "PoolTransport" if pooled else "as wired (httpx 0.29)"
+    label = "as wired: PoolTransport" if pooled else "httpx's own pool (httpx 0.29)"
     print(f"{label:<26} {outcome['results']:>8} {outcome['typed']:>6} {outcome['untyped']:>8} "
           f"{len(pending):>5} {busy:>11} {wall:>7.1f}")
     breaker = gw.stats()["breakers"]["openai/" + p.model]
