@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from aexy.contract.completion import FinishReason as FinishReason
     from aexy.contract.completion import Message as Message
     from aexy.contract.completion import Usage as Usage
+    from aexy.contract.cost import PriceRef as PriceRef
+    from aexy.contract.tokens import TokenCount as TokenCount
 
     # Cache backends
     from aexy.contract.cache import CacheBackend as CacheBackend

@@ -17,16 +17,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from aexy.cost import CostTally
 from aexy.log import logger as logger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from aexy.contract.analysis import ProvenanceRecord
     from aexy.contract.completion import Completion
+    from aexy.contract.cost import Cost
+    from aexy.cost import Charge
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
 
 _LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
 _NO_SPAN = nullcontext(None)
+#: Charges kept unpriced before they are priced in one go (``stats()`` prices them too).
+_PENDING_CHARGES = 512
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -59,6 +66,23 @@ class GatewayStats:
         self.latency: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=_LATENCY_WINDOW)
         )
+        # Billed calls (saved=False) and what cache hits and coalesced calls saved (True),
+        # priced when read: most gateways are never asked.
+        self._charges: list[tuple[Charge, bool]] = []
+        self._tally = CostTally()
+
+    def charge(self, charge: Charge, saved: bool = False) -> None:
+        self._charges.append((charge, saved))
+        if len(self._charges) >= _PENDING_CHARGES:
+            self.cost()
+
+    def cost(self) -> CostTally:
+        """The running cost totals, every charge so far priced."""
+        pending, self._charges = self._charges, []
+        for one, saved in pending:
+            cost = one.cost()
+            self._tally.add(cost.as_saved() if saved else cost, label=one.label)
+        return self._tally
 
     def snapshot(self) -> dict[str, Any]:
         latency = {}
@@ -92,6 +116,7 @@ class GatewayStats:
             },
             "errors": dict(self.errors),
             "tokens": dict(self.tokens),
+            "cost": self.cost().snapshot(),
             "latency": latency,
         }
 
@@ -143,6 +168,14 @@ class Telemetry:
         )
         self.rate_limit_wait = meter.create_histogram(
             "aexy.rate_limit.wait", unit="s", description="Time spent waiting for the limiter"
+        )
+        self.cost = meter.create_counter(
+            "aexy.cost", unit="USD", description="What provider calls cost (status priced "
+            "or local), and what cache hits and coalesced calls saved (aexy.cost.saved)"
+        )
+        self.unpriced = meter.create_counter(
+            "aexy.cost.unpriced_calls", description="Provider calls whose model has no known "
+            "price: not in aexy.cost, so that total is incomplete while this is above zero"
         )
 
     def active(self) -> bool:
@@ -219,10 +252,13 @@ class Recorder:
             yield span
 
     def call_ok(self, provider: str, seconds: float, completion: Completion,
-                span: Any = None) -> None:
-        """A physical call that answered (its answer may still be refused or invalid)."""
+                span: Any = None, charge: Charge | None = None) -> None:
+        """A physical call that answered (its answer may still be refused or invalid), and
+        what it was billed for (priced now only for OpenTelemetry)."""
         usage = completion.usage
         s = self.stats
+        if charge is not None:
+            s.charge(charge)
         s.provider_calls[provider] += 1
         s.latency[provider].append(seconds)
         s.tokens[f"{provider}.input"] += usage.input_tokens
@@ -242,6 +278,25 @@ class Recorder:
                                          {**attrs, "gen_ai.token.type": "input"})
             self.otel.token_usage.record(usage.output_tokens,
                                          {**attrs, "gen_ai.token.type": "output"})
+            if charge is not None:
+                cost = charge.cost()
+                if span is not None:
+                    _cost_attributes(span, cost)
+                self._record_cost(cost, attrs)
+
+    def saved(self, charges: Iterable[Charge]) -> None:
+        """What a cache hit or a coalesced call would have cost: saved, not paid."""
+        for one in charges:
+            self.stats.charge(one, saved=True)
+            if self.otel.active():
+                self._record_cost(one.cost().as_saved(), _call_attrs(one.provider, one.model))
+
+    def _record_cost(self, cost: Cost, attrs: dict[str, str]) -> None:
+        if cost.total_usd is None:
+            self.otel.unpriced.add(1, attrs)
+            return
+        self.otel.cost.add(float(cost.total_usd), {**attrs, "aexy.cost.status": cost.status,
+                                                   "aexy.cost.saved": cost.saved})
 
     def call_failed(self, provider: str, model: str, seconds: float, code: str) -> None:
         """A physical call that reached the provider and failed with ``code``."""
@@ -303,6 +358,7 @@ class Recorder:
                     "cache_hit": p["cache_hit"], "attempts": p["attempts"],
                     "retries": p["retries"], "fallback": p["fallback"],
                     "coalesced": p["coalesced"], "method": p["method"],
+                    **_cost_fields(p["cost"]),
                 },
             )
         if heuristic_fallback:
@@ -315,6 +371,23 @@ class Recorder:
                 extra={"provider": p["provider"], "analysis_type": p["analysis_type"],
                        "method": p["method"], "failures": list(p["failures"])},
             )
+
+
+def _cost_fields(cost: Cost | None) -> dict[str, Any]:
+    """The cost in the log line: what was paid, or saved, or that there is no price."""
+    if cost is None:
+        return {}
+    amount = None if cost.total_usd is None else float(cost.total_usd)
+    return {"cost_usd": amount, "cost_status": cost.status, "cost_saved": cost.saved}
+
+
+def _cost_attributes(span: Any, cost: Cost) -> None:
+    """The call's cost on its GenAI span, next to ``gen_ai.usage.*``."""
+    span.set_attribute("aexy.cost.status", cost.status)
+    if cost.total_usd is not None:
+        span.set_attribute("aexy.cost.usd", float(cost.total_usd))
+    if cost.source:
+        span.set_attribute("aexy.cost.source", cost.source)
 
 
 def _call_attrs(provider: str, model: str) -> dict[str, str]:
