@@ -16,12 +16,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from priced_fakes import MODEL, PricedFake, Untouchable
 
 from aexy import LLMGateway
 from aexy.budget import Budget, LocalLedger
 from aexy.cache import MemoryCache
 from aexy.completion import Completion, CompletionRequest, Usage
-from aexy.contract.cost import PriceRef
 from aexy.cost import price
 from aexy.errors import BudgetExceededError, ErrorCode, LLMError
 from aexy.plugins import PluginHost
@@ -29,34 +29,9 @@ from aexy.schema import example_from_schema
 from aexy.settings import AexySettings
 from aexy.telemetry import Telemetry
 from aexy.testing import FakeProvider, install_fake_provider
-from aexy.tokens import TokenCount, upper_bound
+from aexy.tokens import TokenCount
 
 CODE = "def add(a: int, b: int) -> int:\n    return a + b\n"
-MODEL = "claude-sonnet-4-5"
-
-
-class PricedFake(FakeProvider):
-    """A fake that the price list knows as Anthropic's model, answering with a usage below the
-    request's limits (like a real API would)."""
-
-    name: ClassVar[str] = "pricedfake"
-    rng = random.Random(5)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("model", MODEL)
-        super().__init__(*args, **kwargs)
-
-    def price_ref(self) -> PriceRef:
-        return PriceRef(provider_id="anthropic")
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        answer = await super().complete(request)
-        if answer.usage.cache_read_tokens:  # scripted
-            return answer
-        bound = upper_bound(request)
-        usage = Usage(self.rng.randint(bound // 6, bound // 3),
-                      self.rng.randint(100, request.max_tokens // 4))
-        return Completion(answer.text, answer.model, usage, answer.finish_reason, "stop")
 
 
 def valid(request: CompletionRequest) -> str:
@@ -302,13 +277,6 @@ async def test_the_budget_comes_from_the_settings_on_the_chosen_ledger(
 
 
 # -- dry runs --------------------------------------------------------------------------------------
-class Untouchable(PricedFake):
-    """The same provider (so the same cache keys), failing the test if anything is sent."""
-
-    async def complete(self, request: CompletionRequest) -> Completion:
-        raise AssertionError("a dry run sent a request")
-
-
 async def test_a_dry_run_sends_nothing_and_plans_every_call(host: PluginHost) -> None:
     backend = MemoryCache()
     async with gateway(PricedFake(), host, cache=backend) as gw:

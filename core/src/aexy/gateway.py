@@ -44,7 +44,7 @@ from aexy.contract.prompts import Prompt
 from aexy.contract.provider import BaseLLMProvider
 from aexy.contract.ratelimit import RateLimiter
 from aexy.contract.tokens import TokenCount, estimate_request
-from aexy.cost import Charge, total_cost
+from aexy.cost import Charge, CostTally, total_cost
 from aexy.errors import (
     ClosedError,
     ConfigurationError,
@@ -627,6 +627,11 @@ class LLMGateway:
     @property
     def analysis_types(self) -> list[str]:
         return self._types.names()
+
+    def cost_totals(self) -> CostTally:
+        """What this gateway's calls cost so far: paid, saved by the cache and by coalesced
+        calls, and the calls without a price (``stats()["cost"]`` in figures)."""
+        return self._recorder.stats.cost()
 
     def stats(self) -> dict[str, Any]:
         """Requests, cache hit rate, provider calls, errors by code, tokens, cost (paid, saved

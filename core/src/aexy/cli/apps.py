@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aexy.cli._util import check_encoding, get_console, host, read_text, run_async
+from aexy.cli._jobs import Job, job_options
+from aexy.cli._util import check_encoding, get_console, read_text, run_async
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
         ProfileReport,
         TeamPrediction,
     )
-    from aexy.gateway import LLMGateway
 
 __all__ = ["APP_COMMANDS", "match", "predict", "profile"]
 
@@ -100,12 +100,6 @@ def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -
     task = progress.add_task(title, total=None, step="")
     with progress:
         return run_async(work(_Bar(progress, task)))
-
-
-def _gateway(provider: str | None, model: str | None) -> LLMGateway:
-    from aexy.gateway import LLMGateway
-
-    return LLMGateway(provider, model=model, plugins=host())
 
 
 # -- shared rendering ------------------------------------------------------------------------------
@@ -232,6 +226,7 @@ def _print_report(console: Console, report: ProfileReport) -> None:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the report as JSON (a list with --all or several --author).")
+@job_options()
 def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datetime | None,
             until: datetime | None, period: str, aliases: tuple[str, ...], samples: int,
             sample_chars: int, quality: bool, concurrency: int, output_dir: str | None,
@@ -252,11 +247,12 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
         raise click.UsageError("give --author EMAIL (repeatable) or --all; "
                                "`git shortlog -sne` lists the authors")
     alias_map = _aliases(aliases)
+    job = Job(provider, model)
 
     async def work(bar: _Bar) -> list[ProfileReport]:
         from aexy.apps import ProfileAnalyzer
 
-        async with _gateway(provider, model) as gateway:
+        async with job.gateway() as gateway:
             analyzer = ProfileAnalyzer(gateway, max_samples=samples,
                                        max_sample_chars=sample_chars, concurrency=concurrency,
                                        code_quality=quality, use_cache=not no_cache)
@@ -266,6 +262,9 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
                 aliases=alias_map, progress=bar)
 
     reports = _with_progress("profile", work)
+    if job.dry_run:  # the reports are stand-ins: nothing is written
+        job.print_plan(as_json)
+        return
     if output_dir is not None:
         target = Path(output_dir)
         target.mkdir(parents=True, exist_ok=True)
@@ -281,6 +280,7 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
             _print_report(console, r)
         if output_dir is not None:
             console.print(f"reports: {output_dir}/", style="dim")
+    job.print_footer()
     if not all(r.profile.ok for r in reports) or _broken(
             f for r in reports for s in r.samples for f in s.failures.values()):
         raise SystemExit(1)
@@ -333,6 +333,7 @@ def _print_match(console: Console, report: MatchReport) -> None:
 @click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
               help="Text encoding of TASK_FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
+@job_options()
 def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...],
           concurrency: int, provider: str | None, model: str | None, no_cache: bool,
           encoding: str, as_json: bool) -> None:
@@ -351,19 +352,24 @@ def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...
 
     task = read_text(task_file, encoding)
     candidates = load_profiles(profile_paths)
+    job = Job(provider, model)
 
     async def work(bar: _Bar) -> MatchReport:
         from aexy.apps import TaskMatcher
 
-        async with _gateway(provider, model) as gateway:
+        async with job.gateway() as gateway:
             matcher = TaskMatcher(gateway, concurrency=concurrency, use_cache=not no_cache)
             return await matcher.match(task, candidates, labels=list(labels), progress=bar)
 
     report = _with_progress("match", work)
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     if as_json:
         click.echo(_dumps(report.model_dump(mode="json")))
     else:
         _print_match(get_console(), report)
+    job.print_footer()
     if not report.ranking or _broken([report.signals.failure,
                                       *(u.failure for u in report.unmatched)]):
         raise SystemExit(1)
@@ -401,6 +407,7 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
 @click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+@job_options()
 def predict(activity_file: str | None, repo: str | None, author: str | None, team: bool,
             since: datetime | None, until: datetime | None, period: str,
             aliases: tuple[str, ...], horizon: int | None, provider: str | None,
@@ -428,12 +435,13 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
         raise click.UsageError("--author, --team, --alias, --since and --until go with --repo")
     alias_map = _aliases(aliases)
     team_name = Path(repo).resolve().name if repo is not None else None
+    job = Job(provider, model)
 
     async def work(bar: _Bar) -> Prediction | TeamPrediction:
         from aexy.apps import PredictiveAnalyzer, load_activity
         from aexy.catalogue.activity import TeamMetrics
 
-        async with _gateway(provider, model) as gateway:
+        async with job.gateway() as gateway:
             analyzer = PredictiveAnalyzer(gateway, horizon_months=horizon,
                                           use_cache=not no_cache)
             if repo is not None and team:
@@ -452,10 +460,14 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
             return await analyzer.predict(data, source=activity_file, progress=bar)
 
     result = _with_progress("predict", work)
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     if as_json:
         click.echo(_dumps(result.model_dump(mode="json")))
     else:
         _print_prediction(get_console(), result)
+    job.print_footer()
     if not any(o.ok for o in result.outcomes) or _broken(o.failure for o in result.outcomes):
         raise SystemExit(1)
 

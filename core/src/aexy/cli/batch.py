@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import (
     check_encoding,
     get_console,
@@ -140,23 +141,27 @@ async def run_batch(
     write: Callable[[dict[str, Any]], None],
     on_done: Callable[[BatchSummary], None] = lambda s: None,
     clock: Callable[[], float] = time.monotonic,
+    job: Job | None = None,
 ) -> BatchSummary:
     """Analyse ``files`` through one gateway, at most ``concurrency`` at a time.
 
     Every file ends as one record passed to ``write``: ``{"path", "result", "provenance"}`` or
     ``{"path", "error": {"code", "message"}}``. A failure never stops the others.
+
+    :param job: ``--max-cost`` and ``--dry-run`` (a dry run writes nothing).
     """
     import asyncio
 
     from aexy.cli._errors import error_code, error_message
-    from aexy.gateway import LLMGateway
 
-    plugins = host()
-    spec = resolve_spec(plugins.analysis_types(), analysis_type)
+    spec = resolve_spec(host().analysis_types(), analysis_type)
+    job = job if job is not None else Job(provider, model)
+    if job.dry_run:
+        write = _nothing
     summary = BatchSummary(total=len(files))
     started = clock()
     semaphore = asyncio.Semaphore(concurrency)
-    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+    async with job.gateway() as gateway:
 
         async def one(path: str) -> None:
             async with semaphore:
@@ -185,6 +190,10 @@ async def run_batch(
         await asyncio.gather(*(one(f) for f in files))
     summary.elapsed = clock() - started
     return summary
+
+
+def _nothing(record: dict[str, Any]) -> None:
+    return None
 
 
 def _rate_column() -> Any:
@@ -218,9 +227,11 @@ def _rate_column() -> Any:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
               help="Text encoding of the files, e.g. latin-1 or cp1252.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
+@job_options()
 def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], concurrency: int,
           output: str | None, provider: str | None, model: str | None,
-          contexts: tuple[str, ...], no_cache: bool, encoding: str) -> None:
+          contexts: tuple[str, ...], no_cache: bool, encoding: str, as_json: bool) -> None:
     """Analyse many files with TYPE through one gateway, as JSON Lines.
 
     Each file gives one line, {"path", "result", "provenance"} or {"path", "error": {"code",
@@ -255,8 +266,11 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
                 if found.not_text else "")
         raise click.UsageError(f"no files matched{also}; check PATH and --glob")
 
+    job = Job(provider, model)
     sink: IO[str]
-    if out_path:
+    if job.dry_run:
+        sink = sys.stdout  # never written to: a dry run prints its plan instead
+    elif out_path:
         needs_newline = _ends_mid_line(out_path)
         sink = out_path.open("a", encoding="utf-8")
         if needs_newline:  # a run cut mid-line: start ours on a fresh line
@@ -285,13 +299,17 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
             summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
                 concurrency=concurrency, use_cache=not no_cache, encoding=encoding, write=write,
-                on_done=on_done))
+                on_done=on_done, job=job))
     finally:
-        if out_path:
+        if out_path and sink is not sys.stdout:
             sink.close()
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     summary.skipped = skipped
     summary.not_text = len(found.not_text)
     _print_summary(console, summary, out_path)
+    job.print_footer()
     if summary.failed:
         raise SystemExit(1)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import (
     SECRET_MASK,
     check_encoding,
@@ -60,6 +61,7 @@ def _dumps(value: Any) -> str:
               help=ENCODING_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"result": ..., "provenance": ...} as JSON instead of a panel.')
+@job_options(dry_run=False)
 def analyze(analysis_type: str, file: str | None, provider: str | None, model: str | None,
             contexts: tuple[str, ...], context_json: str | None, no_cache: bool,
             encoding: str, as_json: bool) -> None:
@@ -101,11 +103,8 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
 async def _analyze(analysis_type: str, content: str, context: Mapping[str, Any],
                    provider: str | None, model: str | None, use_cache: bool
                    ) -> tuple[AnalysisResult, Mapping[str, Any]]:
-    from aexy.gateway import LLMGateway
-
-    plugins = host()
-    spec = resolve_spec(plugins.analysis_types(), analysis_type)
-    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+    spec = resolve_spec(host().analysis_types(), analysis_type)
+    async with Job(provider, model).gateway() as gateway:
         result = await gateway.analyze(spec.name, content, context=context, use_cache=use_cache)
     return result, spec.json_schema
 
