@@ -136,6 +136,7 @@ def plugins(as_json: bool) -> None:
         return [f"{e.hook} record {e.record!r}: {e.error}" for e in h.deprecations
                 if e.plugin == name]
     cache_backend = _active_cache_backend(h)
+    budget_ledger = _active_ledger(h)
     if as_json:
         click.echo(_dumps({
             "core_version": __version__,
@@ -152,6 +153,7 @@ def plugins(as_json: bool) -> None:
             "overrides": [{"kind": k, "name": n, "distribution": d} for k, n, d in h.overrides],
             "hook_errors": hook_errors,
             "cache_backend": cache_backend,
+            "budget_ledger": budget_ledger,
         }))
         return
     from rich.table import Table
@@ -201,20 +203,33 @@ def plugins(as_json: bool) -> None:
         what = f"{e.hook} record {e.record!r}" if e.record else e.hook
         console.print(Text.assemble(
             (label, "red"), f"{e.plugin}.{what} ({e.distribution}): {e.error}"))
-    if "error" in cache_backend:
-        console.print(Text.assemble(("cache backend: ", "red"), cache_backend["error"]))
-    else:
-        console.print(f"cache backend: {cache_backend['name']} ({cache_backend['reason']})")
+    for label, choice in (("cache backend", cache_backend), ("budget ledger", budget_ledger)):
+        if "error" in choice:
+            console.print(Text.assemble((f"{label}: ", "red"), choice["error"]))
+        else:
+            console.print(f"{label}: {choice['name']} ({choice['reason']})")
 
 
 def _active_cache_backend(h: Any) -> dict[str, str]:
     """Which cache backend a gateway would use, and why (or why none can be chosen)."""
     from aexy.assembly import select_backend
+
+    return _active(select_backend, h)
+
+
+def _active_ledger(h: Any) -> dict[str, str]:
+    """Where a budget (AEXY_BUDGET_USD, --max-cost) would keep its spending, and why."""
+    from aexy.assembly import select_ledger
+
+    return _active(select_ledger, h)
+
+
+def _active(select: Any, h: Any) -> dict[str, str]:
     from aexy.errors import ConfigurationError
     from aexy.settings import AexySettings
 
     try:
-        choice = select_backend(AexySettings(), h)
+        choice = select(AexySettings(), h)
     except ConfigurationError as exc:
         return {"error": str(exc)}
     return {"name": choice.spec.name, "reason": choice.reason}
