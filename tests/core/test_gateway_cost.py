@@ -29,7 +29,7 @@ from aexy.schema import example_from_schema
 from aexy.settings import AexySettings
 from aexy.telemetry import Telemetry
 from aexy.testing import FakeProvider, install_fake_provider
-from aexy.tokens import TokenCount
+from aexy.tokens import ESTIMATE_METHOD, TokenCount
 
 CODE = "def add(a: int, b: int) -> int:\n    return a + b\n"
 
@@ -290,7 +290,7 @@ async def test_a_dry_run_sends_nothing_and_plans_every_call(host: PluginHost) ->
     s = plan.summary()
     assert (s["analyses"], s["cached"], s["repeats"], s["to_send"]) == (4, 1, 1, 2)
     assert s["by_model"] == {f"pricedfake/{MODEL}": 2} and s["calls_counted"] == 0
-    assert s["count_methods"] == ["estimate (aexy.tokens, fitted to cl100k_base)"]
+    assert s["count_methods"] == [ESTIMATE_METHOD]
     assert 0 < s["cost_low_usd"] < s["cost_high_usd"]
     assert stats["provider_calls"] == {}
     assert results[0].provenance.cache_hit and not results[0].provenance.dry_run

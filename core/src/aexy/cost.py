@@ -26,12 +26,11 @@ not linear within a tier) goes through the library.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aexy.contract.completion import Usage
 from aexy.contract.cost import USD as USD
@@ -318,10 +317,10 @@ def _source(library: ModuleType, fetched: datetime | None) -> str:
 
 
 # -- charges and totals --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Charge:
+class Charge(NamedTuple):
     """One billed call, kept as counts and priced only when someone reads its cost (most
-    callers never do, and pricing is the dearest step the gateway could add to a call).
+    callers never do, and pricing is the dearest step the gateway could add to a call). A
+    named tuple: one is made per call, and a tuple is the cheapest record to make.
 
     :param at: when the call ended (``time.time()``), for prices that depend on the time.
     """
@@ -340,12 +339,6 @@ class Charge:
     def cost(self) -> Cost:
         return price(self.provider, self.model, self.usage, ref=self.ref, batch=self.batch,
                      when=datetime.fromtimestamp(self.at, UTC))
-
-
-def charge(provider: str, model: str, usage: Usage, ref: PriceRef | None,
-           *, batch: bool = False) -> Charge:
-    """A :class:`Charge` for a call that just ended."""
-    return Charge(provider, model, usage, ref, time.time(), batch)
 
 
 def total_cost(charges: list[Charge] | tuple[Charge, ...]) -> Cost | None:
@@ -370,20 +363,21 @@ class CostTally:
         self.unpriced_models: Counter[str] = Counter()
         self.sources: set[str] = set()
 
-    def add(self, cost: Cost, *, label: str = "") -> None:
-        """Count ``cost``; ``label`` (``provider/model``) names an unpriced model."""
-        self.calls[f"{cost.status}_saved" if cost.saved else cost.status] += 1
+    def add(self, cost: Cost, *, label: str = "", times: int = 1) -> None:
+        """Count ``cost`` (``times`` over); ``label`` (``provider/model``) names an unpriced
+        model."""
+        self.calls[f"{cost.status}_saved" if cost.saved else cost.status] += times
         if cost.status == "unpriced":
             if not cost.saved:  # what a hit saved does not make the paid total incomplete
-                self.unpriced_models[label or "?"] += 1
+                self.unpriced_models[label or "?"] += times
             return
         if cost.source:
             self.sources.add(cost.source)
         assert cost.total_usd is not None
         if cost.saved:
-            self.saved_usd += cost.total_usd
+            self.saved_usd += cost.total_usd * times
         else:
-            self.paid_usd += cost.total_usd
+            self.paid_usd += cost.total_usd * times
 
     @property
     def complete(self) -> bool:

@@ -39,7 +39,7 @@ from aexy.contract.analysis import (
 )
 from aexy.contract.cache import CacheBackend
 from aexy.contract.completion import CompletionRequest, Message, Usage
-from aexy.contract.cost import Cost
+from aexy.contract.cost import Cost, PriceRef
 from aexy.contract.prompts import Prompt
 from aexy.contract.provider import BaseLLMProvider
 from aexy.contract.ratelimit import RateLimiter
@@ -87,8 +87,10 @@ class _Produced:
     method: Literal["model", "heuristic"] = "model"
     #: The provider of the chain that answered: its key is where the answer is stored.
     by: BaseLLMProvider | None = None
-    #: For a cache hit: what producing it cost (the usage recorded with it), saved now.
-    saved: tuple[Charge, ...] = ()
+    #: For a cache hit: the usage recorded with it (what producing it cost, saved now), and
+    #: how the provider whose key it was is priced.
+    saved: Usage | None = None
+    saved_ref: PriceRef | None = None
     #: A dry run's stand-in (:mod:`aexy.plan`), never stored.
     dry_run: bool = False
 
@@ -99,8 +101,8 @@ class _Record:
     pricing is the dearest part."""
 
     __slots__ = ("cache_tier", "dry_run", "fallback", "joined", "latency_ms", "method", "model",
-                 "prompt_version", "provider", "repaired", "saved", "spec_name", "spec_version",
-                 "state")
+                 "prompt_version", "provider", "repaired", "saved", "saved_ref", "spec_name",
+                 "spec_version", "state")
 
     def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
                  prompt_version: str, latency_ms: float, joined: bool) -> None:
@@ -108,7 +110,8 @@ class _Record:
         self.provider, self.model, self.state = produced.provider, produced.model, produced.state
         self.cache_tier, self.repaired = produced.cache_tier, produced.repaired
         self.fallback, self.method = produced.fallback, produced.method
-        self.saved, self.dry_run = produced.saved, produced.dry_run
+        self.saved, self.saved_ref = produced.saved, produced.saved_ref
+        self.dry_run = produced.dry_run
         self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
                                                                   prompt_version)
         self.latency_ms, self.joined = latency_ms, joined
@@ -119,10 +122,10 @@ class _Record:
             paid = total_cost(self.state.charges)
             return None if paid is None else paid.as_saved()
         paid = total_cost(self.state.charges)
-        if paid is not None:
+        if paid is not None or self.saved is None:
             return paid
-        saved = total_cost(self.saved)
-        return None if saved is None else saved.as_saved()
+        return Charge(self.provider, self.model, self.saved, self.saved_ref,
+                      time.time()).cost().as_saved()
 
     def fields(self) -> dict[str, Any]:
         st, joined = self.state, self.joined
@@ -496,8 +499,9 @@ class LLMGateway:
         attach_provenance(produced.result, record)
         if joined:
             self._recorder.saved(produced.state.charges)
-        elif produced.saved and not produced.state.charges:
-            self._recorder.saved(produced.saved)
+        elif produced.saved is not None and not produced.state.charges:
+            self._recorder.saved_usage(produced.provider, produced.model, produced.saved_ref,
+                                       produced.saved)
         self._recorder.completed(
             record, heuristic_fallback=produced.fallback and produced.method != "model")
         return produced.result
@@ -511,10 +515,9 @@ class LLMGateway:
         hit = await self._cache.get(key, spec, self.ttl_for(spec))
         if hit is None:
             return None
-        saved = () if hit.usage is None else (
-            Charge(hit.provider, hit.model, hit.usage, guard.price_ref, time.time()),)
         return _Produced(hit.result, hit.provider, hit.model, _NO_CALLS, fallback=False,
-                         cache_tier=hit.tier, method=guard.provider.method, saved=saved)
+                         cache_tier=hit.tier, method=guard.provider.method, saved=hit.usage,
+                         saved_ref=guard.price_ref)
 
     async def _write(self, call: _Call, produced: _Produced) -> None:
         """Step 9: store a fresh answer under the key of the provider that gave it, with the

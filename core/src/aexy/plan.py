@@ -141,9 +141,8 @@ def _tokens(s: dict[str, Any], calls: int) -> str:
     if s["calls_counted"] == calls:
         return f"{total} (counted: {methods})"
     if s["calls_counted"] == 0:
-        return f"~{total} (estimated: {methods})"
-    return (f"~{total} ({s['calls_counted']} of {calls} calls counted, the rest estimated: "
-            f"{methods})")
+        return f"~{total} ({methods})"
+    return f"~{total} ({s['calls_counted']} of {calls} calls counted; {methods})"
 
 
 def _cost(low: Decimal, high: Decimal, local: int, unpriced: Counter[str]) -> str:

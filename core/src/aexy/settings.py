@@ -43,7 +43,7 @@ class AexySettings(BaseSettings):
     )
     #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` and ``sqlite`` are built
     #: in). Unset: the one backend an installed plugin registers (installing ``aexy-redis``
-    #: swaps the cache), else ``memory``.
+    #: swaps the cache), else ``sqlite`` (the embedded default).
     cache_backend: str | None = Field(
         None, validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
     )

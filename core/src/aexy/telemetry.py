@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from aexy.cost import CostTally
+from aexy.contract.completion import Usage
+from aexy.cost import Charge, CostTally
 from aexy.log import logger as logger
 
 if TYPE_CHECKING:
@@ -25,15 +26,15 @@ if TYPE_CHECKING:
 
     from aexy.contract.analysis import ProvenanceRecord
     from aexy.contract.completion import Completion
-    from aexy.contract.cost import Cost
-    from aexy.cost import Charge
+    from aexy.contract.cost import Cost, PriceRef
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
 
 _LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
 _NO_SPAN = nullcontext(None)
-#: Charges kept unpriced before they are priced in one go (``stats()`` prices them too).
-_PENDING_CHARGES = 512
+#: Distinct calls kept unpriced before they are priced in one go, on the path of a call
+#: (``stats()`` prices them first): a bound on memory for a gateway nobody asks.
+_PENDING_CHARGES = 10_000
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -66,22 +67,35 @@ class GatewayStats:
         self.latency: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=_LATENCY_WINDOW)
         )
-        # Billed calls (saved=False) and what cache hits and coalesced calls saved (True),
-        # priced when read: most gateways are never asked.
-        self._charges: list[tuple[Charge, bool]] = []
+        # Billed calls and what cache hits and coalesced calls saved, priced when read (most
+        # gateways are never asked): identical calls in the same minute are counted once, so
+        # a hit read again and again costs a counter. Keys hold plain values (C-level hashing:
+        # this runs on every call), the price refs by identity.
+        self._pending: dict[tuple[Any, ...], int] = {}
+        self._refs: dict[int, PriceRef | None] = {}
         self._tally = CostTally()
 
-    def charge(self, charge: Charge, saved: bool = False) -> None:
-        self._charges.append((charge, saved))
-        if len(self._charges) >= _PENDING_CHARGES:
+    def charge(self, provider: str, model: str, ref: PriceRef | None, usage: Usage, at: float,
+               saved: bool = False) -> None:
+        ref_id = id(ref)
+        if ref_id not in self._refs:
+            self._refs[ref_id] = ref  # kept alive, so its id is never another's
+        key = (provider, model, ref_id, usage.input_tokens, usage.output_tokens,
+               usage.cache_read_tokens, usage.cache_write_tokens, int(at) // 60, saved)
+        pending = self._pending
+        pending[key] = pending.get(key, 0) + 1
+        if len(pending) >= _PENDING_CHARGES:
             self.cost()
 
     def cost(self) -> CostTally:
         """The running cost totals, every charge so far priced."""
-        pending, self._charges = self._charges, []
-        for one, saved in pending:
-            cost = one.cost()
-            self._tally.add(cost.as_saved() if saved else cost, label=one.label)
+        pending, self._pending = self._pending, {}
+        for key, times in pending.items():
+            provider, model, ref_id, n_in, n_out, n_read, n_write, minute, saved = key
+            cost = Charge(provider, model, Usage(n_in, n_out, n_read, n_write),
+                          self._refs[ref_id], minute * 60.0).cost()
+            self._tally.add(cost.as_saved() if saved else cost, label=f"{provider}/{model}",
+                            times=times)
         return self._tally
 
     def snapshot(self) -> dict[str, Any]:
@@ -258,7 +272,7 @@ class Recorder:
         usage = completion.usage
         s = self.stats
         if charge is not None:
-            s.charge(charge)
+            s.charge(charge.provider, charge.model, charge.ref, charge.usage, charge.at)
         s.provider_calls[provider] += 1
         s.latency[provider].append(seconds)
         s.tokens[f"{provider}.input"] += usage.input_tokens
@@ -287,9 +301,17 @@ class Recorder:
     def saved(self, charges: Iterable[Charge]) -> None:
         """What a cache hit or a coalesced call would have cost: saved, not paid."""
         for one in charges:
-            self.stats.charge(one, saved=True)
+            self.stats.charge(one.provider, one.model, one.ref, one.usage, one.at, saved=True)
             if self.otel.active():
                 self._record_cost(one.cost().as_saved(), _call_attrs(one.provider, one.model))
+
+    def saved_usage(self, provider: str, model: str, ref: PriceRef | None,
+                    usage: Usage) -> None:
+        """What a cache hit would have cost (the usage recorded with the entry)."""
+        self.stats.charge(provider, model, ref, usage, time.time(), saved=True)
+        if self.otel.active():
+            cost = Charge(provider, model, usage, ref, time.time()).cost().as_saved()
+            self._record_cost(cost, _call_attrs(provider, model))
 
     def _record_cost(self, cost: Cost, attrs: dict[str, str]) -> None:
         if cost.total_usd is None:

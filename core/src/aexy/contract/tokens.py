@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["ESTIMATE_METHOD", "TokenCount", "estimate", "estimate_request", "upper_bound"]
 
 #: What :attr:`TokenCount.method` says of an estimate.
-ESTIMATE_METHOD = "estimate (aexy.tokens, fitted to cl100k_base)"
+ESTIMATE_METHOD = "estimated by aexy.tokens, fitted to cl100k_base"
 
 #: Tokens a chat API adds around each message (role, separators), and around the whole request.
 PER_MESSAGE = 4
