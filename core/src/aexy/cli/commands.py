@@ -462,21 +462,36 @@ def cache_stats(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    keys: list[str] = []
-    for tier in tiers:
-        keys += [k for k in tier if k not in keys and k != "selected"]
-    table = Table(title="aexy cache", title_justify="left")
-    for k in keys:
-        table.add_column(k)
-    for tier in tiers:
-        table.add_row(*(str(tier.get(k, "")) for k in keys))
     console = get_console()
-    console.print(table)
+    # One table per tier, a row per figure: the tiers' figures differ (a file's path and size,
+    # Redis' memory), and side by side they would not fit a terminal.
+    for tier in tiers:
+        table = Table(title=f"{tier.get('backend', '?')} tier", title_justify="left",
+                      show_header=False)
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for k, v in tier.items():
+            if k not in ("backend", "selected"):
+                table.add_row(k, _figure(k, v))
+        console.print(table)
     console.print(f"backend {why}")
     if [t.get("backend") for t in tiers] == ["memory"]:
         console.print("The memory backend lives in one process: each aexy command starts empty. "
-                      "Install aexy-redis (pip install aexy-redis) to share a cache.",
+                      "Unset AEXY_CACHE_BACKEND for the built-in sqlite file, or install "
+                      "aexy-redis (pip install aexy-redis) to share a cache between machines.",
                       style="dim")
+
+
+def _figure(key: str, value: Any) -> str:
+    """A figure for people: sizes in bytes also in KiB/MiB/GiB."""
+    if key.endswith("bytes") and isinstance(value, int) and not isinstance(value, bool):
+        size, unit = float(value), "B"
+        for unit in ("B", "KiB", "MiB", "GiB"):
+            if size < 1024 or unit == "GiB":
+                break
+            size /= 1024
+        return f"{value:,}" if unit == "B" else f"{value:,} ({size:.1f} {unit})"
+    return "" if value is None else str(value)
 
 
 @cache.command(name="clear")
