@@ -51,6 +51,9 @@ __all__ = [
 KEY_NAMESPACE = "aexy:v2"
 #: Version of the stored envelope (its first line).
 ENVELOPE_VERSION = 1
+#: Seconds a shared backend's operations may take until it has answered once (opening a file,
+#: connecting), whatever ``AEXY_CACHE_TIMEOUT`` says.
+COLD_START = 2.0
 
 T = TypeVar("T")
 
@@ -252,6 +255,10 @@ class TieredCache:
             self.memory, self.backend = MemoryCache(memory_entries, timer=timer), backend
         self.memory_max_age = memory_max_age
         self.timeout = timeout
+        # Operations started before the backend's first one ends may take COLD_START seconds:
+        # the first opens the file or the connection, which is no slow read (on a loaded
+        # machine the first lookups of every run were misses, paid again).
+        self._cold = True
         self._recorder = recorder
         self._outage = False
 
@@ -340,8 +347,10 @@ class TieredCache:
         """Run a backend operation (within the cache timeout when ``bounded``); an error is
         logged once per outage, counted, and becomes ``None``."""
         assert self.backend is not None
+        limit = None if not bounded else (max(self.timeout, COLD_START) if self._cold
+                                          else self.timeout)
         try:
-            async with asyncio.timeout(self.timeout if bounded else None):
+            async with asyncio.timeout(limit):
                 value = await call
         except Exception as exc:  # a cache never fails an analysis
             self._recorder.cache_error(self.backend.name, operation)
@@ -351,6 +360,8 @@ class TieredCache:
                     "cache backend %s is unavailable (%s); serving without it until it answers",
                     self.backend.name, type(exc).__name__)
             return None
+        finally:
+            self._cold = False
         if self._outage:
             self._outage = False
             logger.info("cache backend %s answers again", self.backend.name)
