@@ -175,13 +175,18 @@ class _Calculator:
 # -- the rate card -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class _Rates:
-    """Per-token rates within one price tier, and the fixed price of a request."""
+    """Prices per million tokens within one price tier (as price lists state them, so that a
+    part comes out as the library writes it: ``0.012``, not ``0.012000``), and the fixed price
+    of a request."""
 
     request: Decimal
     input: Decimal
     cache_read: Decimal
     cache_write: Decimal
     output: Decimal
+
+
+_MTOK = Decimal(1_000_000)
 
 
 class _RateCard:
@@ -203,13 +208,17 @@ class _RateCard:
             calc = self._calc
             # A total input inside the tier (the library compares total input > tier start).
             n = 1 if tier == 0 else self._thresholds[tier - 1] + 1
+
+            def per_mtok(amount: Decimal, tokens: int) -> Decimal:
+                return (amount * _MTOK / tokens).normalize()
+
             request = calc(0, 0, 0, 0).total_price
             plain = calc(n, 0, 0, 0).total_price
             found = self._tiers[tier] = _Rates(
-                request=request, input=(plain - request) / n,
-                cache_read=(calc(n, n, 0, 0).total_price - request) / n,
-                cache_write=(calc(n, 0, n, 0).total_price - request) / n,
-                output=calc(n, 0, 0, 1).total_price - plain)
+                request=request, input=per_mtok(plain - request, n),
+                cache_read=per_mtok(calc(n, n, 0, 0).total_price - request, n),
+                cache_write=per_mtok(calc(n, 0, n, 0).total_price - request, n),
+                output=per_mtok(calc(n, 0, 0, 1).total_price - plain, 1))
         return found
 
     def price(self, usage: Usage) -> Cost | None:
@@ -219,8 +228,10 @@ class _RateCard:
             return None  # the library says what is wrong with the counts
         tier = sum(1 for t in self._thresholds if total_in > t)
         r = self._rates(tier)
-        input_usd = (total_in - read - write) * r.input
-        read_usd, write_usd, out_usd = read * r.cache_read, write * r.cache_write, out * r.output
+        # count * price / 1M, as the library computes each part.
+        input_usd = (total_in - read - write) * r.input / _MTOK
+        read_usd, write_usd = read * r.cache_read / _MTOK, write * r.cache_write / _MTOK
+        out_usd = out * r.output / _MTOK
         return Cost.model_construct(
             status="priced", input_usd=input_usd, output_usd=out_usd, cache_read_usd=read_usd,
             cache_write_usd=write_usd, total_usd=r.request + input_usd + read_usd + write_usd
