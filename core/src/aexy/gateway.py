@@ -118,10 +118,9 @@ class _Record:
 
     def cost(self) -> Cost | None:
         """What this call paid; for a coalesced call or a cache hit, what it saved."""
-        if self.joined:  # the leader's calls: this caller did not pay for them again
-            paid = total_cost(self.state.charges)
-            return None if paid is None else paid.as_saved()
         paid = total_cost(self.state.charges)
+        if self.joined:  # the leader's calls: this caller did not pay for them again
+            return None if paid is None else paid.as_saved()
         if paid is not None or self.saved is None:
             return paid
         return Charge(self.provider, self.model, self.saved, self.saved_ref,
@@ -191,8 +190,8 @@ class LLMGateway:
     :param random: uniform ``[0, 1)`` source of backoff jitter (tests inject one).
     :param telemetry: OpenTelemetry instruments; by default from the global providers
         (nothing is recorded until the application installs an OpenTelemetry SDK).
-    :param budget: ``None`` builds the budget ``AEXY_BUDGET_USD`` sets (on the ledger
-        ``AEXY_BUDGET_LEDGER`` chooses), ``False`` means none, or pass a
+    :param budget: ``None`` (or ``True``) builds the budget ``AEXY_BUDGET_USD`` sets (on the
+        ledger ``AEXY_BUDGET_LEDGER`` chooses), ``False`` means none, or pass a
         :class:`~aexy.budget.Budget` (shared by gateways that are given the same one).
     :param dry_run: send nothing: plan what calls would be made (:attr:`plan`) and answer each
         analysis the cache does not hold with a stand-in (see :mod:`aexy.plan`).
@@ -231,7 +230,7 @@ class LLMGateway:
         policy = RetryPolicy(max_attempts=s.max_attempts, base=s.backoff_base,
                              cap=s.backoff_cap)
         self._budget = (budget if isinstance(budget, Budget) else None if budget is False
-                        or budget is True else assembly.build_budget(s, host))
+                        else assembly.build_budget(s, host))
         self._chain: list[GuardedProvider] = []
         primary = self._provider(provider if provider is not None else s.llm_provider, model)
         fallback_names = fallbacks if fallbacks is not None else s.llm_fallback_providers
@@ -539,7 +538,8 @@ class LLMGateway:
         assert plan is not None
         if call.cached and call.key in self._stood_in:  # the real run answers it from the cache
             plan.repeats += 1
-            return self._stood_in[call.key]
+            seen = self._stood_in[call.key]
+            return dataclasses.replace(seen, result=seen.result.model_copy(deep=True))
         guard = self._chain[0]
         provider = guard.provider
         request = _completion_request(call)
@@ -568,8 +568,9 @@ class LLMGateway:
         except Exception as exc:  # counting is a convenience: never a reason to fail a plan
             assert self._plan is not None
             self._plan.count_failures += 1
-            logger.warning("%s could not count tokens (%s); estimating", provider.name,
-                           type(exc).__name__)
+            if self._plan.count_failures == 1:  # the plan counts the others
+                logger.warning("%s could not count tokens (%s: %s); estimating instead",
+                               provider.name, type(exc).__name__, exc)
             return estimate_request(request)
 
     def _stand_in_provider(self) -> BaseLLMProvider:
