@@ -18,8 +18,8 @@ with the free ``POST /v1/messages/count_tokens``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "ClaudeProvider", "ClaudeSettings"]
+
+T = TypeVar("T")
 
 #: The current Sonnet model (Claude Sonnet 5.5). Override with ``CLAUDE_MODEL``.
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -287,17 +289,7 @@ class ClaudeProvider(BaseLLMProvider):
         client = self._get_client()
         model = request.model or self.model
         params = self._params(request, model)
-        failure: LLMError | None = None
-        try:
-            message = await client.messages.create(**params)
-        except Exception as exc:
-            failure = self._map_error(exc, model)
-            if failure is None:
-                raise
-        if failure is not None:
-            # Raised after the except block: the SDK error holds the request, and so the key
-            # header, and must not ride along as __context__.
-            raise failure
+        message = await self._send(lambda: client.messages.create(**params), model)
 
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
@@ -334,16 +326,21 @@ class ClaudeProvider(BaseLLMProvider):
         params = self._params(request, model)
         for absent in ("max_tokens", "extra_body"):  # not parameters of the endpoint
             params.pop(absent, None)
+        counted = await self._send(lambda: client.messages.count_tokens(**params), model)
+        return TokenCount(counted.input_tokens, estimated=False, method="anthropic count_tokens")
+
+    async def _send(self, call: Callable[[], Awaitable[T]], model: str) -> T:
+        """One SDK call; its failure as the core's error."""
         failure: LLMError | None = None
         try:
-            counted = await client.messages.count_tokens(**params)
+            return await call()
         except Exception as exc:
             failure = self._map_error(exc, model)
             if failure is None:
                 raise
-        if failure is not None:
-            raise failure  # outside the except block, as in complete()
-        return TokenCount(counted.input_tokens, estimated=False, method="anthropic count_tokens")
+        # Raised after the except block: the SDK error holds the request, and so the key
+        # header, and must not ride along as __context__.
+        raise failure
 
     def price_ref(self) -> PriceRef:
         """Anthropic's prices (through a proxy at ``ANTHROPIC_BASE_URL`` too)."""
