@@ -138,11 +138,13 @@ class JobPlan:
 def _tokens(s: dict[str, Any], calls: int) -> str:
     total = f"{s['input_tokens']:,}"
     methods = "; ".join(s["count_methods"])
+    failed = s["count_failures"]
+    why = f"; the provider could not count {failed}" if failed else ""
     if s["calls_counted"] == calls:
         return f"{total} (counted: {methods})"
     if s["calls_counted"] == 0:
-        return f"~{total} ({methods})"
-    return f"~{total} ({s['calls_counted']} of {calls} calls counted; {methods})"
+        return f"~{total} ({methods}{why})"
+    return f"~{total} ({s['calls_counted']} of {calls} calls counted; {methods}{why})"
 
 
 def _cost(low: Decimal, high: Decimal, local: int, unpriced: Counter[str]) -> str:
