@@ -319,7 +319,10 @@ async def test_a_provider_that_can_count_is_asked_and_a_failing_count_is_estimat
         await gw.analyze("skill_extraction", CODE)
         await gw.analyze("skill_extraction", CODE + "# b\n")
         s = gw.plan.summary()  # type: ignore[union-attr]
+        rows = dict(gw.plan.rows())  # type: ignore[union-attr]
     assert s["calls_counted"] == 1 and s["input_tokens_counted"] == 1234
+    assert rows["input tokens"].startswith("~") and "1 of 2 calls counted" in rows["input tokens"]
+    assert rows["input tokens"].endswith("the provider could not count 1)")
     assert s["count_failures"] == 1 and len(s["count_methods"]) == 2
     assert Counting.counted[0].json_schema is not None  # the schema is part of what is billed
 
