@@ -186,3 +186,41 @@ def test_the_calls_behind_one_result_add_up() -> None:
     assert local + local == local and (local + first).total_usd == first.total_usd
     unpriced = price("openai", "mystery", Usage(1, 1))
     assert (first + unpriced).status == (unpriced + first).status == "unpriced"
+
+
+@pytest.mark.parametrize("provider_id", ["anthropic", "openai"])
+def test_every_model_is_priced_exactly_as_the_library_prices_it(provider_id: str) -> None:
+    """The rate card (the library's rates, read once per model) against the library's own
+    price of each call: every model, both rate kinds, every tier, prices that change with the
+    date or the time of day."""
+    from datetime import UTC, datetime
+
+    from genai_prices import data_snapshot
+
+    from aexy.cost import _library, _price_by_library
+
+    library = _library()
+    assert not isinstance(library, str)
+    provider = next(p for p in data_snapshot.get_snapshot().providers if p.id == provider_id)
+    rng = random.Random(provider_id)
+    ref = PriceRef(provider_id=provider_id)
+    checked = 0
+    for model in provider.models:
+        for batch in (False, True):
+            for total_in in (0, 1, 128_000, 128_001, 200_000, 200_001, 272_001,
+                             rng.randint(2, 400_000)):
+                read = rng.randint(0, total_in)
+                usage = Usage(total_in, rng.randint(0, 9_000), read,
+                              rng.randint(0, total_in - read))
+                when = datetime(2026, rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                                tzinfo=UTC)
+                ours = price("x", model.id, usage, ref=ref, batch=batch, when=when)
+                theirs = _price_by_library(library, model.id, ref, batch, when, usage)
+                assert ours.model_dump() == theirs.model_dump(), (model.id, batch, usage)
+                checked += 1
+    assert checked >= 16 * len(provider.models) > 300
+
+
+def test_counts_the_library_refuses_are_unpriced_with_its_reason() -> None:
+    cost = price(*CLAUDE, Usage(100, 10, cache_read_tokens=80, cache_write_tokens=80))
+    assert cost.status == "unpriced" and cost.reason

@@ -31,7 +31,7 @@ def test_every_record_a_hook_returns_is_exported() -> None:
             annotation = inspect.signature(getattr(hookspecs, name)).return_annotation
             returned.update(re.findall(r"list\[(\w+)\]", str(annotation)))
     assert returned == {"ProviderSpec", "CacheBackendSpec", "PromptSource", "PostProcessor",
-                        "AnalysisSpec", "RateLimiterSpec"}
+                        "AnalysisSpec", "RateLimiterSpec", "BudgetLedgerSpec"}
     assert returned <= set(plugin_api.__all__)
 
 

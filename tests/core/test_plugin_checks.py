@@ -16,6 +16,7 @@ from aexy.cache import MemoryCache
 from aexy.errors import ConfigurationError
 from aexy.plugin_api import (
     BaseLLMProvider,
+    BudgetLedgerSpec,
     CacheBackendSpec,
     Completion,
     CompletionRequest,
@@ -313,6 +314,18 @@ def test_a_duck_typed_prompt_source_with_every_member_is_accepted() -> None:
     assert host.hook_errors == []
 
 
+class SyncLedger:
+    """A ledger whose reserve() is not a coroutine (the core awaits it)."""
+
+    name = "sync"
+
+    def __init__(self, name: str, settings: object) -> None: ...
+    def reserve(self, amount: int, limit: int) -> None: ...
+    async def settle(self, reserved: int, actual: int) -> None: ...
+    async def totals(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
 @pytest.mark.parametrize(
     ("hook", "record", "fragment"),
     [
@@ -326,6 +339,10 @@ def test_a_duck_typed_prompt_source_with_every_member_is_accepted() -> None:
         ("register_rate_limiters", RateLimiterSpec("rl", lambda name, limits: None),  # type: ignore[arg-type,return-value]
          "factory(name, limits, clock=..., sleep=...) cannot be called"),
         ("register_analysis_types", object(), "object is not an aexy.plugin_api.AnalysisSpec"),
+        ("register_budget_ledgers", BudgetLedgerSpec("l", lambda name: None),  # type: ignore[arg-type,return-value]
+         "factory(name, settings) cannot be called"),
+        ("register_budget_ledgers", BudgetLedgerSpec("l", SyncLedger),  # type: ignore[arg-type]
+         "SyncLedger.reserve() must be a coroutine"),
     ],
 )
 def test_other_records_are_checked_too(hook: str, record: Any, fragment: str) -> None:

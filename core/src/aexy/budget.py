@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 from aexy.contract.budget import BudgetLedger as BudgetLedger
 from aexy.contract.budget import BudgetLedgerSpec as BudgetLedgerSpec
 from aexy.contract.budget import LedgerTotals as LedgerTotals
-from aexy.cost import format_usd
+from aexy.contract.cost import format_usd
 from aexy.errors import BudgetExceededError
 from aexy.log import logger
 
 if TYPE_CHECKING:
-    from aexy.cost import Cost
+    from aexy.contract.cost import Cost
     from aexy.settings import AexySettings
 
 __all__ = [
@@ -116,6 +116,10 @@ class Budget:
         self.refused = 0
         self.unpriced_calls = 0
         self.overruns = 0  # settlements above their reservation (the worst case was not)
+        #: What this object settled and holds now, in nano-dollars (the ledger may hold more:
+        #: other processes' spending on a shared one).
+        self.settled_here = 0
+        self.held_here = 0
 
     @classmethod
     def from_settings(cls, settings: AexySettings, *,
@@ -171,6 +175,7 @@ class Budget:
                 "Nothing was sent.", provider=provider,
                 model=model, limit_usd=self.limit_usd, spent_usd=spent, reserved_usd=reserved,
                 needed_usd=worst.total_usd, setting=self.setting)
+        self.held_here += amount
         return Reservation(label, amount, worst)
 
     async def settle(self, reservation: Reservation, actual: Cost | None) -> None:
@@ -183,6 +188,8 @@ class Budget:
             to_nanos(actual.total_usd)
         if spent == reservation.amount == 0:
             return  # local, or unpriced and allowed: nothing to count
+        self.held_here -= reservation.amount
+        self.settled_here += spent
         if spent > reservation.amount:
             self.overruns += 1
             logger.warning("a call to %s cost more than its reserved worst case", reservation.label,
@@ -197,12 +204,20 @@ class Budget:
             return
         reservation.done = True
         if reservation.amount:
+            self.held_here -= reservation.amount
             await self.ledger.settle(reservation.amount, 0)
 
     async def totals(self) -> tuple[Decimal, Decimal]:
         """``(spent, reserved)`` in US dollars, as the ledger holds them now."""
         seen = await self.ledger.totals()
         return from_nanos(seen.spent), from_nanos(seen.reserved)
+
+    def local_snapshot(self) -> dict[str, Any]:
+        """What this process knows without asking the ledger (``LLMGateway.stats()``)."""
+        return {"limit_usd": float(self.limit_usd), "ledger": self.ledger.name,
+                "setting": self.setting, "spent_here_usd": float(from_nanos(self.settled_here)),
+                "held_here_usd": float(from_nanos(self.held_here)), "refused": self.refused,
+                "unpriced_calls": self.unpriced_calls, "overruns": self.overruns}
 
     async def snapshot(self) -> dict[str, Any]:
         """For ``stats()`` and a job's footer."""

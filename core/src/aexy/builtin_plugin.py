@@ -69,3 +69,17 @@ def register_rate_limiters() -> list[Any]:
             "with real usage",
         )
     ]
+
+
+@hookimpl
+def register_budget_ledgers() -> list[Any]:
+    from aexy.budget import LocalLedger
+    from aexy.contract.budget import BudgetLedgerSpec
+
+    return [
+        BudgetLedgerSpec(
+            name="local",
+            factory=lambda name, settings: LocalLedger(),
+            description="in this process: one budget for one gateway (one CLI job)",
+        )
+    ]

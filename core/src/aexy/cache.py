@@ -3,7 +3,8 @@
 Keys are ``aexy:<type>:<sha256>``: the type stays readable (so ``aexy cache clear --type`` can
 match a prefix) and everything else is hashed, so neither content nor any secret can be read
 from a key. A stored value is an envelope: one line of JSON naming the envelope version, the
-result's schema hash, the provider and the model, then the result's JSON. A value that does not
+result's schema hash, the provider, the model and the token usage of the calls that produced
+it (so that a hit can say what it saved), then the result's JSON. A value that does not
 decode and validate against the reader's result model is a miss, and is deleted.
 
 A cache never fails an analysis: a shared backend's error or timeout on ``get`` is a miss and on
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 
 from aexy.contract.cache import CacheBackend as CacheBackend
 from aexy.contract.cache import CacheBackendSpec as CacheBackendSpec
+from aexy.contract.completion import Usage
 from aexy.errors import AexyError
 from aexy.log import logger
 from aexy.resilience.incident import IncidentLog
@@ -50,6 +52,9 @@ __all__ = [
 KEY_NAMESPACE = "aexy:v2"
 #: Version of the stored envelope (its first line).
 ENVELOPE_VERSION = 1
+#: Seconds a shared backend's operations may take until it has answered once (opening a file,
+#: connecting), whatever ``AEXY_CACHE_TIMEOUT`` says.
+COLD_START = 2.0
 
 T = TypeVar("T")
 
@@ -169,16 +174,21 @@ class MemoryCache:
 
 
 # -- the envelope --------------------------------------------------------------------------------
-def encode_entry(result: AnalysisResult, spec: AnalysisSpec, provider: str, model: str) -> str:
-    header = json.dumps({"v": ENVELOPE_VERSION, "schema": spec.schema_hash,
-                         "provider": provider, "model": model}, separators=(",", ":"))
-    return f"{header}\n{result.model_dump_json()}"
+def encode_entry(result: AnalysisResult, spec: AnalysisSpec, provider: str, model: str,
+                 usage: Usage | None = None) -> str:
+    fields: dict[str, Any] = {"v": ENVELOPE_VERSION, "schema": spec.schema_hash,
+                              "provider": provider, "model": model}
+    if usage is not None:  # an optional key: readers of earlier releases ignore it
+        fields["usage"] = [usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
+                           usage.cache_write_tokens]
+    return f"{json.dumps(fields, separators=(',', ':'))}\n{result.model_dump_json()}"
 
 
-def decode_entry(raw: str, spec: AnalysisSpec) -> tuple[AnalysisResult, str, str]:
-    """``(result, provider, model)``; ``ValueError`` for anything stale, foreign or corrupt."""
+def decode_entry(raw: str, spec: AnalysisSpec) -> tuple[AnalysisResult, str, str, Usage | None]:
+    """``(result, provider, model, usage)``; ``ValueError`` for anything stale, foreign or
+    corrupt. ``usage`` is ``None`` for an entry written before it was recorded."""
     head, _, body = raw.partition("\n")
-    # Headers repeat (one per type and provider): parsed once, unless oddly long.
+    # Headers repeat (the same entry read again and again): parsed once, unless oddly long.
     header = _known_header(head) if len(head) <= 1024 else _header(head)
     if header is None or header[0] != spec.schema_hash:
         raise ValueError("stale, foreign or corrupt cache entry")
@@ -186,18 +196,28 @@ def decode_entry(raw: str, spec: AnalysisSpec) -> tuple[AnalysisResult, str, str
         result = spec.result_model.model_validate_json(body)
     except ValidationError as exc:
         raise ValueError(f"invalid cache entry: {type(exc).__name__}") from None
-    return result, header[1], header[2]
+    return result, header[1], header[2], header[3]
 
 
-def _header(head: str) -> tuple[str, str, str] | None:
-    """``(schema hash, provider, model)`` of a current envelope header, else ``None``."""
+def _header(head: str) -> tuple[str, str, str, Usage | None] | None:
+    """``(schema hash, provider, model, usage)`` of a current envelope header, else
+    ``None``."""
     try:
         header = json.loads(head)
         if not isinstance(header, dict) or header.get("v") != ENVELOPE_VERSION:
             return None
-        return str(header["schema"]), str(header["provider"]), str(header["model"])
+        return (str(header["schema"]), str(header["provider"]), str(header["model"]),
+                _usage(header.get("usage")))
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _usage(value: object) -> Usage | None:
+    """The recorded usage; ``None`` when absent or not four non-negative counts."""
+    if (isinstance(value, list) and len(value) == 4
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)):
+        return Usage(*value)
+    return None
 
 
 _known_header = functools.lru_cache(maxsize=256)(_header)
@@ -205,12 +225,14 @@ _known_header = functools.lru_cache(maxsize=256)(_header)
 
 @dataclass(frozen=True, slots=True)
 class CachedResult:
-    """A validated hit: the result, the tier that had it, and who produced it."""
+    """A validated hit: the result, the tier that had it, who produced it, and the usage of
+    the calls that did (``None`` for an entry written before it was recorded)."""
 
     result: AnalysisResult
     tier: str
     provider: str
     model: str
+    usage: Usage | None = None
 
 
 class TieredCache:
@@ -234,6 +256,10 @@ class TieredCache:
             self.memory, self.backend = MemoryCache(memory_entries, timer=timer), backend
         self.memory_max_age = memory_max_age
         self.timeout = timeout
+        # Operations started before the backend's first one ends may take COLD_START seconds:
+        # the first opens the file or the connection, which is no slow read (on a loaded
+        # machine the first lookups of every run were misses, paid again).
+        self._cold = True
         self._recorder = recorder
         self._incident = IncidentLog(
             f"cache backend {getattr(self.backend, 'name', type(self.backend).__name__)}",
@@ -248,32 +274,34 @@ class TieredCache:
         raw = await self.memory.get(key)
         if raw is not None:
             try:
-                result, provider, model = decode_entry(raw, spec)
+                result, provider, model, usage = decode_entry(raw, spec)
             except ValueError:
                 await self._discard(self.memory, key)
             else:
                 self._recorder.cache_lookup(True, self.memory.name)
-                return CachedResult(result, self.memory.name, provider, model)
+                return CachedResult(result, self.memory.name, provider, model, usage)
         backend = self.backend
         if backend is not None:
             raw = await self._guarded("get", backend.get(key))
             if raw is not None:
                 try:
-                    result, provider, model = decode_entry(raw, spec)
+                    result, provider, model, usage = decode_entry(raw, spec)
                 except ValueError:
                     await self._discard(backend, key)
                 else:
                     await self.memory.set(key, raw, self._memory_ttl(ttl))
                     self._recorder.cache_lookup(True, backend.name)
-                    return CachedResult(result, backend.name, provider, model)
+                    return CachedResult(result, backend.name, provider, model, usage)
         self._recorder.cache_lookup(False)
         return None
 
     async def set(self, key: str, spec: AnalysisSpec, result: AnalysisResult, provider: str,
-                  model: str, ttl: float) -> None:
+                  model: str, ttl: float, usage: Usage | None = None) -> None:
+        """Store a validated result; ``usage`` is what producing it took (a hit reports what
+        it saved from it)."""
         if ttl <= 0:
             return
-        raw = encode_entry(result, spec, provider, model)
+        raw = encode_entry(result, spec, provider, model, usage)
         if self.backend is None:
             await self.memory.set(key, raw, ttl)
             return
@@ -323,14 +351,18 @@ class TieredCache:
         logged once per outage (:class:`~aexy.resilience.incident.IncidentLog`), counted, and
         becomes ``None``."""
         assert self.backend is not None
+        limit = None if not bounded else (max(self.timeout, COLD_START) if self._cold
+                                          else self.timeout)
         try:
-            async with asyncio.timeout(self.timeout if bounded else None):
+            async with asyncio.timeout(limit):
                 value = await call
         except Exception as exc:  # a cache never fails an analysis
             self._recorder.cache_error(self.backend.name, operation)
             self._incident.failed("is unavailable (%s); serving without it until it answers",
                                   type(exc).__name__)
             return None
+        finally:
+            self._cold = False
         self._incident.succeeded()
         return value
 

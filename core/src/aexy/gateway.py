@@ -5,12 +5,14 @@ and the methods below it carry the same numbers):
 
 1. validate the input and 2. find its type's spec; 3. the prompt template (its version goes
 into the key); 4. the cache key and 5. the cache; 6. single-flight for cached calls; 7. the
-provider chain, one attempt at a time; 8. post-processing; 9. storing; 10. provenance, stats
-and the log line.
+provider chain, one attempt at a time (each priced and, under a budget, reserved before it is
+sent); 8. post-processing; 9. storing; 10. provenance (with the cost), stats and the log line.
+A dry run replaces 7-9 with planning (:mod:`aexy.plan`).
 
 Each concern behind a step lives in its own module: the parts are built from settings by
 :mod:`aexy.assembly`, the cache tiers are :mod:`aexy.cache`, the resilience around each provider
-(breaker, limiter, retries, availability, attempt timeout) is :mod:`aexy.resilience.guard`,
+(breaker, budget, limiter, retries, availability, attempt timeout) is
+:mod:`aexy.resilience.guard`, prices are :mod:`aexy.cost` and budgets :mod:`aexy.budget`,
 parsing is :mod:`aexy.output`, stats and OpenTelemetry are :mod:`aexy.telemetry`.
 ``docs/architecture.md`` and ``docs/resilience.md`` explain them.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Self
 
 from aexy import assembly
+from aexy.budget import Budget
 from aexy.cache import TieredCache, cache_key
 from aexy.contract.analysis import (
     AnalysisRequest,
@@ -35,10 +38,13 @@ from aexy.contract.analysis import (
     attach_provenance,
 )
 from aexy.contract.cache import CacheBackend
-from aexy.contract.completion import CompletionRequest, Message
+from aexy.contract.completion import CompletionRequest, Message, Usage
+from aexy.contract.cost import Cost, PriceRef
 from aexy.contract.prompts import Prompt
 from aexy.contract.provider import BaseLLMProvider
 from aexy.contract.ratelimit import RateLimiter
+from aexy.contract.tokens import TokenCount, estimate_request
+from aexy.cost import Charge, CostTally, total_cost
 from aexy.errors import (
     ClosedError,
     ConfigurationError,
@@ -48,6 +54,7 @@ from aexy.errors import (
     UnknownAnalysisTypeError,
 )
 from aexy.output import OutputParseError, parse_result, repair_instructions
+from aexy.plan import JobPlan, PlannedCall
 from aexy.plugins import PluginHost, get_plugin_host
 from aexy.prompts import check_prompt_size, find_template, ordered_sources, render_prompt
 from aexy.resilience.breaker import CircuitBreaker
@@ -80,14 +87,22 @@ class _Produced:
     method: Literal["model", "heuristic"] = "model"
     #: The provider of the chain that answered: its key is where the answer is stored.
     by: BaseLLMProvider | None = None
+    #: For a cache hit: the usage recorded with it (what producing it cost, saved now), and
+    #: how the provider whose key it was is priced.
+    saved: Usage | None = None
+    saved_ref: PriceRef | None = None
+    #: A dry run's stand-in (:mod:`aexy.plan`), never stored.
+    dry_run: bool = False
 
 
 class _Record:
     """A finished call as its provenance reads it. The fields are only put together when read
-    (``result.provenance``, or the log line when INFO is on): most callers never look."""
+    (``result.provenance``, or the log line when INFO is on): most callers never look, and
+    pricing is the dearest part."""
 
-    __slots__ = ("cache_tier", "fallback", "joined", "latency_ms", "method", "model",
-                 "prompt_version", "provider", "repaired", "spec_name", "spec_version", "state")
+    __slots__ = ("cache_tier", "dry_run", "fallback", "joined", "latency_ms", "method", "model",
+                 "prompt_version", "provider", "repaired", "saved", "saved_ref", "spec_name",
+                 "spec_version", "state")
 
     def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
                  prompt_version: str, latency_ms: float, joined: bool) -> None:
@@ -95,9 +110,21 @@ class _Record:
         self.provider, self.model, self.state = produced.provider, produced.model, produced.state
         self.cache_tier, self.repaired = produced.cache_tier, produced.repaired
         self.fallback, self.method = produced.fallback, produced.method
+        self.saved, self.saved_ref = produced.saved, produced.saved_ref
+        self.dry_run = produced.dry_run
         self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
                                                                   prompt_version)
         self.latency_ms, self.joined = latency_ms, joined
+
+    def cost(self) -> Cost | None:
+        """What this call paid; for a coalesced call or a cache hit, what it saved."""
+        paid = total_cost(self.state.charges)
+        if self.joined:  # the leader's calls: this caller did not pay for them again
+            return None if paid is None else paid.as_saved()
+        if paid is not None or self.saved is None:
+            return paid
+        return Charge(self.provider, self.model, self.saved, self.saved_ref,
+                      time.time()).cost().as_saved()
 
     def fields(self) -> dict[str, Any]:
         st, joined = self.state, self.joined
@@ -113,6 +140,7 @@ class _Record:
             "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
             "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
             "method": self.method, "tokens_estimated": not joined and st.tokens_estimated,
+            "cost": self.cost(), "dry_run": self.dry_run,
         }
 
 
@@ -126,6 +154,18 @@ class _Call:
     deadline: Deadline
     #: Whether results are read from and written to the cache for this call.
     cached: bool
+    #: The cache key under the primary provider (``""`` when uncached).
+    key: str = ""
+
+
+def _completion_request(call: _Call) -> CompletionRequest:
+    """What a provider is sent for ``call`` (step 7)."""
+    spec, prompt = call.spec, call.prompt
+    return CompletionRequest(
+        system=prompt.system, messages=(Message("user", prompt.user),),
+        json_schema=spec.json_schema, schema_name=spec.name, max_tokens=spec.max_tokens,
+        metadata={"analysis_type": spec.name}, analysis=call.request,
+    )
 
 
 #: The state of a request the cache answered: no call made (read, never written).
@@ -150,6 +190,11 @@ class LLMGateway:
     :param random: uniform ``[0, 1)`` source of backoff jitter (tests inject one).
     :param telemetry: OpenTelemetry instruments; by default from the global providers
         (nothing is recorded until the application installs an OpenTelemetry SDK).
+    :param budget: ``None`` (or ``True``) builds the budget ``AEXY_BUDGET_USD`` sets (on the
+        ledger ``AEXY_BUDGET_LEDGER`` chooses), ``False`` means none, or pass a
+        :class:`~aexy.budget.Budget` (shared by gateways that are given the same one).
+    :param dry_run: send nothing: plan what calls would be made (:attr:`plan`) and answer each
+        analysis the cache does not hold with a stand-in (see :mod:`aexy.plan`).
     :raises ConfigurationError: a setting names something unknown, or a given cache backend
         lacks a member (``ProviderNotFoundError`` for an unknown provider).
     """
@@ -168,6 +213,8 @@ class LLMGateway:
         sleep: Sleep = asyncio.sleep,
         random: Random = _random.random,
         telemetry: Telemetry | None = None,
+        budget: Budget | bool | None = None,
+        dry_run: bool = False,
     ) -> None:
         self.settings = s = settings if settings is not None else AexySettings()
         self.plugins = host = plugins if plugins is not None else get_plugin_host()
@@ -182,6 +229,8 @@ class LLMGateway:
         self._postprocessor_names = tuple(pp.name for pp in self._postprocessors)
         policy = RetryPolicy(max_attempts=s.max_attempts, base=s.backoff_base,
                              cap=s.backoff_cap)
+        self._budget = (budget if isinstance(budget, Budget) else None if budget is False
+                        else assembly.build_budget(s, host))
         self._chain: list[GuardedProvider] = []
         primary = self._provider(provider if provider is not None else s.llm_provider, model)
         fallback_names = fallbacks if fallbacks is not None else s.llm_fallback_providers
@@ -194,8 +243,12 @@ class LLMGateway:
                 built, breaker=CircuitBreaker.from_settings(label, s, clock=clock),
                 limiter=assembly.build_limiter(built, label, s, host, clock=clock, sleep=sleep),
                 policy=policy, recorder=self._recorder, clock=clock, sleep=sleep, random=random,
-                availability_ttl=s.availability_ttl))
+                availability_ttl=s.availability_ttl, budget=self._budget))
         self.provider = primary
+        self._plan = JobPlan() if dry_run else None
+        # A dry run's stand-in answers: the offline heuristics (of the host), by key.
+        self._stand_in: BaseLLMProvider | None = None
+        self._stood_in: dict[str, _Produced] = {}
         self._cache: TieredCache | None = None
         if cache is not False and (cache is not None or s.llm_cache_enabled):
             given = None if cache is None or cache is True else cache
@@ -224,6 +277,16 @@ class LLMGateway:
         """The result cache (``None`` when caching is off)."""
         return self._cache
 
+    @property
+    def budget(self) -> Budget | None:
+        """The spending limit every call is reserved against (``None``: no budget)."""
+        return self._budget
+
+    @property
+    def plan(self) -> JobPlan | None:
+        """A dry run's plan so far (``None`` unless built with ``dry_run=True``)."""
+        return self._plan
+
     # -- lifecycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> Self:
         return self
@@ -243,8 +306,12 @@ class LLMGateway:
                 await close()
         for provider in self._owned:
             await provider.aclose()
+        if self._stand_in is not None and self._stand_in not in self.providers:
+            await self._stand_in.aclose()
         if self._cache is not None:
             await self._cache.aclose()
+        if self._budget is not None:
+            await self._budget.aclose()
 
     # -- the call, step by step ----------------------------------------------------------------
     async def analyze(
@@ -284,15 +351,19 @@ class LLMGateway:
         # 4-5 the key and the cache, under the primary provider's key.
         cached = use_cache and self._cache is not None
         key = self._key(spec, template.version, request, self.provider) if cached else ""
+        if self._plan is not None:
+            self._plan.analyses += 1
         if cached:
-            hit = await self._read(key, spec, self.provider)
+            hit = await self._read(key, spec, self._chain[0])
             if hit is not None:
+                if self._plan is not None:
+                    self._plan.cached[hit.cache_tier or ""] += 1
                 return self._finish(hit, spec, template.version, started, joined=False)
         prompt = template.render(request.content, request.context, source=source)
         check_prompt_size(prompt, self.settings.max_prompt_chars)
         call = _Call(spec, request, prompt, Deadline(
             self.clock, timeout if timeout is not None else self.settings.deadline_seconds),
-            cached)
+            cached, key)
         # 6 single-flight: identical cached calls in flight share one answer. An uncached call
         # asked for an answer of its own, so it never joins another.
         if not (cached and self.settings.coalesce):
@@ -304,11 +375,15 @@ class LLMGateway:
                                            result=produced.result.model_copy(deep=True))
         if joined:
             self._recorder.coalesced(spec.name)
+            if self._plan is not None:
+                self._plan.repeats += 1
         return self._finish(produced, spec, prompt.version, started, joined=joined)
 
     async def _produce(self, call: _Call) -> _Produced:
         """Steps 7-9: the chain's first answer, post-processed and stored (a fallback's answer
         found in the cache was both already)."""
+        if self._plan is not None:
+            return await self._plan_call(call)
         produced = await self._walk_chain(call)
         if produced.cache_tier is None:
             # 8 post-process, then 9 store under the key of the provider that answered, so a
@@ -335,7 +410,7 @@ class LLMGateway:
                 break
             if index > 0 and call.cached:  # a fallback's earlier answer, under its own key
                 hit = await self._read(self._key(call.spec, call.prompt.version, call.request,
-                                                 provider), call.spec, provider)
+                                                 provider), call.spec, guard)
                 if hit is not None:
                     self._recorder.answered_by_fallback()
                     return dataclasses.replace(hit, state=state, fallback=True)
@@ -372,13 +447,9 @@ class LLMGateway:
         """Step 7 for one provider: call, parse and validate; on invalid output ask the same
         model once to repair it. Returns the result, the model that answered, and whether a
         repair was needed."""
-        spec, prompt = call.spec, call.prompt
-        messages: tuple[Message, ...] = (Message("user", prompt.user),)
-        request = CompletionRequest(
-            system=prompt.system, messages=messages, json_schema=spec.json_schema,
-            schema_name=spec.name, max_tokens=spec.max_tokens,
-            metadata={"analysis_type": spec.name}, analysis=call.request,
-        )
+        spec = call.spec
+        request = _completion_request(call)
+        messages = request.messages
         first = await guard.complete(request, state)
         try:
             return parse_result(first.text, spec.result_model), first.model, False
@@ -424,29 +495,89 @@ class LLMGateway:
         record = _Record(produced, spec.name, spec.version, prompt_version,
                          (self.clock() - started) * 1000, joined)
         attach_provenance(produced.result, record)
+        if joined:
+            self._recorder.saved(produced.state.charges)
+        elif produced.saved is not None and not produced.state.charges:
+            self._recorder.saved_usage(produced.provider, produced.model, produced.saved_ref,
+                                       produced.saved)
         self._recorder.completed(
             record, heuristic_fallback=produced.fallback and produced.method != "model")
         return produced.result
 
     # -- the cache: every read and write of a call goes through these two ---------------------
     async def _read(self, key: str, spec: AnalysisSpec,
-                    provider: BaseLLMProvider) -> _Produced | None:
-        """Step 5: a hit stored under ``provider``'s key, as if ``provider`` had just
-        answered."""
+                    guard: GuardedProvider) -> _Produced | None:
+        """Step 5: a hit stored under the key of ``guard``'s provider, as if it had just
+        answered; what producing it cost is what it saves."""
         assert self._cache is not None
         hit = await self._cache.get(key, spec, self.ttl_for(spec))
         if hit is None:
             return None
         return _Produced(hit.result, hit.provider, hit.model, _NO_CALLS, fallback=False,
-                         cache_tier=hit.tier, method=provider.method)
+                         cache_tier=hit.tier, method=guard.provider.method, saved=hit.usage,
+                         saved_ref=guard.price_ref)
 
     async def _write(self, call: _Call, produced: _Produced) -> None:
-        """Step 9: store a fresh answer under the key of the provider that gave it."""
+        """Step 9: store a fresh answer under the key of the provider that gave it, with the
+        usage of that provider's calls for it."""
         assert self._cache is not None
         assert produced.by is not None
         key = self._key(call.spec, call.prompt.version, call.request, produced.by)
+        mine = [c.usage for c in produced.state.charges if c.provider == produced.provider]
+        usage = Usage(sum(u.input_tokens for u in mine), sum(u.output_tokens for u in mine),
+                      sum(u.cache_read_tokens for u in mine),
+                      sum(u.cache_write_tokens for u in mine)) if mine else None
         await self._cache.set(key, call.spec, produced.result, produced.provider,
-                              produced.model, self.ttl_for(call.spec))
+                              produced.model, self.ttl_for(call.spec), usage)
+
+    # -- a dry run: steps 7-9 planned, nothing sent -------------------------------------------
+    async def _plan_call(self, call: _Call) -> _Produced:
+        """Count and price the call the primary would get, and answer with a stand-in."""
+        plan = self._plan
+        assert plan is not None
+        if call.cached and call.key in self._stood_in:  # the real run answers it from the cache
+            plan.repeats += 1
+            seen = self._stood_in[call.key]
+            return dataclasses.replace(seen, result=seen.result.model_copy(deep=True))
+        guard = self._chain[0]
+        provider = guard.provider
+        request = _completion_request(call)
+        plan.calls.append(PlannedCall(
+            call.spec.name, provider.name, request.model or provider.model, guard.price_ref,
+            await self._count_tokens(provider, request), provider.max_output_tokens(request)))
+        stand_in = self._stand_in_provider()
+        try:
+            answer = await stand_in.complete(request)
+            result = parse_result(answer.text, call.spec.result_model)
+        except (LLMError, OutputParseError):
+            plan.stand_ins_refused += 1
+            raise
+        produced = _Produced(result, provider.name, provider.model,
+                             CallState(call.deadline), fallback=False, method="heuristic",
+                             dry_run=True)
+        if call.cached:
+            self._stood_in[call.key] = produced
+        return produced
+
+    async def _count_tokens(self, provider: BaseLLMProvider,
+                            request: CompletionRequest) -> TokenCount:
+        """The provider's count; the estimate when it cannot count this one."""
+        try:
+            return await provider.count_tokens(request)
+        except Exception as exc:  # counting is a convenience: never a reason to fail a plan
+            assert self._plan is not None
+            self._plan.count_failures += 1
+            if self._plan.count_failures == 1:  # the plan counts the others
+                logger.warning("%s could not count tokens (%s: %s); estimating instead",
+                               provider.name, type(exc).__name__, exc)
+            return estimate_request(request)
+
+    def _stand_in_provider(self) -> BaseLLMProvider:
+        if self._stand_in is None:
+            offline = next((p for p in self.providers if p.method == "heuristic"), None)
+            self._stand_in = offline if offline is not None else assembly.build_provider(
+                "offline", None, self.plugins)
+        return self._stand_in
 
     def _key(self, spec: AnalysisSpec, prompt_version: str, request: AnalysisRequest,
              provider: BaseLLMProvider) -> str:
@@ -500,10 +631,16 @@ class LLMGateway:
     def analysis_types(self) -> list[str]:
         return self._types.names()
 
+    def cost_totals(self) -> CostTally:
+        """What this gateway's calls cost so far: paid, saved by the cache and by coalesced
+        calls, and the calls without a price (``stats()["cost"]`` in figures)."""
+        return self._recorder.stats.cost()
+
     def stats(self) -> dict[str, Any]:
-        """Requests, cache hit rate, provider calls, errors by code, tokens, latency p50/95/99,
-        retries, fallbacks, skips, and per provider/model: circuit breaker, rate limiter and
-        availability state."""
+        """Requests, cache hit rate, provider calls, errors by code, tokens, cost (paid, saved
+        by the cache, unpriced calls), latency p50/95/99, retries, fallbacks, skips, the
+        budget, and per provider/model: circuit breaker, rate limiter and availability
+        state."""
         snap = self._recorder.stats.snapshot()
         snap["providers"] = [g.label for g in self._chain]
         snap["in_flight"] = len(self._flights)
@@ -511,6 +648,7 @@ class LLMGateway:
         snap["rate_limiters"] = {g.label: _limiter_snapshot(g.limiter)
                                  for g in self._chain if g.limiter is not None}
         snap["availability"] = {g.label: g.availability() for g in self._chain}
+        snap["budget"] = None if self._budget is None else self._budget.local_snapshot()
         return snap
 
     def __repr__(self) -> str:

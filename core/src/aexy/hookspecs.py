@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import click
 
     from aexy.contract.analysis import AnalysisSpec
+    from aexy.contract.budget import BudgetLedgerSpec
     from aexy.contract.cache import CacheBackendSpec
     from aexy.contract.postprocess import PostProcessor
     from aexy.contract.prompts import PromptSource
@@ -74,6 +75,16 @@ def register_rate_limiters() -> list[RateLimiterSpec]:  # type: ignore[empty-bod
     """Register rate limiter implementations, selected with ``AEXY_RATE_LIMITER``.
 
     :returns: :class:`~aexy.plugin_api.RateLimiterSpec` records.
+    """
+
+
+@hookspec
+def register_budget_ledgers() -> list[BudgetLedgerSpec]:  # type: ignore[empty-body]
+    """Register budget ledgers (where ``AEXY_BUDGET_USD`` spending is kept), selected with
+    ``AEXY_BUDGET_LEDGER``; ``local`` (one process) is built in.
+
+    :returns: :class:`~aexy.plugin_api.BudgetLedgerSpec` records; the ledger (the factory's
+        product) must have every member of :class:`~aexy.plugin_api.BudgetLedger`.
     """
 
 

@@ -49,6 +49,9 @@ if TYPE_CHECKING:
     from aexy.contract.completion import FinishReason as FinishReason
     from aexy.contract.completion import Message as Message
     from aexy.contract.completion import Usage as Usage
+    from aexy.contract.cost import PriceRef as PriceRef
+    from aexy.contract.tokens import TokenCount as TokenCount
+    from aexy.contract.tokens import estimate_request as estimate_request
 
     # Cache backends
     from aexy.contract.cache import CacheBackend as CacheBackend

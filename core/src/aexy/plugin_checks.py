@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aexy.contract.analysis import AnalysisSpec
+from aexy.contract.budget import BudgetLedgerSpec
 from aexy.contract.cache import OPTIONAL_BACKEND_MEMBERS, CacheBackendSpec, backend_methods
 from aexy.contract.postprocess import PostProcessor
 from aexy.contract.prompts import PromptSource
@@ -28,6 +29,7 @@ from aexy.settings import PluginSettings, env_prefix_problem
 
 __all__ = [
     "ANALYSIS_TYPES",
+    "BUDGET_LEDGERS",
     "CACHE_BACKENDS",
     "POSTPROCESSORS",
     "PROMPT_SOURCES",
@@ -103,7 +105,7 @@ def provider_class_problems(cls: object, registered_as: str | None = None) -> li
     if abstract:
         missing = ", ".join(f"{a}()" for a in abstract)
         problems.append(f"{cls.__name__} does not implement {missing}")
-    for method in ("complete", "is_available", "aclose"):
+    for method in ("complete", "is_available", "aclose", "count_tokens"):
         if not inspect.iscoroutinefunction(getattr(cls, method, None)):
             problems.append(f"{cls.__name__}.{method}() must be a coroutine (async def)")
     if registered_as is not None and cls.name != registered_as:
@@ -254,6 +256,25 @@ def _rate_limiter(record: Any) -> list[str]:
     return [problem] if problem else []
 
 
+def _budget_ledger(record: Any) -> list[str]:
+    problems = _fields_missing(record, BudgetLedgerSpec) or _name_problems(record)
+    if problems:
+        return problems
+    problem = _call_problem(record.factory, "factory(name, settings)", ("default", None))
+    if problem:
+        problems.append(problem)
+    settings = getattr(record, "settings_class", None)
+    if settings is not None and not (inspect.isclass(settings)
+                                     and issubclass(settings, PluginSettings)):
+        problems.append("settings_class must be a subclass of aexy.plugin_api.PluginSettings")
+    ledger = backend_class_of(record.factory)
+    if ledger is not None:
+        for method in ("reserve", "settle", "totals", "aclose"):
+            if not inspect.iscoroutinefunction(getattr(ledger, method, None)):
+                problems.append(f"{ledger.__name__}.{method}() must be a coroutine (async def)")
+    return problems
+
+
 def _analysis_type(record: Any) -> list[str]:
     if not isinstance(record, AnalysisSpec):
         return [f"{type(record).__name__} is not an aexy.plugin_api.AnalysisSpec"]
@@ -272,3 +293,5 @@ ANALYSIS_TYPES = RecordKind("register_analysis_types", "analysis type", Analysis
                             _analysis_type)
 RATE_LIMITERS = RecordKind("register_rate_limiters", "rate limiter", RateLimiterSpec,
                            _rate_limiter)
+BUDGET_LEDGERS = RecordKind("register_budget_ledgers", "budget ledger", BudgetLedgerSpec,
+                            _budget_ledger)

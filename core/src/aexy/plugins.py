@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import click
 
     from aexy.contract.analysis import AnalysisSpec
+    from aexy.contract.budget import BudgetLedgerSpec
     from aexy.contract.cache import CacheBackendSpec
     from aexy.contract.postprocess import PostProcessor
     from aexy.contract.prompts import PromptSource
@@ -455,10 +456,16 @@ class PluginHost:
 
         return self.collect(RATE_LIMITERS)
 
+    def budget_ledgers(self) -> Registry[BudgetLedgerSpec]:
+        from aexy.plugin_checks import BUDGET_LEDGERS
+
+        return self.collect(BUDGET_LEDGERS)
+
     def registries(self) -> list[Registry[Any]]:
         """Every kind's registry, built (and so checked) now: what ``aexy plugins`` shows."""
         return [self.providers(), self.cache_backends(), self.prompt_sources(),
-                self.postprocessors(), self.analysis_types(), self.rate_limiters()]
+                self.postprocessors(), self.analysis_types(), self.rate_limiters(),
+                self.budget_ledgers()]
 
     def add_commands(self, cli: click.Group) -> None:
         for impl in self.pm.hook.register_commands.get_hookimpls():

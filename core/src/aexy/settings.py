@@ -44,7 +44,7 @@ class AexySettings(BaseSettings):
     )
     #: ``AEXY_CACHE_BACKEND``: a registered backend name (``memory`` and ``sqlite`` are built
     #: in). Unset: the one backend an installed plugin registers (installing ``aexy-redis``
-    #: swaps the cache), else ``memory``.
+    #: swaps the cache), else ``sqlite`` (the embedded default).
     cache_backend: str | None = Field(
         None, validation_alias=_alias("AEXY_CACHE_BACKEND", "cache_backend")
     )
@@ -168,6 +168,13 @@ class AexySettings(BaseSettings):
     budget_name: str = Field(
         "default", min_length=1, validation_alias=_alias("AEXY_BUDGET_NAME", "budget_name")
     )
+    #: ``AEXY_BUDGET_LEDGER``: where the budget's spending is kept, a registered ledger
+    #: (``local``, one process, is built in). Unset: the one ledger an installed plugin
+    #: registers (installing ``aexy-redis`` shares the budget between processes), else
+    #: ``local``.
+    budget_ledger: str | None = Field(
+        None, validation_alias=_alias("AEXY_BUDGET_LEDGER", "budget_ledger")
+    )
 
     @model_validator(mode="after")
     def _default_prompt_limit(self) -> Self:
@@ -199,7 +206,7 @@ class AexySettings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("cache_backend", mode="before")
+    @field_validator("cache_backend", "budget_ledger", mode="before")
     @classmethod
     def _name_or_unset(cls, value: object) -> object:
         return (value.strip().lower() or None) if isinstance(value, str) else value

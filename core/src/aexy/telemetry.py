@@ -17,16 +17,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from aexy.contract.completion import Usage
+from aexy.cost import Charge, CostTally
 from aexy.log import logger as logger
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from aexy.contract.analysis import ProvenanceRecord
     from aexy.contract.completion import Completion
+    from aexy.contract.cost import Cost, PriceRef
 
 __all__ = ["GatewayStats", "Recorder", "Telemetry", "logger"]
 
 _LATENCY_WINDOW = 2048  # samples kept per provider for percentiles
 _NO_SPAN = nullcontext(None)
+#: Distinct calls kept unpriced before they are priced in one go, on the path of a call
+#: (``stats()`` prices them first): a bound on memory for a gateway nobody asks.
+_PENDING_CHARGES = 10_000
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -59,6 +67,36 @@ class GatewayStats:
         self.latency: defaultdict[str, deque[float]] = defaultdict(
             lambda: deque(maxlen=_LATENCY_WINDOW)
         )
+        # Billed calls and what cache hits and coalesced calls saved, priced when read (most
+        # gateways are never asked): identical calls in the same minute are counted once, so
+        # a hit read again and again costs a counter. Keys hold plain values (C-level hashing:
+        # this runs on every call), the price refs by identity.
+        self._pending: dict[tuple[Any, ...], int] = {}
+        self._refs: dict[int, PriceRef | None] = {}
+        self._tally = CostTally()
+
+    def charge(self, provider: str, model: str, ref: PriceRef | None, usage: Usage, at: float,
+               saved: bool = False) -> None:
+        ref_id = id(ref)
+        if ref_id not in self._refs:
+            self._refs[ref_id] = ref  # kept alive, so its id is never another's
+        key = (provider, model, ref_id, usage.input_tokens, usage.output_tokens,
+               usage.cache_read_tokens, usage.cache_write_tokens, int(at) // 60, saved)
+        pending = self._pending
+        pending[key] = pending.get(key, 0) + 1
+        if len(pending) >= _PENDING_CHARGES:
+            self.cost()
+
+    def cost(self) -> CostTally:
+        """The running cost totals, every charge so far priced."""
+        pending, self._pending = self._pending, {}
+        for key, times in pending.items():
+            provider, model, ref_id, n_in, n_out, n_read, n_write, minute, saved = key
+            cost = Charge(provider, model, Usage(n_in, n_out, n_read, n_write),
+                          self._refs[ref_id], minute * 60.0).cost()
+            self._tally.add(cost.as_saved() if saved else cost, label=f"{provider}/{model}",
+                            times=times)
+        return self._tally
 
     def snapshot(self) -> dict[str, Any]:
         latency = {}
@@ -92,6 +130,7 @@ class GatewayStats:
             },
             "errors": dict(self.errors),
             "tokens": dict(self.tokens),
+            "cost": self.cost().snapshot(),
             "latency": latency,
         }
 
@@ -143,6 +182,14 @@ class Telemetry:
         )
         self.rate_limit_wait = meter.create_histogram(
             "aexy.rate_limit.wait", unit="s", description="Time spent waiting for the limiter"
+        )
+        self.cost = meter.create_counter(
+            "aexy.cost", unit="USD", description="What provider calls cost (status priced "
+            "or local), and what cache hits and coalesced calls saved (aexy.cost.saved)"
+        )
+        self.unpriced = meter.create_counter(
+            "aexy.cost.unpriced_calls", description="Provider calls whose model has no known "
+            "price: not in aexy.cost, so that total is incomplete while this is above zero"
         )
 
     def active(self) -> bool:
@@ -219,10 +266,13 @@ class Recorder:
             yield span
 
     def call_ok(self, provider: str, seconds: float, completion: Completion,
-                span: Any = None) -> None:
-        """A physical call that answered (its answer may still be refused or invalid)."""
+                span: Any = None, charge: Charge | None = None) -> None:
+        """A physical call that answered (its answer may still be refused or invalid), and
+        what it was billed for (priced now only for OpenTelemetry)."""
         usage = completion.usage
         s = self.stats
+        if charge is not None:
+            s.charge(charge.provider, charge.model, charge.ref, charge.usage, charge.at)
         s.provider_calls[provider] += 1
         s.latency[provider].append(seconds)
         s.tokens[f"{provider}.input"] += usage.input_tokens
@@ -242,6 +292,33 @@ class Recorder:
                                          {**attrs, "gen_ai.token.type": "input"})
             self.otel.token_usage.record(usage.output_tokens,
                                          {**attrs, "gen_ai.token.type": "output"})
+            if charge is not None:
+                cost = charge.cost()
+                if span is not None:
+                    _cost_attributes(span, cost)
+                self._record_cost(cost, attrs)
+
+    def saved(self, charges: Iterable[Charge]) -> None:
+        """What a cache hit or a coalesced call would have cost: saved, not paid."""
+        for one in charges:
+            self.stats.charge(one.provider, one.model, one.ref, one.usage, one.at, saved=True)
+            if self.otel.active():
+                self._record_cost(one.cost().as_saved(), _call_attrs(one.provider, one.model))
+
+    def saved_usage(self, provider: str, model: str, ref: PriceRef | None,
+                    usage: Usage) -> None:
+        """What a cache hit would have cost (the usage recorded with the entry)."""
+        self.stats.charge(provider, model, ref, usage, time.time(), saved=True)
+        if self.otel.active():
+            cost = Charge(provider, model, usage, ref, time.time()).cost().as_saved()
+            self._record_cost(cost, _call_attrs(provider, model))
+
+    def _record_cost(self, cost: Cost, attrs: dict[str, str]) -> None:
+        if cost.total_usd is None:
+            self.otel.unpriced.add(1, attrs)
+            return
+        self.otel.cost.add(float(cost.total_usd), {**attrs, "aexy.cost.status": cost.status,
+                                                   "aexy.cost.saved": cost.saved})
 
     def call_failed(self, provider: str, model: str, seconds: float, code: str) -> None:
         """A physical call that reached the provider and failed with ``code``."""
@@ -303,6 +380,7 @@ class Recorder:
                     "cache_hit": p["cache_hit"], "attempts": p["attempts"],
                     "retries": p["retries"], "fallback": p["fallback"],
                     "coalesced": p["coalesced"], "method": p["method"],
+                    **_cost_fields(p["cost"]),
                 },
             )
         if heuristic_fallback:
@@ -315,6 +393,23 @@ class Recorder:
                 extra={"provider": p["provider"], "analysis_type": p["analysis_type"],
                        "method": p["method"], "failures": list(p["failures"])},
             )
+
+
+def _cost_fields(cost: Cost | None) -> dict[str, Any]:
+    """The cost in the log line: what was paid, or saved, or that there is no price."""
+    if cost is None:
+        return {}
+    amount = None if cost.total_usd is None else float(cost.total_usd)
+    return {"cost_usd": amount, "cost_status": cost.status, "cost_saved": cost.saved}
+
+
+def _cost_attributes(span: Any, cost: Cost) -> None:
+    """The call's cost on its GenAI span, next to ``gen_ai.usage.*``."""
+    span.set_attribute("aexy.cost.status", cost.status)
+    if cost.total_usd is not None:
+        span.set_attribute("aexy.cost.usd", float(cost.total_usd))
+    if cost.source:
+        span.set_attribute("aexy.cost.source", cost.source)
 
 
 def _call_attrs(provider: str, model: str) -> dict[str, str]:

@@ -5,9 +5,11 @@ output a person reads in a pipe."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -51,8 +53,13 @@ class _Scripted(OfflineProvider):
 def scripted(monkeypatch: pytest.MonkeyPatch, host: PluginHost):
     """Make the commands use a ``_Scripted`` provider."""
     def use(fault: BaseException | None, at: int) -> None:
-        monkeypatch.setattr("aexy.cli.apps._gateway", lambda provider, model: LLMGateway(
-            _Scripted(fault, at), fallbacks=(), plugins=host, cache=False))
+        @contextlib.asynccontextmanager
+        async def gateway(job: object) -> AsyncIterator[LLMGateway]:
+            async with LLMGateway(_Scripted(fault, at), fallbacks=(), plugins=host,
+                                  cache=False) as built:
+                yield built
+
+        monkeypatch.setattr("aexy.cli._jobs.Job.gateway", gateway)
     return use
 
 

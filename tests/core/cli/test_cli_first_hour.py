@@ -177,8 +177,8 @@ def test_tables_keep_every_column_in_a_pipe(cli, runner):
     assert result.exit_code == 0
     row = next(line for line in result.stdout.splitlines() if "aexy (built in)" in line)
     # One line per row, the last column whole: nothing cropped, nothing folded.
-    assert row.rstrip().endswith("analysis_types, cache_backends, postprocessors, "
-                                 "prompt_sources, providers, rate_limiters │")
+    assert row.rstrip().endswith("analysis_types, budget_ledgers, cache_backends, "
+                                 "postprocessors, prompt_sources, providers, rate_limiters │")
 
 
 def test_absent_values_never_print_none():
@@ -210,5 +210,5 @@ def test_cache_stats_advises_selecting_an_installed_backend_rather_than_installi
     result = runner.invoke(cli, ["cache", "stats"])  # AEXY_CACHE_BACKEND=memory (conftest)
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
-    assert "Set AEXY_CACHE_BACKEND=shared to share a cache." in text
+    assert "Set AEXY_CACHE_BACKEND=shared to share a cache between machines." in text
     assert "pip install" not in text

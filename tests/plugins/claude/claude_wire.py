@@ -2,9 +2,15 @@
 
 Bodies and headers follow Anthropic's documented ``POST /v1/messages`` response, rate-limit
 headers and error envelope, field for field: a message has ``id``/``type``/``role``/``model``/
-``content``/``stop_reason``/``stop_sequence``/``usage``; an error is
+``content``/``stop_reason``/``stop_sequence``/``usage``; its usage has ``input_tokens`` (the
+tokens after the last cache breakpoint: not those read from or written to the prompt cache),
+``cache_read_input_tokens``, ``cache_creation_input_tokens`` with its ``cache_creation``
+breakdown by TTL, ``output_tokens`` and ``service_tier``; ``POST /v1/messages/count_tokens``
+answers ``{"input_tokens": n}`` (the SDK's ``MessageTokensCount``); an error is
 ``{"type": "error", "error": {"type", "message"}, "request_id"}``; every response carries
-``request-id``.
+``request-id``. (Checked against anthropic 2.17.0's ``types/usage.py``,
+``types/cache_creation.py``, ``types/message_tokens_count.py`` and
+``types/message_count_tokens_params.py``.)
 """
 
 from __future__ import annotations
@@ -67,9 +73,17 @@ def message_body(
             "output_tokens": output_tokens,
             "cache_creation_input_tokens": cache_creation_input_tokens,
             "cache_read_input_tokens": cache_read_input_tokens,
+            "cache_creation": {"ephemeral_5m_input_tokens": cache_creation_input_tokens,
+                               "ephemeral_1h_input_tokens": 0},
             "service_tier": "standard",
         },
     }
+
+
+def counted(input_tokens: int) -> httpx2.Response:
+    """The answer of ``POST /v1/messages/count_tokens``."""
+    return httpx2.Response(200, json={"input_tokens": input_tokens},
+                           headers={"request-id": REQUEST_ID})
 
 
 def ok(text: str, *, headers: dict[str, str] | None = None, **kw: Any) -> httpx2.Response:

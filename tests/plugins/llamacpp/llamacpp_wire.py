@@ -12,6 +12,7 @@ llama-cpp-python raises, with its own messages.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -87,6 +88,7 @@ class FakeLlama:
         self.closed = False
         self.gate: threading.Event | None = None
         self.started = threading.Event()
+        self.tokenized: list[bytes] = []
         self._lock = threading.Lock()
 
     def create_chat_completion(self, **kwargs: Any) -> Any:
@@ -106,6 +108,13 @@ class FakeLlama:
         finally:
             with self._lock:
                 self.active -= 1
+
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        """``Llama.tokenize``: token ids of UTF-8 ``text`` (here one per word or punctuation
+        mark, a BOS id first when asked), recording what was tokenized."""
+        self.tokenized.append(text)
+        pieces = re.findall(rb"\w+|[^\w\s]", text)
+        return ([1] if add_bos else []) + [100 + len(p) for p in pieces]
 
     def close(self) -> None:
         self.closed = True

@@ -23,7 +23,10 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def openai_completion(content: str | None, *, finish_reason: str = "stop",
                       refusal: str | None = None, model: str = "gpt-4.1-mini-2025-04-14",
-                      prompt_tokens: int = 120, completion_tokens: int = 40) -> dict[str, Any]:
+                      prompt_tokens: int = 120, completion_tokens: int = 40,
+                      cached_tokens: int = 0) -> dict[str, Any]:
+    """OpenAI's ``chat.completion``; ``cached_tokens`` of the ``prompt_tokens`` were read from
+    its automatic prompt cache (``usage.prompt_tokens_details.cached_tokens``)."""
     return {
         "id": "chatcmpl-BqQ6pWvDzqJ4fVbXwR3uYf8y2aT1c",
         "object": "chat.completion",
@@ -40,7 +43,7 @@ def openai_completion(content: str | None, *, finish_reason: str = "stop",
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
                                           "accepted_prediction_tokens": 0,
                                           "rejected_prediction_tokens": 0},

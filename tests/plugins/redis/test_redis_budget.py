@@ -189,3 +189,45 @@ def test_two_processes_stop_together_at_one_budget_with_nothing_over_spent(
     answered = sum(r["answered"] for r in reports)
     assert totals.reserved == 0
     assert 0 <= totals.spent - int(paid * 10**9) <= answered  # rounded up, one nano each
+
+
+# -- the registered ledger: one budget for every gateway ------------------------------------------
+async def test_installing_aexy_redis_shares_the_budget_of_every_gateway(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aexy import LLMGateway
+    from aexy.assembly import select_ledger
+    from aexy.contract.cost import PriceRef
+    from aexy.plugins import PluginHost
+    from aexy.settings import AexySettings
+    from aexy.testing import FakeProvider
+
+    class Priced(FakeProvider):
+        def price_ref(self) -> PriceRef:
+            return PriceRef(provider_id="anthropic")
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    host = PluginHost()  # every installed plugin, aexy-redis among them
+    settings = AexySettings(cache_backend="memory", AEXY_BUDGET_USD="0.15",
+                            AEXY_BUDGET_NAME="shared-job")
+    choice = select_ledger(settings, host)
+    assert choice.spec.name == "redis" and "aexy-redis" in choice.reason
+    code = "def add(a, b):\n    return a + b\n" * 40
+    first, second = Priced(model="claude-sonnet-4-5"), Priced(model="claude-sonnet-4-5")
+    async with LLMGateway(provider=first, plugins=host, settings=settings, cache=False) as a, \
+            LLMGateway(provider=second, plugins=host, settings=settings, cache=False) as b:
+        assert a.budget is not None and a.budget.ledger.name == "redis"
+        answered = refused = 0
+        for i in range(40):  # the two gateways take turns on one budget
+            try:
+                await (a if i % 2 else b).analyze("skill_extraction", f"{code}# {i}\n")
+                answered += 1
+            except BudgetExceededError:
+                refused += 1
+        assert a.budget is not None and b.budget is not None
+        spent, held = await a.budget.totals()
+    assert answered and refused and held == 0  # stopped mid-way
+    assert len(first.calls) + len(second.calls) == answered
+    assert 0 < spent <= Decimal("0.15")
+    async with LLMGateway(provider="offline", plugins=host, settings=settings) as c:
+        assert c.budget is not None and (await c.budget.totals())[0] == spent  # persisted
+        await c.budget.ledger.reset()  # type: ignore[attr-defined]

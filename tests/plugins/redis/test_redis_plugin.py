@@ -19,13 +19,17 @@ from aexy_redis.ratelimit import RedisRateLimiter
 from aexy_redis.settings import RedisSettings
 
 
-def test_entry_point_registers_the_backend_and_the_limiter() -> None:
+def test_entry_point_registers_the_backend_the_limiter_and_the_ledger() -> None:
     host = PluginHost()  # entry points on: the installed aexy-redis distribution is found
     (info,) = [p for p in host.plugins() if p.distribution == "aexy-redis"]
     assert (info.name, info.status, info.version) == ("redis", "active", "0.1.0")
-    assert set(info.hooks) == {"register_cache_backends", "register_rate_limiters"}
+    assert set(info.hooks) == {"register_cache_backends", "register_rate_limiters",
+                               "register_budget_ledgers"}
     assert host.cache_backends().owners["redis"] == "aexy-redis"
     assert host.rate_limiters().owners["redis"] == "aexy-redis"
+    assert host.budget_ledgers().owners["redis"] == "aexy-redis"
+    assert host.hook_errors == [] or all(e.distribution != "aexy-redis"
+                                         for e in host.hook_errors)
     assert "redis" not in host.providers().names()  # not a provider
 
 

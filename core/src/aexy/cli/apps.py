@@ -24,14 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from aexy.apps.text import printable
-from aexy.cli._util import (
-    check_encoding,
-    get_console,
-    host,
-    provider_option_errors,
-    read_text,
-    run_async,
-)
+from aexy.cli._jobs import Job, job_options
+from aexy.cli._util import check_encoding, get_console, read_text, run_async
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -53,7 +47,6 @@ if TYPE_CHECKING:
         TeamPrediction,
         TeamReport,
     )
-    from aexy.gateway import LLMGateway
 
 __all__ = ["APP_COMMANDS", "match", "predict", "profile"]
 
@@ -139,14 +132,6 @@ def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -
 def _interrupted(message: str) -> SystemExit:
     click.echo(f"Interrupted: {message}", err=True)
     return SystemExit(EXIT_INTERRUPTED)
-
-
-def _gateway(provider: str | None, model: str | None) -> LLMGateway:
-    from aexy.gateway import LLMGateway
-
-    # An unknown -p name is a usage error of that option (exit 2), as in every command.
-    with provider_option_errors(provider):
-        return LLMGateway(provider, model=model, plugins=host())
 
 
 # -- text and tables -------------------------------------------------------------------------------
@@ -430,6 +415,7 @@ def _status_of(population: Population, history: GitHistory, key: str) -> str:
 @click.option("--json", "as_json", is_flag=True,
               help="Print JSON: the team report with --all, else the profile report (a list "
                    "for several --author).")
+@job_options()
 def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datetime | None,
             until: datetime | None, period: str, aliases: tuple[str, ...], active_days: int,
             include_inactive: bool, include_bots: bool, bots: tuple[str, ...], samples: int,
@@ -462,6 +448,7 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
                             include_bots=include_bots, include_inactive=include_inactive)
     written: list[str] = []
     seen: dict[str, Any] = {}
+    job = Job(provider, model)
 
     def on_report(report: ProfileReport, reused: bool) -> None:
         if not reused:
@@ -477,31 +464,31 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
             read_history, repo, since=_day(since), until=_day(until),
             period=period, aliases=alias_map))  # type: ignore[arg-type]
         await asyncio.sleep(0)
-        store = ReportStore(output_dir) if output_dir is not None else None
+        # A dry run's reports are stand-ins: nothing is written.
+        store = ReportStore(output_dir) if output_dir is not None and not job.dry_run else None
         try:
-            gateway = _gateway(provider, model)
+            async with job.gateway() as gateway:
+                history = await reading
+                seen["history"] = history
+                seen["population"] = population_of(history, rules)
+                analyzer = ProfileAnalyzer(gateway, max_samples=samples,
+                                           max_sample_chars=sample_chars,
+                                           concurrency=concurrency, code_quality=quality,
+                                           use_cache=not no_cache, series=series)
+                if all_authors:
+                    return await analyzer.analyze_team(repo, history=history, rules=rules,
+                                                       progress=bar, sink=store,
+                                                       on_report=on_report)
+                reports = await analyzer.analyze_repository(
+                    repo, list(authors), history=history, progress=bar, rules=rules)
         except BaseException:
-            reading.cancel()
+            reading.cancel()  # a no-op once the history is read
             raise
-        async with gateway:
-            history = await reading
-            seen["history"] = history
-            seen["population"] = population_of(history, rules)
-            analyzer = ProfileAnalyzer(gateway, max_samples=samples,
-                                       max_sample_chars=sample_chars, concurrency=concurrency,
-                                       code_quality=quality, use_cache=not no_cache,
-                                       series=series)
-            if all_authors:
-                return await analyzer.analyze_team(repo, history=history, rules=rules,
-                                                   progress=bar, sink=store,
-                                                   on_report=on_report)
-            reports = await analyzer.analyze_repository(repo, list(authors), history=history,
-                                                        progress=bar, rules=rules)
-            for r in reports:
-                if store is not None:
-                    store.save(r)
-                on_report(r, False)
-            return reports
+        for r in reports:
+            if store is not None:
+                store.save(r)
+            on_report(r, False)
+        return reports
 
     try:
         result = _with_progress("profile", work)
@@ -510,6 +497,9 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
         hint = ("; run the same command again to go on from there" if output_dir else
                 "; with -o DIR, finished reports are kept and a rerun goes on from there")
         raise _interrupted(f"{len(written)} reports finished{where}{hint}") from None
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     reports = result.reports if not isinstance(result, list) else result
     if report_file is not None:
         from aexy.apps.markdown import profiles_markdown
@@ -536,6 +526,7 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
                 _line(console, f"reports: {output_dir}/", style="dim")
         if report_file is not None:
             _line(console, f"report: {report_file}", style="dim")
+        job.print_footer()  # for people: --json output is for programs, whole on stdout
     if _report_broken(reports):
         raise SystemExit(1)
 
@@ -590,6 +581,7 @@ def _reason(failure: Failure) -> str:
 @click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
               help="Text encoding of TASK_FILE.")
 @click.option("--json", "as_json", is_flag=True, help="Print the ranking as JSON.")
+@job_options()
 def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...], top: int,
           concurrency: int, provider: str | None, model: str | None, no_cache: bool,
           encoding: str, as_json: bool) -> None:
@@ -609,11 +601,12 @@ def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...
 
     task = read_text(task_file, encoding)
     candidates = load_profiles(profile_paths)
+    job = Job(provider, model)
 
     async def work(bar: _Bar) -> MatchReport:
         from aexy.apps import TaskMatcher
 
-        async with _gateway(provider, model) as gateway:
+        async with job.gateway() as gateway:
             matcher = TaskMatcher(gateway, concurrency=concurrency, use_cache=not no_cache)
             return await matcher.match(task, candidates, labels=list(labels), progress=bar)
 
@@ -621,12 +614,16 @@ def match(task_file: str, profile_paths: tuple[str, ...], labels: tuple[str, ...
         report = _with_progress("match", work)
     except KeyboardInterrupt:
         raise _interrupted("nothing was ranked") from None
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     if top:
         report = report.model_copy(update={"ranking": report.ranking[:top]})
     if as_json:
         click.echo(report.model_dump_json(indent=2))
     else:
         _print_match(get_console(), report)
+        job.print_footer()
     if not report.ranking or _broken([report.signals.failure,
                                       *(u.failure for u in report.unmatched)]):
         raise SystemExit(1)
@@ -675,6 +672,7 @@ def _print_prediction(console: Console, p: Prediction | TeamPrediction) -> None:
 @click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--json", "as_json", is_flag=True, help="Print the predictions as JSON.")
+@job_options()
 def predict(activity_file: str | None, repo: str | None, author: str | None, team: bool,
             since: datetime | None, until: datetime | None, period: str,
             aliases: tuple[str, ...], active_days: int, include_bots: bool,
@@ -710,12 +708,13 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
     rules = PopulationRules(active_days=active_days, bot_patterns=BOT_PATTERNS + _patterns(bots),
                             include_bots=include_bots)
     team_name = Path(repo).resolve().name if repo is not None else None
+    job = Job(provider, model)
 
     async def work(bar: _Bar) -> Prediction | TeamPrediction:
         from aexy.apps import PredictiveAnalyzer, load_activity
         from aexy.catalogue.activity import TeamMetrics
 
-        async with _gateway(provider, model) as gateway:
+        async with job.gateway() as gateway:
             analyzer = PredictiveAnalyzer(gateway, horizon_months=horizon,
                                           use_cache=not no_cache)
             if repo is not None and team:
@@ -738,10 +737,14 @@ def predict(activity_file: str | None, repo: str | None, author: str | None, tea
         result = _with_progress("predict", work)
     except KeyboardInterrupt:
         raise _interrupted("no prediction was made") from None
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     if as_json:
         click.echo(result.model_dump_json(indent=2))
     else:
         _print_prediction(get_console(), result)
+        job.print_footer()
     # Someone no longer active gets no verdict: that is the answer, not a failure.
     settled = getattr(result, "status", None) in ("inactive", "bot")
     if (not any(o.ok for o in result.outcomes) and not settled) or _broken(

@@ -13,13 +13,13 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import (
     check_encoding,
     get_console,
     host,
     looks_like_text,
     parse_context,
-    provider_option_errors,
     read_text,
     resolve_spec,
     run_async,
@@ -143,6 +143,7 @@ async def run_batch(
     write: Callable[[dict[str, Any]], None],
     on_done: Callable[[BatchSummary], None] = lambda s: None,
     clock: Callable[[], float] = time.monotonic,
+    job: Job | None = None,
 ) -> BatchSummary:
     """Analyse ``files`` through one gateway, at most ``concurrency`` at a time.
 
@@ -150,18 +151,21 @@ async def run_batch(
     ``{"path", "error": {"code", "message"}}``, except a file with nothing to analyse (empty,
     or only whitespace), which is listed in :attr:`BatchSummary.empty` and sent nowhere. A
     failure never stops the others.
+
+    :param job: ``--max-cost`` and ``--dry-run`` (a dry run writes nothing).
     """
     import asyncio
 
     from aexy.cli._errors import error_code, error_message
-    from aexy.gateway import LLMGateway
 
-    plugins = host()
-    spec = resolve_spec(plugins.analysis_types(), analysis_type)
+    spec = resolve_spec(host().analysis_types(), analysis_type)
+    job = job if job is not None else Job(provider, model)
+    if job.dry_run:
+        write = _nothing
     summary = BatchSummary(total=len(files))
     started = clock()
     semaphore = asyncio.Semaphore(concurrency)
-    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+    async with job.gateway() as gateway:
 
         async def one(path: str) -> None:
             async with semaphore:
@@ -197,6 +201,10 @@ async def run_batch(
     return summary
 
 
+def _nothing(record: dict[str, Any]) -> None:
+    return None
+
+
 def _rate_column() -> Any:
     from rich.progress import ProgressColumn
     from rich.text import Text
@@ -228,9 +236,11 @@ def _rate_column() -> Any:
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache.")
 @click.option("--encoding", default="utf-8", show_default=True, callback=check_encoding,
               help="Text encoding of the files, e.g. latin-1 or cp1252.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
+@job_options()
 def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], concurrency: int,
           output: str | None, provider: str | None, model: str | None,
-          contexts: tuple[str, ...], no_cache: bool, encoding: str) -> None:
+          contexts: tuple[str, ...], no_cache: bool, encoding: str, as_json: bool) -> None:
     """Analyse many files with TYPE through one gateway, as JSON Lines.
 
     Each file gives one line, {"path", "result", "provenance"} or {"path", "error": {"code",
@@ -267,8 +277,11 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
                 if found.not_text else "")
         raise click.UsageError(f"no files matched{also}; check PATH and --glob")
 
+    job = Job(provider, model)
     sink: IO[str]
-    if out_path:
+    if job.dry_run:
+        sink = sys.stdout  # never written to: a dry run prints its plan instead
+    elif out_path:
         needs_newline = _ends_mid_line(out_path)
         sink = out_path.open("a", encoding="utf-8")
         if needs_newline:  # a run cut mid-line: start ours on a fresh line
@@ -297,11 +310,11 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         progress.update(task, completed=s.done, hits=s.cache_hits, errors=s.failed)
 
     try:
-        with progress, provider_option_errors(provider):
+        with progress:
             summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
                 concurrency=concurrency, use_cache=not no_cache, encoding=encoding, write=write,
-                on_done=on_done))
+                on_done=on_done, job=job))
     except KeyboardInterrupt:
         # What finished is written and flushed; say so, then exit 130 (the root group).
         latest.skipped, latest.not_text = skipped, len(found.not_text)
@@ -311,11 +324,15 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
                          else ""), style="yellow")
         raise
     finally:
-        if out_path:
+        if out_path and sink is not sys.stdout:
             sink.close()
+    if job.dry_run:
+        job.print_plan(as_json)
+        return
     summary.skipped = skipped
     summary.not_text = len(found.not_text)
     _print_summary(console, summary, out_path)
+    job.print_footer()
     if summary.failed:
         raise SystemExit(1)
 

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import (
     SECRET_MASK,
     check_encoding,
     get_console,
     host,
     parse_context,
-    provider_option_errors,
     read_text,
     resolve_spec,
     run_async,
@@ -61,6 +61,7 @@ def _dumps(value: Any) -> str:
               help=ENCODING_HELP)
 @click.option("--json", "as_json", is_flag=True,
               help='Print {"result": ..., "provenance": ...} as JSON instead of a panel.')
+@job_options(dry_run=False)
 def analyze(analysis_type: str, file: str | None, provider: str | None, model: str | None,
             contexts: tuple[str, ...], context_json: str | None, no_cache: bool,
             encoding: str, as_json: bool) -> None:
@@ -89,9 +90,8 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
         from aexy.errors import InvalidInputError
 
         raise InvalidInputError(f"{label} is empty (or only whitespace): nothing to analyse")
-    with provider_option_errors(provider):
-        result, spec_schema = run_async(
-            _analyze(analysis_type, content, context, provider, model, not no_cache))
+    result, spec_schema = run_async(
+        _analyze(analysis_type, content, context, provider, model, not no_cache))
     provenance = result.provenance
     if as_json:
         click.echo(_dumps({"result": result.model_dump(mode="json"),
@@ -106,11 +106,8 @@ def analyze(analysis_type: str, file: str | None, provider: str | None, model: s
 async def _analyze(analysis_type: str, content: str, context: Mapping[str, Any],
                    provider: str | None, model: str | None, use_cache: bool
                    ) -> tuple[AnalysisResult, Mapping[str, Any]]:
-    from aexy.gateway import LLMGateway
-
-    plugins = host()
-    spec = resolve_spec(plugins.analysis_types(), analysis_type)
-    async with LLMGateway(provider, model=model, plugins=plugins) as gateway:
+    spec = resolve_spec(host().analysis_types(), analysis_type)
+    async with Job(provider, model).gateway() as gateway:
         result = await gateway.analyze(spec.name, content, context=context, use_cache=use_cache)
     return result, spec.json_schema
 
@@ -142,6 +139,7 @@ def plugins(as_json: bool) -> None:
         return [f"{e.hook} record {e.record!r}: {e.error}" for e in h.deprecations
                 if e.plugin == name]
     cache_backend = _active_cache_backend(h)
+    budget_ledger = _active_ledger(h)
     if as_json:
         click.echo(_dumps({
             "core_version": __version__,
@@ -158,6 +156,7 @@ def plugins(as_json: bool) -> None:
             "overrides": [{"kind": k, "name": n, "distribution": d} for k, n, d in h.overrides],
             "hook_errors": hook_errors,
             "cache_backend": cache_backend,
+            "budget_ledger": budget_ledger,
         }))
         return
     from rich.table import Table
@@ -209,20 +208,33 @@ def plugins(as_json: bool) -> None:
         what = f"{e.hook} record {e.record!r}" if e.record else e.hook
         console.print(Text.assemble(
             (label, "red"), f"{e.plugin}.{what} ({e.distribution}): {e.error}"))
-    if "error" in cache_backend:
-        console.print(Text.assemble(("cache backend: ", "red"), cache_backend["error"]))
-    else:
-        console.print(f"cache backend: {cache_backend['name']} ({cache_backend['reason']})")
+    for label, choice in (("cache backend", cache_backend), ("budget ledger", budget_ledger)):
+        if "error" in choice:
+            console.print(Text.assemble((f"{label}: ", "red"), choice["error"]))
+        else:
+            console.print(f"{label}: {choice['name']} ({choice['reason']})")
 
 
 def _active_cache_backend(h: Any) -> dict[str, str]:
     """Which cache backend a gateway would use, and why (or why none can be chosen)."""
     from aexy.assembly import select_backend
+
+    return _active(select_backend, h)
+
+
+def _active_ledger(h: Any) -> dict[str, str]:
+    """Where a budget (AEXY_BUDGET_USD, --max-cost) would keep its spending, and why."""
+    from aexy.assembly import select_ledger
+
+    return _active(select_ledger, h)
+
+
+def _active(select: Any, h: Any) -> dict[str, str]:
     from aexy.errors import ConfigurationError
     from aexy.settings import AexySettings
 
     try:
-        choice = select_backend(AexySettings(), h)
+        choice = select(AexySettings(), h)
     except ConfigurationError as exc:
         return {"error": str(exc)}
     return {"name": choice.spec.name, "reason": choice.reason}
@@ -460,27 +472,43 @@ def cache_stats(as_json: bool) -> None:
         return
     from rich.table import Table
 
-    from aexy.cli.render import cell, print_table
+    from aexy.cli.render import print_table
 
-    keys: list[str] = []
-    for tier in tiers:
-        keys += [k for k in tier if k not in keys and k != "selected"]
-    table = Table(title="aexy cache", title_justify="left")
-    for k in keys:
-        table.add_column(k)
-    for tier in tiers:
-        table.add_row(*(cell(tier.get(k)) for k in keys))
     console = get_console()
-    print_table(console, table)
+    # One table per tier, a row per figure: the tiers' figures differ (a file's path and size,
+    # Redis' memory), and side by side they would not fit a terminal.
+    for tier in tiers:
+        table = Table(title=f"{tier.get('backend', '?')} tier", title_justify="left",
+                      show_header=False)
+        table.add_column(style="cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for k, v in tier.items():
+            if k not in ("backend", "selected"):
+                table.add_row(k, _figure(k, v))
+        print_table(console, table)
     console.print(f"backend {why}")
     if [t.get("backend") for t in tiers] == ["memory"]:
-        # The advice fits the installation: install a shared backend, or select the one
-        # that is installed but not chosen.
-        shared = [n for n in host().cache_backends().names() if n != "memory"]
-        advice = (f"Set AEXY_CACHE_BACKEND={shared[0]} to share a cache." if shared else
-                  "Install aexy-redis (pip install aexy-redis) to share a cache.")
+        # The advice fits the installation: the built-in file, or a shared backend that is
+        # installed but not chosen, or one to install.
+        shared = [n for n in host().cache_backends().names() if n not in ("memory", "sqlite")]
+        advice = (f"Set AEXY_CACHE_BACKEND={shared[0]} to share a cache between machines."
+                  if shared else "Install aexy-redis (pip install aexy-redis) to share a cache "
+                  "between machines.")
         console.print("The memory backend lives in one process: each aexy command starts "
-                      f"empty. {advice}", style="dim")
+                      "empty. Unset AEXY_CACHE_BACKEND for the built-in sqlite file. "
+                      f"{advice}", style="dim")
+
+
+def _figure(key: str, value: Any) -> str:
+    """A figure for people: sizes in bytes also in KiB/MiB/GiB."""
+    if key.endswith("bytes") and isinstance(value, int) and not isinstance(value, bool):
+        size, unit = float(value), "B"
+        for unit in ("B", "KiB", "MiB", "GiB"):
+            if size < 1024 or unit == "GiB":
+                break
+            size /= 1024
+        return f"{value:,}" if unit == "B" else f"{value:,} ({size:.1f} {unit})"
+    return "" if value is None else str(value)
 
 
 @cache.command(name="clear")

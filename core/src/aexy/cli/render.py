@@ -168,5 +168,7 @@ def provenance_line(p: Provenance) -> str:
         parts.append(f"~{tokens} (est.)" if p.tokens_estimated else tokens)
         if p.attempts > 1:
             parts.append(f"{p.attempts} calls" + (" (repaired)" if p.repaired else ""))
+    if p.cost is not None:
+        parts.append(str(p.cost))  # "$0.0123", "$0.0123 saved", "$0 (local)", "unpriced"
     parts.append(f"{p.latency_ms:.0f} ms")
     return " · ".join(parts)

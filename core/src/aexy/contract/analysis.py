@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from aexy.contract.cost import Cost
 from aexy.errors import InvalidInputError
 
 __all__ = [
@@ -91,6 +92,14 @@ class Provenance(BaseModel):
     method: Literal["model", "heuristic"] = "model"
     #: The token counts are estimates (characters / 4), not counts reported by an API.
     tokens_estimated: bool = False
+    #: What the result cost in US dollars: the calls this request paid for (a repair re-ask
+    #: and billed failures included); for a cache hit or a coalesced call, what it saved
+    #: (``cost.saved``). ``None`` when no call is known to have been made for it (a cache
+    #: entry written before costs were recorded).
+    cost: Cost | None = None
+    #: A dry run: nothing was sent; the result is a stand-in computed by the offline
+    #: heuristics so that a job's later steps can be planned, and must not be used.
+    dry_run: bool = False
 
 
 class FieldItems:

@@ -13,6 +13,8 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy import _seed
 from aexy.contract.completion import Completion, CompletionRequest
+from aexy.contract.cost import PriceRef
+from aexy.contract.tokens import TokenCount, estimate_request
 from aexy.errors import InvalidInputError
 from aexy.settings import PluginSettings
 
@@ -74,8 +76,10 @@ class BaseLLMProvider(ABC):
 
     Implement :meth:`complete` (one request, one answer, errors raised as
     :class:`aexy.errors.LLMError` with a core code) and :meth:`is_available` (cheap and
-    never billed). Override :meth:`aclose` to release clients. A provider that talks HTTP takes
-    its transport as the keyword ``transport=`` so that tests script wire answers
+    never billed). Override :meth:`aclose` to release clients, and, for cost,
+    :meth:`price_ref`, :meth:`count_tokens` and :meth:`max_output_tokens` (each has a
+    default). A provider that talks HTTP takes its transport as the keyword ``transport=`` so
+    that tests script wire answers
     (:class:`aexy.testing.ProviderContract`). ``docs/writing-plugins.md`` walks through one.
 
     :param settings: an instance of :attr:`settings_class` (another class is a ``TypeError``);
@@ -155,6 +159,30 @@ class BaseLLMProvider(ABC):
     async def aclose(self) -> None:
         """Release network clients. Called by :meth:`aexy.LLMGateway.aclose`."""
         return None
+
+    # -- cost (optional; each has a default) ---------------------------------------------------
+    def price_ref(self) -> PriceRef | None:
+        """How the price list (genai-prices) knows this provider: its provider id, its API's
+        URL, or ``local`` for a provider whose calls cost nothing. ``None`` (the default for a
+        model provider): unpriced, unless it is one of aexy's own providers. A ``heuristic``
+        provider computes its answers here and is ``local``."""
+        return PriceRef(local=True) if self.method == "heuristic" else None
+
+    async def count_tokens(self, request: CompletionRequest) -> TokenCount:
+        """How many input tokens ``request`` would be billed for, without sending it (dry runs).
+
+        The default estimates them and says so (``TokenCount.estimated``); a provider that can
+        count (a free token-counting endpoint, a local tokenizer) overrides this and returns
+        ``estimated=False``. Never billed. May raise :class:`~aexy.errors.LLMError`; the core
+        then falls back to the estimate.
+        """
+        return estimate_request(request)
+
+    def max_output_tokens(self, request: CompletionRequest) -> int:
+        """The most output tokens a call of ``request`` may be billed for: what a budget
+        reserves. The default is ``request.max_tokens``; a provider whose settings replace it
+        (``CLAUDE_MAX_TOKENS``) says so here."""
+        return request.max_tokens
 
     def describe(self) -> Mapping[str, Any]:
         """Public, secret-free facts for ``aexy providers`` and logs."""

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aexy.contract.completion import Completion, CompletionRequest, FinishReason
 from aexy.contract.ratelimit import RateLimiter, RateLimitWaitError
+from aexy.contract.tokens import upper_bound
+from aexy.cost import Charge, price_ref_for, worst_case
 from aexy.errors import Attempt, ErrorCode, LLMError
 from aexy.ratelimit import estimate_tokens
 from aexy.resilience.breaker import CircuitBreaker, Permit
@@ -25,6 +28,8 @@ from aexy.resilience.retry import RetryPolicy
 from aexy.telemetry import Recorder, logger
 
 if TYPE_CHECKING:
+    from aexy.budget import Budget, Reservation
+    from aexy.contract.cost import PriceRef
     from aexy.contract.provider import BaseLLMProvider
 
 __all__ = ["CallState", "GuardedProvider", "ProviderSkipped"]
@@ -46,6 +51,8 @@ class CallState:
     #: A provider that reports estimated, not counted, token usage took part.
     tokens_estimated: bool = False
     failures: list[Attempt] = field(default_factory=list)
+    #: Every call that answered (and so was billed), priced when someone reads its cost.
+    charges: list[Charge] = field(default_factory=list)
 
     def fail(self, provider: BaseLLMProvider, code: str, message: str) -> None:
         self.failures.append(Attempt(provider.name, provider.model, code, message))
@@ -61,7 +68,8 @@ class GuardedProvider:
 
     def __init__(self, provider: BaseLLMProvider, *, breaker: CircuitBreaker,
                  limiter: RateLimiter | None, policy: RetryPolicy, recorder: Recorder,
-                 clock: Clock, sleep: Sleep, random: Random, availability_ttl: float) -> None:
+                 clock: Clock, sleep: Sleep, random: Random, availability_ttl: float,
+                 budget: Budget | None = None) -> None:
         self.provider = provider
         # Breakers, limiters and availability are kept per provider *and* model.
         self.model = provider.model  # fixed once the gateway is built (the label says so)
@@ -77,6 +85,8 @@ class GuardedProvider:
         self.available = True
         self.available_until = -math.inf
         self._probe: asyncio.Task[bool] | None = None
+        self.budget = budget
+        self.price_ref = _price_ref(provider)
 
     # -- one logical call ------------------------------------------------------------------------
     async def complete(self, request: CompletionRequest, state: CallState) -> Completion:
@@ -123,7 +133,39 @@ class GuardedProvider:
 
     async def _attempt(self, request: CompletionRequest, permit: Permit, state: CallState,
                        remaining: float) -> Completion:
-        """One physical call, admitted by the breaker and the limiter, under one timeout."""
+        """One physical call, admitted by the breaker, the budget and the limiter, under one
+        timeout."""
+        if self.budget is None:
+            return await self._send(request, permit, state, remaining)
+        held = await self._reserve(request, permit)
+        sent = _Sent()
+        try:
+            answer = await self._send(request, permit, state, remaining, sent)
+        except BaseException as exc:
+            if sent and (not isinstance(exc, LLMError) or exc.code in _UNKNOWN_OUTCOME):
+                await self.budget.settle(held, None)  # it may have been billed: count it all
+            else:
+                await self.budget.release(held)  # never sent, or an error the API does not bill
+            raise
+        await self.budget.settle(held, state.charges[-1].cost())
+        return answer
+
+    async def _reserve(self, request: CompletionRequest, permit: Permit) -> Reservation:
+        """The call's worst case held on the budget; ``BudgetExceededError`` before anything
+        is sent when it does not fit."""
+        assert self.budget is not None
+        provider = self.provider
+        model = request.model or self.model
+        worst = worst_case(provider.name, model, upper_bound(request),
+                           provider.max_output_tokens(request), ref=self.price_ref)
+        try:
+            return await self.budget.reserve(f"{provider.name}/{model}", worst)
+        except BaseException:
+            self.breaker.release(permit)  # nothing was sent: no verdict
+            raise
+
+    async def _send(self, request: CompletionRequest, permit: Permit, state: CallState,
+                    remaining: float, sent: _Sent | None = None) -> Completion:
         provider = self.provider
         admission = _Admission(self, permit, request)
         if self.limiter is not None:
@@ -131,11 +173,13 @@ class GuardedProvider:
         # The provider's own timeout caps every attempt; the deadline caps them all. The
         # request carries a timeout only when the deadline is the shorter of the two.
         own = provider.settings.timeout
-        limit, sent = (own, request) if own <= remaining else (
+        limit, to_send = (own, request) if own <= remaining else (
             remaining, request.with_timeout(remaining))
         recorder = self._recorder
         with admission:
             state.calls += 1
+            if sent is not None:
+                sent.yes = True
             started = self._clock()
             with recorder.span(provider.name, self.model,
                                request.metadata.get("analysis_type", "")) as span:
@@ -143,7 +187,7 @@ class GuardedProvider:
                 try:
                     # The event loop enforces the limit too, for providers that ignore it.
                     with Cutoff(limit):
-                        answer = await provider.complete(sent)
+                        answer = await provider.complete(to_send)
                 except TimeoutError:
                     pass  # raised below, outside this block: no exception chain to carry
                 except LLMError as exc:
@@ -158,8 +202,11 @@ class GuardedProvider:
                     recorder.call_failed(provider.name, provider.model, finished - started,
                                          error.code.value)
                     raise error
-                recorder.call_ok(provider.name, finished - started, answer, span)
-            usage = answer.usage
+                usage = answer.usage
+                billed = Charge(provider.name, answer.model or self.model, usage,
+                                self.price_ref, time.time())
+                state.charges.append(billed)
+                recorder.call_ok(provider.name, finished - started, answer, span, billed)
             admission.used(usage.input_tokens + usage.output_tokens)
         if self._availability_ttl > 0:  # a call that answered is a fresh "available"
             self.available, self.available_until = True, finished + self._availability_ttl
@@ -235,6 +282,33 @@ class GuardedProvider:
             "expires_in_s": round(max(0.0, self.available_until - now), 3)
             if math.isfinite(self.available_until) else None,
         }
+
+
+class _Sent:
+    """Whether a request went out (the budget counts an unknown outcome only then)."""
+
+    __slots__ = ("yes",)
+
+    def __init__(self) -> None:
+        self.yes = False
+
+    def __bool__(self) -> bool:
+        return self.yes
+
+
+#: Errors after which the provider may have billed the call: the budget keeps it all.
+_UNKNOWN_OUTCOME = frozenset({ErrorCode.TIMEOUT, ErrorCode.CONNECTION_ERROR})
+
+
+def _price_ref(provider: BaseLLMProvider) -> PriceRef | None:
+    """How the price list knows ``provider``: its own answer, else the core's for its own
+    providers (an earlier release of one may not answer)."""
+    try:
+        ref = provider.price_ref()
+    except Exception:  # a plugin's bug prices nothing, it breaks nothing
+        logger.warning("price_ref() failed", extra={"provider": provider.name})
+        ref = None
+    return ref if ref is not None else price_ref_for(provider.name)
 
 
 class _Admission:

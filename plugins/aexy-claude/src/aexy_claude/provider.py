@@ -8,12 +8,18 @@ the answer (or the failure) onto the core's records.
 Credentials in ``ANTHROPIC_BASE_URL`` (``https://user:pass@proxy``) are sent as HTTP Basic auth
 to that host, as a URL with userinfo always was; the SDK and its logs only see the URL without
 them.
+
+Cost: the system prompt is marked for Anthropic's prompt cache (``cache_control``) when it is
+long enough for the model to cache (``CLAUDE_PROMPT_CACHE``), the answer's usage keeps cache
+reads and writes apart (each priced at its own rate), and a dry run counts a request's tokens
+with the free ``POST /v1/messages/count_tokens``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
+import functools
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -29,9 +35,12 @@ from aexy.plugin_api import (
     FinishReason,
     LLMError,
     PerSchema,
+    PriceRef,
     ProviderSettings,
     RateLimits,
+    TokenCount,
     Usage,
+    estimate_request,
     http_error,
     logger,
     masked_repr_args,
@@ -46,6 +55,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "ClaudeProvider", "ClaudeSettings"]
 
+T = TypeVar("T")
+
 #: The current Sonnet model (Claude Sonnet 5.5). Override with ``CLAUDE_MODEL``.
 DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -55,6 +66,20 @@ log = logger.getChild("claude")
 
 #: Upper bound of the ``GET /v1/models`` health check, seconds.
 _CHECK_TIMEOUT: Final = 5.0
+
+#: The fewest tokens a prompt-cache prefix may hold, by model (Anthropic's prompt caching
+#: guide); a shorter prefix marked cacheable is processed without caching, at no extra cost.
+#: Matched as a prefix of the model name; the newest families first.
+_MIN_CACHEABLE: Final[tuple[tuple[str, int], ...]] = (
+    ("claude-opus-4-5", 4096), ("claude-haiku-4-5", 4096),
+    ("claude-3-5-haiku", 2048), ("claude-3-haiku", 2048),
+    ("claude-opus-4", 1024), ("claude-sonnet-4", 1024), ("claude-3-7-sonnet", 1024),
+)
+#: Models this table does not name (newer ones): the larger minimum of the current families.
+_MIN_CACHEABLE_DEFAULT: Final = 4096
+#: The prefix is measured with an estimate fitted to another tokenizer (Claude's gives more
+#: tokens for the same text), so it is marked from this share of the minimum up.
+_CACHE_MARGIN: Final = 0.8
 
 Effort = Literal["low", "medium", "high", "xhigh", "max"]
 
@@ -92,6 +117,9 @@ class ClaudeSettings(ProviderSettings):
     )
     #: ``output_config.effort``; the API's default when unset.
     effort: Effort | None = Field(default=None, validation_alias="CLAUDE_EFFORT")
+    #: ``CLAUDE_PROMPT_CACHE``: mark the system prompt cacheable when it is long enough for
+    #: the model (writing the cache costs 25% more once; each read within 5 minutes, 90% less).
+    prompt_cache: bool = Field(default=True, validation_alias="CLAUDE_PROMPT_CACHE")
     requests_per_minute: float | None = Field(
         default=None, gt=0, validation_alias="CLAUDE_REQUESTS_PER_MINUTE"
     )
@@ -176,6 +204,7 @@ class ClaudeProvider(BaseLLMProvider):
         # on every call of a type, and transform_schema walks all of it.
         # The API's dialect of each schema, converted once per schema object.
         self._api_schema = PerSchema(_api_schema)
+        self._schema_tokens = PerSchema(_schema_tokens)
 
     # -- configuration -------------------------------------------------------------------------
     def _api_key(self) -> str | None:
@@ -260,25 +289,14 @@ class ClaudeProvider(BaseLLMProvider):
         client = self._get_client()
         model = request.model or self.model
         params = self._params(request, model)
-        failure: LLMError | None = None
-        try:
-            message = await client.messages.create(**params)
-        except Exception as exc:
-            failure = self._map_error(exc, model)
-            if failure is None:
-                raise
-        if failure is not None:
-            # Raised after the except block: the SDK error holds the request, and so the key
-            # header, and must not ride along as __context__.
-            raise failure
+        message = await self._send(lambda: client.messages.create(**params), model)
 
         text = "".join(block.text for block in message.content if block.type == "text")
         usage = message.usage
-        input_tokens = (
-            usage.input_tokens
-            + (usage.cache_read_input_tokens or 0)
-            + (usage.cache_creation_input_tokens or 0)
-        )
+        # Claude's input_tokens leaves out what was read from and written to the prompt cache;
+        # the core's counts every input token and says how many of them were which.
+        read = usage.cache_read_input_tokens or 0
+        written = usage.cache_creation_input_tokens or 0
         raw_finish = message.stop_reason
         request_id: str | None = getattr(message, "_request_id", None)
         log.debug(
@@ -288,11 +306,48 @@ class ClaudeProvider(BaseLLMProvider):
         return Completion(
             text=text,
             model=message.model or model,
-            usage=Usage(input_tokens=input_tokens, output_tokens=usage.output_tokens),
+            usage=Usage(input_tokens=usage.input_tokens + read + written,
+                        output_tokens=usage.output_tokens, cache_read_tokens=read,
+                        cache_write_tokens=written),
             finish_reason=_FINISH.get(raw_finish or "", FinishReason.OTHER),
             raw_finish_reason=raw_finish,
             request_id=request_id,
         )
+
+    async def count_tokens(self, request: CompletionRequest) -> TokenCount:
+        """The input tokens of ``request`` from ``POST /v1/messages/count_tokens`` (free, not
+        billed; it has its own rate limit), with the same system prompt, messages and output
+        format the call would send.
+
+        :raises LLMError: the endpoint failed (the core then estimates).
+        """
+        client = self._get_client()
+        model = request.model or self.model
+        params = self._params(request, model)
+        for absent in ("max_tokens", "extra_body"):  # not parameters of the endpoint
+            params.pop(absent, None)
+        counted = await self._send(lambda: client.messages.count_tokens(**params), model)
+        return TokenCount(counted.input_tokens, estimated=False, method="anthropic count_tokens")
+
+    async def _send(self, call: Callable[[], Awaitable[T]], model: str) -> T:
+        """One SDK call; its failure as the core's error."""
+        failure: LLMError | None = None
+        try:
+            return await call()
+        except Exception as exc:
+            failure = self._map_error(exc, model)
+            if failure is None:
+                raise
+        # Raised after the except block: the SDK error holds the request, and so the key
+        # header, and must not ride along as __context__.
+        raise failure
+
+    def price_ref(self) -> PriceRef:
+        """Anthropic's prices (through a proxy at ``ANTHROPIC_BASE_URL`` too)."""
+        return PriceRef(provider_id="anthropic")
+
+    def max_output_tokens(self, request: CompletionRequest) -> int:
+        return self.settings.max_tokens or request.max_tokens
 
     async def aclose(self) -> None:
         self._closed = True
@@ -321,7 +376,13 @@ class ClaudeProvider(BaseLLMProvider):
             "timeout": _timeout(request.timeout, self.settings.timeout),
         }
         if request.system:
-            params["system"] = request.system  # top level: the Messages API has no system role
+            # Top level: the Messages API has no system role. As a block marked for the prompt
+            # cache when the model can cache it: the cached prefix is the system prompt, and
+            # a change of output format invalidates it, so the two are measured together.
+            params["system"] = request.system
+            if self.settings.prompt_cache and self._cacheable(request, model):
+                params["system"] = [{"type": "text", "text": request.system,
+                                     "cache_control": {"type": "ephemeral"}}]
         output_config: dict[str, Any] = {}
         if request.json_schema is not None:
             output_config["format"] = {
@@ -337,6 +398,16 @@ class ClaudeProvider(BaseLLMProvider):
             # models still accept the field, so it goes in the body as is.
             params["extra_body"] = {"temperature": self.settings.temperature}
         return params
+
+    def _cacheable(self, request: CompletionRequest, model: str) -> bool:
+        """Whether the system prompt and the output format reach the model's minimum cacheable
+        length (estimated; see :data:`_CACHE_MARGIN`)."""
+        minimum = next((n for prefix, n in _MIN_CACHEABLE if model.startswith(prefix)),
+                       _MIN_CACHEABLE_DEFAULT)
+        size = _system_tokens(request.system)
+        if request.json_schema is not None:
+            size += self._schema_tokens(request.json_schema)
+        return size >= minimum * _CACHE_MARGIN
 
     def _map_error(self, exc: Exception, model: str) -> LLMError | None:
         """The core's error for an SDK exception; ``None`` for anything that is not one."""
@@ -398,6 +469,18 @@ def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         return transform_schema(dict(schema))
     except (ValueError, TypeError):
         return dict(schema)
+
+
+@functools.lru_cache(maxsize=256)
+def _system_tokens(system: str) -> int:
+    """The estimated tokens of a system prompt (the same few prompts come back every call)."""
+    return estimate_request(CompletionRequest(system=system, messages=())).tokens
+
+
+def _schema_tokens(schema: Mapping[str, Any]) -> int:
+    """The estimated tokens of a schema as it is sent."""
+    return estimate_request(CompletionRequest(system="", messages=(),
+                                              json_schema=_api_schema(schema))).tokens
 
 
 def _timeout(deadline: float | None, configured: float) -> float:

@@ -33,8 +33,10 @@ from aexy.plugin_api import (
     ErrorCode,
     FinishReason,
     LLMError,
+    PriceRef,
     ProviderSettings,
     RateLimits,
+    TokenCount,
     Usage,
     cap_array_items,
 )
@@ -54,6 +56,9 @@ from aexy_llamacpp.settings import LlamaCppSettings
 __all__ = ["LlamaCppProvider", "chat_messages"]
 
 _FINISH: Final = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
+#: Tokens a chat template adds around one message (role markers, separators: ChatML's
+#: ``<|im_start|>user\n`` and ``<|im_end|>\n``), for a token count before a call.
+TEMPLATE_TOKENS_PER_MESSAGE: Final = 5
 # llama-cpp-python: "Requested tokens (5000) exceed context window of 4096"
 _CONTEXT_OVERFLOW: Final = re.compile(r"exceed context window", re.IGNORECASE)
 
@@ -155,6 +160,34 @@ class LlamaCppProvider(BaseLLMProvider):
         except Exception as exc:
             raise self._error(exc) from None
         return self._parse(answer)
+
+    async def count_tokens(self, request: CompletionRequest) -> TokenCount:
+        """The input tokens of ``request`` by the model's own tokenizer (the model is loaded
+        for it, in this process; nothing is generated). Each message is tokenized as the chat
+        format sends it; the few tokens the chat template adds around each message are
+        estimated (:data:`TEMPLATE_TOKENS_PER_MESSAGE`).
+
+        :raises LLMError: the model could not be loaded (the core then estimates).
+        """
+        def tokenize(model: ChatModel, runtime: LoadedModel) -> int:
+            messages = chat_messages(request, runtime.system_in_user)
+            content = sum(len(model.tokenize(m["content"].encode("utf-8"), add_bos=False,
+                                             special=False)) for m in messages)
+            return content + TEMPLATE_TOKENS_PER_MESSAGE * len(messages) + 1  # + BOS
+
+        try:
+            tokens = await self.runtime.run(tokenize)
+        except Exception as exc:
+            raise self._error(exc) from None
+        return TokenCount(tokens, estimated=False,
+                          method="llama.cpp tokenizer (chat template framing estimated)")
+
+    def price_ref(self) -> PriceRef:
+        """The model runs in this process: its calls cost nothing."""
+        return PriceRef(local=True)
+
+    def max_output_tokens(self, request: CompletionRequest) -> int:
+        return min(request.max_tokens, self.settings.max_tokens)
 
     def _parse(self, answer: Any) -> Completion:
         try:

@@ -52,6 +52,9 @@ class ChatModel(Protocol):
     def create_chat_completion(self, **kwargs: Any) -> Any:
         """A ``chat.completion`` dict, as OpenAI's API shapes it."""
 
+    def tokenize(self, text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+        """The model's token ids for ``text`` (UTF-8)."""
+
     def close(self) -> None:
         """Free the model and its context."""
 

@@ -24,6 +24,7 @@ from aexy.plugin_api import (
     HTTPProvider,
     LLMError,
     PerSchema,
+    PriceRef,
     ProviderSettings,
     RateLimits,
     Usage,
@@ -284,6 +285,10 @@ class OllamaProvider(HTTPProvider):
             return Availability(False, f"model {self.model!r} is not pulled on {url}; run "
                                        f"`ollama pull {self.model}` or set OLLAMA_MODEL")
         return Availability(True, f"server up at {url}, model {self.model!r} pulled")
+
+    def price_ref(self) -> PriceRef:
+        """The model runs on the Ollama server: its calls cost nothing per token."""
+        return PriceRef(local=True)
 
     def describe(self) -> Mapping[str, Any]:
         return {

@@ -36,6 +36,7 @@ from aexy.plugin_api import (
     HTTPProvider,
     LLMError,
     PerSchema,
+    PriceRef,
     ProviderSettings,
     RateLimits,
     ServerMemo,
@@ -211,6 +212,12 @@ class OpenAIProvider(HTTPProvider):
         """Forget every remembered mode and temperature rejection (tests, server upgrades)."""
         _MEMO.forget()
 
+    def price_ref(self) -> PriceRef:
+        """Priced by the server's URL: the price list knows OpenAI's and many hosted services'
+        (Groq, OpenRouter, ...); a URL it does not know (a server on this machine, which may
+        also be a proxy to a paid API) is unpriced, never $0."""
+        return PriceRef(api_url=self.base_url)
+
     def describe(self) -> Mapping[str, Any]:
         return {**super().describe(), "structured_output": self.settings.structured_output}
 
@@ -318,11 +325,17 @@ class OpenAIProvider(HTTPProvider):
         if strict_request is not None and strict_request.json_schema is not None and text:
             text = _restore_absent_fields(text, strict_request.json_schema)
         usage = data.get("usage") or {}
+        details = usage.get("prompt_tokens_details")
+        # prompt_tokens counts every input token, the ones read from OpenAI's automatic prompt
+        # cache (cached_tokens, at their own rate) included; servers that do not cache send
+        # no details, or null.
+        cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else 0
         return Completion(
             text=text,
             model=str(data.get("model") or model),
             usage=Usage(input_tokens=_int(usage.get("prompt_tokens")),
-                        output_tokens=_int(usage.get("completion_tokens"))),
+                        output_tokens=_int(usage.get("completion_tokens")),
+                        cache_read_tokens=cached),
             finish_reason=finish,
             raw_finish_reason=raw_finish,
             request_id=request_id,

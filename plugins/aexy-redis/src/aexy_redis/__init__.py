@@ -1,8 +1,9 @@
-"""aexy-redis: one cache and one rate limit shared by every process, on Redis.
+"""aexy-redis: one cache, one rate limit and one budget shared by every process, on Redis.
 
 Installing the distribution registers, through the ``aexy`` entry point group, the ``redis``
-cache backend (``AEXY_CACHE_BACKEND=redis``) and the ``redis`` rate limiter
-(``AEXY_RATE_LIMITER=redis``); both read ``REDIS_URL``. Importing this module does not import
+cache backend (``AEXY_CACHE_BACKEND=redis``), the ``redis`` rate limiter
+(``AEXY_RATE_LIMITER=redis``) and the ``redis`` budget ledger (``AEXY_BUDGET_LEDGER=redis``);
+all read ``REDIS_URL``. Importing this module does not import
 ``redis``: that happens when a backend or limiter is built.
 """
 
@@ -10,15 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aexy.plugin_api import CacheBackendSpec, RateLimiterSpec, hookimpl
+from aexy.plugin_api import BudgetLedgerSpec, CacheBackendSpec, RateLimiterSpec, hookimpl
 from aexy_redis.settings import RedisSettings
 
 if TYPE_CHECKING:
     from aexy.plugin_api import Clock, RateLimits, Sleep
     from aexy_redis.backend import RedisCache
+    from aexy_redis.budget import RedisBudgetLedger
     from aexy_redis.ratelimit import RedisRateLimiter
 
-__all__ = ["register_cache_backends", "register_rate_limiters"]
+__all__ = ["register_budget_ledgers", "register_cache_backends", "register_rate_limiters"]
 __version__ = "0.1.0"
 
 
@@ -57,5 +59,24 @@ def register_rate_limiters() -> list[Any]:
             factory=_limiter_factory,
             description="requests/min and tokens/min shared by every process through one "
             "atomic Lua script on Redis (REDIS_URL); local fallback during an outage",
+        )
+    ]
+
+
+def _ledger_factory(name: str, settings: RedisSettings) -> RedisBudgetLedger:
+    from aexy_redis.budget import RedisBudgetLedger
+
+    return RedisBudgetLedger(name, settings=settings)
+
+
+@hookimpl
+def register_budget_ledgers() -> list[Any]:
+    return [
+        BudgetLedgerSpec(
+            name="redis",
+            factory=_ledger_factory,
+            description="one AEXY_BUDGET_USD shared by every process with the same "
+            "AEXY_BUDGET_NAME (REDIS_URL): atomic reservations in one Lua script",
+            settings_class=RedisSettings,
         )
     ]
