@@ -92,6 +92,10 @@ class Provenance(BaseModel):
     method: Literal["model", "heuristic"] = "model"
     #: The token counts are estimates (characters / 4), not counts reported by an API.
     tokens_estimated: bool = False
+    #: Claims the grounding step dropped because their evidence (a quote or a line) is not in
+    #: the content (:mod:`aexy.grounding`); 0 for a cache hit, whose result was grounded when
+    #: it was made.
+    ungrounded_dropped: int = 0
 
 
 class AnalysisResult(BaseModel):

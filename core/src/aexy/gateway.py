@@ -1,7 +1,8 @@
 """``LLMGateway``: one ``analyze()`` call from validated input to a typed, cached result.
 
 The steps of one call, in the order they run and in the order they are defined below:
-validate, spec, prompt, key, cache, coalesce, provider chain, post-process, store, record.
+validate, spec, prompt, key, cache, coalesce, provider chain, ground, post-process, store,
+record.
 Each concern behind a step lives in its own module: the cache tiers in :mod:`aexy.cache`, the
 resilience around each provider (breaker, limiter, retries, availability, attempt timeout) in
 :mod:`aexy.resilience.guard`, parsing in :mod:`aexy.output`, stats and OpenTelemetry in
@@ -37,6 +38,7 @@ from aexy.errors import (
     ProviderNotFoundError,
     UnknownAnalysisTypeError,
 )
+from aexy.grounding import ground
 from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plugins import PluginHost, get_plugin_host
 from aexy.postprocess import PostProcessor
@@ -71,6 +73,8 @@ class _Produced:
     cache_tier: str | None = None
     #: How the result was made: by a model, or by a heuristic provider's rules.
     method: Literal["model", "heuristic"] = "model"
+    #: Claims dropped by grounding because their evidence is not in the content.
+    ungrounded: int = 0
 
 
 class _Record:
@@ -78,7 +82,8 @@ class _Record:
     (``result.provenance``, or the log line when INFO is on): most callers never look."""
 
     __slots__ = ("cache_tier", "fallback", "joined", "latency_ms", "method", "model",
-                 "prompt_version", "provider", "repaired", "spec_name", "spec_version", "state")
+                 "prompt_version", "provider", "repaired", "spec_name", "spec_version", "state",
+                 "ungrounded")
 
     def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
                  prompt_version: str, latency_ms: float, joined: bool) -> None:
@@ -86,6 +91,7 @@ class _Record:
         self.provider, self.model, self.state = produced.provider, produced.model, produced.state
         self.cache_tier, self.repaired = produced.cache_tier, produced.repaired
         self.fallback, self.method = produced.fallback, produced.method
+        self.ungrounded = produced.ungrounded
         self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
                                                                   prompt_version)
         self.latency_ms, self.joined = latency_ms, joined
@@ -104,6 +110,7 @@ class _Record:
             "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
             "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
             "method": self.method, "tokens_estimated": not joined and st.tokens_estimated,
+            "ungrounded_dropped": self.ungrounded,
         }
 
 
@@ -416,6 +423,8 @@ class LLMGateway:
             except LLMError as exc:
                 last_error = exc
                 continue
+            # 8 grounding: claims whose evidence is not in the content are dropped.
+            result, ungrounded = ground(result, request.content)
             if self._postprocessors:
                 result = self._postprocess(spec, request, result)
             if key is not None:
@@ -425,7 +434,7 @@ class LLMGateway:
             if index > 0:
                 self._recorder.answered_by_fallback()
             return _Produced(result, provider.name, model, state, index > 0, repaired=repaired,
-                             method=provider.method)
+                             method=provider.method, ungrounded=ungrounded)
         if not several and last_error is not None:
             raise last_error  # one provider: its own typed error, as without resilience
         self._recorder.unavailable()

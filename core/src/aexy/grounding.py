@@ -32,6 +32,8 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
+from aexy.postprocess import normalize_skill
+
 __all__ = ["LINE", "QUOTE", "BackedBy", "Evidence", "MentionedIn", "ground", "has_claims",
            "mentions"]
 
@@ -70,8 +72,11 @@ class BackedBy:
 R = TypeVar("R", bound=BaseModel)
 
 #: Words too generic to tie a name to its evidence.
-_GENERIC = frozenset({"framework", "library", "client", "server", "core", "api", "sdk", "http",
-                      "web", "the", "for", "and", "js", "lang", "toolkit", "engine"})
+_GENERIC = frozenset({"framework", "library", "server", "core", "api", "sdk", "http",
+                      "web", "the", "for", "and", "js", "lang", "toolkit", "engine",
+                      # the syntax of import lines
+                      "import", "from", "require", "use", "include", "const", "let", "var",
+                      "extern", "crate", "package", "static", "pub", "mod", "gem", "load"})
 
 
 def _squash(text: str) -> str:
@@ -79,17 +84,20 @@ def _squash(text: str) -> str:
 
 
 def mentions(evidence: str, name: str) -> bool:
-    """Whether ``evidence`` (a quote, or a claim's name) mentions ``name``: one contains the
-    other once case and punctuation are ignored, or a distinctive word (4 characters or more)
-    of the name is in it."""
+    """Whether ``evidence`` (a quote, or a claim's name and quote) mentions ``name``: one
+    contains the other once case and punctuation are ignored, or a distinctive word (4
+    characters or more) of either is in the other, or both are spellings of one skill."""
     ev, nm = _squash(evidence), _squash(name)
     if not nm or not ev:
         return False
     if nm in ev or ev in nm:
         return True
-    words = [w for w in re.split(r"[^0-9a-z]+", name.casefold()) if len(w) >= 4
-             and w not in _GENERIC]
-    return any(w in ev for w in words)
+    for a, b, shortest in ((name, ev, 4), (evidence, nm, 3)):
+        if any(w in b for w in re.split(r"[^0-9a-z]+", a.casefold())
+               if len(w) >= shortest and w not in _GENERIC):
+            return True
+    return normalize_skill(name).casefold() in {
+        normalize_skill(w).casefold() for w in re.split(r"[\s/:;,()'\"]+", evidence) if w}
 
 
 class Evidence:

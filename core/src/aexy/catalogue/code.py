@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from aexy.analysis import AnalysisResult, AnalysisType
 from aexy.catalogue.common import (
@@ -57,6 +57,13 @@ Quote = Annotated[str | None, QUOTE, Field(description=(
     "line number is given instead"))]
 
 
+def _objects(value: Any, key: str) -> Any:
+    """Bare strings in a list of claims read as claims without evidence."""
+    if isinstance(value, list):
+        return [{key: v} if isinstance(v, str) else v for v in value]
+    return value
+
+
 # -- code_quality ------------------------------------------------------------------------------
 class CodeIssue(Closed):
     severity: Level = Field(description="impact if left as is")
@@ -82,9 +89,16 @@ class CodeQuality(AnalysisResult):
     summary: str = Field(description="two or three sentences for the author")
     confidence: Confidence = 0.5
 
+    @field_validator("strengths", mode="before")
+    @classmethod
+    def _plain_strengths(cls, value: Any) -> Any:
+        # A bare sentence (the answer shape before evidence) is a strength with no evidence,
+        # which grounding then drops.
+        return _objects(value, "description")
+
 
 _QUALITY_BRIEF = """\
-You review code before a merge. Judge correctness first (bugs, unhandled errors, edge cases, \
+You are a principal engineer reviewing code before a merge. Judge correctness first (bugs, unhandled errors, edge cases, \
 race conditions), then security (injection, hard-coded secrets, evaluation of strings as code, \
 unsafe deserialisation, missing validation), then performance that matters at realistic scale, \
 then maintainability, readability, design, tests and documentation.
@@ -121,7 +135,7 @@ class CodeComplexity(AnalysisResult):
 
 
 _COMPLEXITY_BRIEF = """\
-You assess how hard code is to understand and change safely. Consider nesting depth, branching \
+You are a senior engineer assessing how hard code is to understand and change safely. Consider nesting depth, branching \
 and cyclomatic complexity, function and class length, the number of concepts a reader must keep \
 in mind at once, implicit state and side effects, non-obvious constructs, and coupling to code \
 that is not shown.
@@ -176,6 +190,11 @@ class SkillExtraction(AnalysisResult):
         description="technical or business areas the code itself works in")
     confidence: Confidence = 0.5
 
+    @field_validator("quality_indicators", mode="before")
+    @classmethod
+    def _plain_indicators(cls, value: Any) -> Any:
+        return _objects(value, "name")
+
     @property
     def skills(self) -> list[str]:
         """Language, frameworks and domains, without duplicates (case-insensitive), in that
@@ -191,7 +210,7 @@ class SkillExtraction(AnalysisResult):
 
 
 _SKILL_BRIEF = """\
-You read a piece of code to see which skills its author demonstrably has. Report only what the \
+You are a staff engineer reading code to see which skills its author demonstrably has. Report only what the \
 code itself shows. Libraries are the external packages it imports, each with its import line; \
 the language's standard library and the project's own modules are not libraries. Frameworks \
 are the canonical names (no versions) of the well-known ones among those libraries, and nothing \
