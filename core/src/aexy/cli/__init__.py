@@ -127,7 +127,9 @@ def make_cli() -> AexyGroup:
     from aexy.cli.batch import batch
     from aexy.cli.commands import COMMANDS
 
-    for command in (*COMMANDS, batch, *APP_COMMANDS):
+    from aexy.cli.eval import eval_command
+
+    for command in (*COMMANDS, batch, *APP_COMMANDS, eval_command):
         root.add_command(command)
     root.seal_builtins()
     return root

@@ -166,7 +166,7 @@ class Import:
     library: str  # what is installed for it: "flask", "@babel/core", "github.com/a/b"
 
 
-_PY_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__", "typing_extensions"}
+_PY_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 _PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w.]+(?:[ \t]+as[ \t]+\w+)?"
                         r"(?:[ \t]*,[ \t]*[\w.]+(?:[ \t]+as[ \t]+\w+)?)*)", re.MULTILINE)
 _PY_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import\b", re.MULTILINE)
@@ -179,7 +179,10 @@ _GO_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:[\w.]+[ \t]+)?\"|^[ \t]*import[ 
 _GO_BLOCK_LINE = re.compile(r"^[ \t]*(?:[\w.]+[ \t]+)?\"", re.MULTILINE)
 _RUST_USE = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+(?:::)?([A-Za-z_]\w*)"
                        r"|\bextern[ \t]+crate[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
-_RUST_PATH = re.compile(r"(?<![\w:$])([a-z_][a-z0-9_]*)::(?=[A-Za-z_{<*])")
+_RUST_PATH = re.compile(r"(?<![\w:$])([a-z_][a-z0-9_]*)::(?=[A-Za-z_{*])")
+# Names a ``use`` brings into scope (its last segments), which are then no crate roots.
+_RUST_USE_BLOCK = re.compile(r"\buse[ \t]+([\w:{}, \t\n*]+?);")
+_RUST_TOOLS = frozenset({"clippy", "rustfmt", "rustdoc"})
 _RUST_LOCAL = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)|"
                          r"\buse[ \t]+(?:crate|self|super)::(?:[\w:]*::)?\{?([\w, \t\n]+)\}?",
                          re.MULTILINE)
@@ -206,11 +209,19 @@ def _literal_after(src: Source, quote_end: int, quote: str) -> tuple[str, int] |
     return src.text[quote_end:close], quote_end
 
 
-def _own_dirs(file_path: str | None) -> frozenset[str]:
-    if not file_path:
-        return frozenset()
-    parts = PurePosixPath(file_path.replace("\\", "/")).parts[:-1]
-    return frozenset(p for p in parts if p not in ("src", "lib", "pkg", "package", "", "/"))
+def _own_dirs(file_path: str | None, repository: str | None = None) -> frozenset[str]:
+    """Names of the project's own modules as the file's path (its directories) and the
+    repository's name tell them."""
+    parts: tuple[str, ...] = ()
+    if file_path:
+        parts = PurePosixPath(file_path.replace("\\", "/")).parts[:-1]
+    if repository and len(repository) <= 100 and " " not in repository.strip():
+        name = repository.strip().rstrip("/").rsplit("/", 1)[-1].lower()
+        parts += (name, re.sub(r"\d+$", "", name))
+    # "tokio-util-0.7.10" is the directory of the crate tokio_util
+    names = {re.sub(r"-v?\d[\w.]*$", "", p) for p in parts}
+    return frozenset(n for p in names for n in (p, p.replace("-", "_"))
+                     if p not in ("src", "lib", "pkg", "package", "", "/"))
 
 
 def _go_library(path: str) -> str:
@@ -228,10 +239,11 @@ def _java_library(module: str) -> str:
 
 
 def _imports(src: Source, file_path: str | None,
-             statements: list[ast.Import | ast.ImportFrom] | None) -> list[Import]:
+             statements: list[ast.Import | ast.ImportFrom] | None,
+             repository: str | None = None) -> list[Import]:
     lang = src.language
     family = family_of(lang)
-    own = _own_dirs(file_path)
+    own = _own_dirs(file_path, repository)
     out: list[Import] = []
     code = src.code
     if lang == "Python":
@@ -276,20 +288,22 @@ def _imports(src: Source, file_path: str | None,
                 _add_go(src, m.end(), out, own, file_path)
     elif lang == "Rust":
         local = {x.strip() for m in _RUST_LOCAL.finditer(code) for g in m.groups() if g
-                 for x in g.replace("\n", ",").split(",") if x.strip()}
+                 for x in g.replace("\n", ",").split(",") if x.strip()} | _RUST_TOOLS
+        for m in _RUST_USE_BLOCK.finditer(code):
+            local |= {w for w in re.findall(r"\w+", m.group(1))[1:]}
         seen: set[str] = set()
         for m in _RUST_USE.finditer(code):
             root = m.group(1) or m.group(2)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
                 continue
             seen.add(root)
-            out.append(Import(root, src.line_of(m.start()), True, root))
+            out.append(Import(root, src.line_of(m.start()), root not in own, root))
         for m in _RUST_PATH.finditer(code):
             root = m.group(1)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
                 continue
             seen.add(root)
-            out.append(Import(root, src.line_of(m.start()), True, root))
+            out.append(Import(root, src.line_of(m.start()), root not in own, root))
     elif lang in ("Java", "Kotlin", "Scala", "Groovy"):
         package = _JAVA_PACKAGE.search(code)
         mine = ".".join(package.group(1).split(".")[:3]) + "." if package else None
@@ -686,9 +700,10 @@ class CodeFacts:
 
 
 def analyze_code(code: str, file_path: str | None = None,
-                 language_hint: str | None = None) -> CodeFacts:
+                 language_hint: str | None = None, repository: str | None = None) -> CodeFacts:
     """Run every heuristic over ``code``. Pure and deterministic. ``language_hint`` is used
-    only when neither the path nor the code tells the language."""
+    only when neither the path nor the code tells the language; ``repository`` (a name) tells
+    the project's own modules from libraries."""
     language = detect_language(code, file_path)
     reading = "lexed" if file_path and language != "unknown" and EXTENSIONS.get(
         PurePosixPath(file_path).suffix.lower()) else "guessed"
@@ -713,7 +728,8 @@ def analyze_code(code: str, file_path: str | None = None,
     loc = sum(1 for ln in src.code.split("\n") if ln.strip())
     words = frozenset(_WORDS.findall(src.code))
 
-    imports = _imports(src, file_path, structure.imports if structure.parsed else None)
+    imports = _imports(src, file_path, structure.imports if structure.parsed else None,
+                       repository)
     frameworks: list[str] = []
     domains: list[str] = []
     for imp in imports:
@@ -925,7 +941,9 @@ def _strengths(src: Source, structure: Structure, is_test: bool,
         found.append(_Strength("docstrings", f"docstrings on {documented} of {total} public "
                                "functions and classes" if src.language == "Python" else
                                f"doc comments on {documented} of {total} functions",
-                               "documentation", True, first))
+                               # A comment never raises the score: only Python's docstrings,
+                               # which its parser reads, count towards it.
+                               "documentation", src.language == "Python", first))
     if is_test:
         found.append(_Strength("tests", "contains tests", "tests", True,
                                _test_line(src, structure) or 1))
@@ -964,12 +982,16 @@ def _facts(request: AnalysisRequest) -> CodeFacts:
     ctx = request.context
     path = ctx.get("file_path") if isinstance(ctx.get("file_path"), str) else None
     hint = ctx.get("language") if isinstance(ctx.get("language"), str) else None
-    return analyze_code(request.content, path, hint)
+    repository = ctx.get("repository") if isinstance(ctx.get("repository"), str) else None
+    return analyze_code(request.content, path, hint, repository)
 
 
-def _quote(facts: CodeFacts, line: int) -> str:
-    """A line of the content as evidence: its text, shortened to at most 120 characters."""
+def _quote(facts: CodeFacts, line: int) -> str | None:
+    """A line of the content as evidence: its text, shortened to at most 120 characters;
+    ``None`` (the line number alone) where the line says too little to quote (``{``)."""
     text = facts.source.line_text(line)
+    if len(text) < 3:
+        return None
     return text if len(text) <= 120 else text[:117].rstrip()
 
 
@@ -977,7 +999,7 @@ def skill_extraction(request: AnalysisRequest) -> SkillExtraction:
     facts = _facts(request)
     return SkillExtraction(
         language=facts.language,
-        libraries=[LibraryUse(name=i.library, evidence=_quote(facts, i.line))
+        libraries=[LibraryUse(name=i.library, evidence=_quote(facts, i.line) or i.module)
                    for i in facts.libraries],
         frameworks=facts.frameworks, patterns=facts.patterns,
         complexity=facts.complexity,
