@@ -126,7 +126,6 @@ def make_cli() -> AexyGroup:
     from aexy.cli.apps import APP_COMMANDS
     from aexy.cli.batch import batch
     from aexy.cli.commands import COMMANDS
-
     from aexy.cli.eval import eval_command
 
     for command in (*COMMANDS, batch, *APP_COMMANDS, eval_command):

@@ -88,7 +88,7 @@ CONFIDENCE = {"parsed": 0.9, "lexed": 0.75, "guessed": 0.5, "unknown": 0.2}
 
 # -- language --------------------------------------------------------------------------------------
 
-_SHEBANG = re.compile(r"\A#![ \t]*\S*?(?:/env[ \t]+(?:-\S+[ \t]+)*)?/?(\w+)")
+_SHEBANG = re.compile(r"\A#![ \t]*(?:\S*/)?(?:env[ \t]+(?:-\S+[ \t]+)*)?([\w.]+)")
 _SHEBANG_LANGUAGES = {"python": "Python", "python3": "Python", "bash": "Shell", "sh": "Shell",
                       "zsh": "Shell", "dash": "Shell", "ksh": "Shell", "node": "JavaScript",
                       "deno": "TypeScript", "ruby": "Ruby", "perl": "Perl", "php": "PHP",

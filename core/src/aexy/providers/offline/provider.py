@@ -2,17 +2,26 @@
 
 It reads the validated request from ``CompletionRequest.analysis`` (never from the prompt),
 runs the method registered for the analysis type, and answers with the catalogue's result
-model as JSON. A type that needs writing or judgement, an input the method cannot read, or too
-little data gives ``LLMError(code="unsupported")`` naming the providers that can answer. It
+model as JSON. The work never runs on the event loop: one analysis at a time runs in a thread,
+and while one is running, the others go to a pool of worker processes
+(``AEXY_OFFLINE_WORKERS``, by default one per CPU), so ``aexy batch -j N`` uses the cores.
+A type that needs writing or judgement, an input the method cannot read, or too little data
+gives ``LLMError(code="unsupported")`` naming the providers that can answer. It
 never answers with a placeholder. See ``docs/providers/offline.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import cache
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aexy.analysis import AnalysisRequest, AnalysisResult, provider_json_schema
@@ -67,11 +76,53 @@ class OfflineSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="AEXY_OFFLINE_")
 
     model: str = MODEL_NAME
+    #: Analyses computed at once: one in a thread of this process, the rest in worker
+    #: processes (started on first need). ``None``: one per CPU; 1: no worker processes.
+    workers: int | None = Field(None, ge=1, le=256)
 
 
 @cache
 def _schema_of(model: type[AnalysisResult]) -> dict[str, Any]:
     return provider_json_schema(model)
+
+
+#: Worker pools by size, shared by every offline provider of the process (the work is pure and
+#: stateless) and started on first need; their processes end with the interpreter.
+_POOLS: dict[int, Executor] = {}
+
+
+def _shared_pool(size: int) -> Executor | None:
+    if size < 1:
+        return None
+    pool = _POOLS.get(size)
+    if pool is None:
+        # Workers are started, not forked: forking a process that runs threads is unsafe.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+            else "spawn"
+        pool = _POOLS[size] = ProcessPoolExecutor(
+            size, mp_context=multiprocessing.get_context(method))
+    return pool
+
+
+def compute(kind: str, content: str, context_json: str,
+            json_schema: dict[str, Any] | None) -> tuple[str, str | None]:
+    """One analysis, in this process or a worker: ``(answer JSON, None)``, or ``("", why)``
+    when the offline methods cannot answer it."""
+    analysis = AnalysisRequest(kind, content, json.loads(context_json), context_json)
+    method = METHODS.get(kind)
+    try:
+        if method is None:
+            raise Unsupported(REFUSED.get(
+                kind, f"the offline provider has no method for the analysis type {kind!r}"))
+        result = method(analysis)
+    except Unsupported as exc:
+        return "", f"{kind} cannot be answered offline: {exc.reason}; {MODEL_PROVIDERS}"
+    if json_schema is not None and json_schema != _schema_of(type(result)):
+        # A plugin re-registered the type with another result model: ours would not fit.
+        return "", (f"{kind} cannot be answered offline: the request asks for a result schema "
+                    f"other than the built-in {type(result).__name__}, which is the only one "
+                    f"the offline methods produce; {MODEL_PROVIDERS}")
+    return result.model_dump_json(), None
 
 
 class OfflineProvider(BaseLLMProvider):
@@ -83,6 +134,8 @@ class OfflineProvider(BaseLLMProvider):
     enforces_schema: ClassVar[bool] = True  # answers are the result models themselves
     method: ClassVar[Literal["model", "heuristic"]] = "heuristic"
     estimates_usage: ClassVar[bool] = True  # no tokenizer: characters / 4
+
+    _active: int = 0
 
     async def complete(self, request: CompletionRequest) -> Completion:
         model = request.model or self.model
@@ -101,8 +154,21 @@ class OfflineProvider(BaseLLMProvider):
                 code=ErrorCode.BAD_REQUEST, provider=self.name, model=MODEL_NAME,
                 retryable=False,
             )
-        result = self._answer(analysis, request)
-        text = result.model_dump_json()
+        schema = dict(request.json_schema) if request.json_schema is not None else None
+        job = (analysis.analysis_type, analysis.content, analysis.context_json, schema)
+        pool = self._worker_pool() if self._active else None
+        self._active += 1
+        try:
+            if pool is None:
+                text, refusal = await asyncio.to_thread(compute, *job)
+            else:
+                text, refusal = await asyncio.get_running_loop().run_in_executor(
+                    pool, compute, *job)
+        finally:
+            self._active -= 1
+        if refusal is not None:
+            raise LLMError(refusal, code=ErrorCode.UNSUPPORTED, provider=self.name,
+                           model=MODEL_NAME, retryable=False)
         return Completion(
             text=text,
             model=MODEL_NAME,
@@ -113,28 +179,10 @@ class OfflineProvider(BaseLLMProvider):
             raw_finish_reason="stop",
         )
 
-    def _answer(self, analysis: AnalysisRequest, request: CompletionRequest) -> AnalysisResult:
-        kind = analysis.analysis_type
-        method = METHODS.get(kind)
-        try:
-            if method is None:
-                raise Unsupported(REFUSED.get(
-                    kind, f"the offline provider has no method for the analysis type {kind!r}"))
-            result = method(analysis)
-        except Unsupported as exc:
-            raise LLMError(f"{kind} cannot be answered offline: {exc.reason}; "
-                           f"{MODEL_PROVIDERS}", code=ErrorCode.UNSUPPORTED,
-                           provider=self.name, model=MODEL_NAME, retryable=False) from None
-        if request.json_schema is not None and dict(request.json_schema) != _schema_of(
-                type(result)):
-            # A plugin re-registered the type with another result model: ours would not fit.
-            raise LLMError(
-                f"{kind} cannot be answered offline: the request asks for a result schema other "
-                f"than the built-in {type(result).__name__}, which is the only one the offline "
-                f"methods produce; {MODEL_PROVIDERS}",
-                code=ErrorCode.UNSUPPORTED, provider=self.name, model=MODEL_NAME,
-                retryable=False)
-        return result
+    def _worker_pool(self) -> Executor | None:
+        settings = self.settings
+        assert isinstance(settings, OfflineSettings)
+        return _shared_pool((settings.workers or os.cpu_count() or 1) - 1)
 
     def describe(self) -> Mapping[str, Any]:
         return {**super().describe(), "network": False,

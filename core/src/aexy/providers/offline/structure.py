@@ -371,19 +371,27 @@ def _keyword_blocks(src: Source, b: _Builder, tokens: re.Pattern[str]) -> None:
                 continue
             stack.append(_Frame("function", index, pos))
             continue
-        if g == "dollar":
+        if g == "dollar":  # a dollar-quoted body: the pending function's, if any
             if in_dollar is None:
                 in_dollar = m.group(0)
-                stack.append(_Frame("dollar", owner, pos))
+                if pending_sql is not None:
+                    stack.append(_Frame("function", pending_sql, pos))
+                    pending_sql = None
+                else:
+                    stack.append(_Frame("dollar", owner, pos))
             elif m.group(0) == in_dollar:
                 in_dollar = None
                 while stack:
                     frame = stack.pop()
+                    if frame.kind == "function":
+                        b.close_function(frame.function, m.end())
+                        break
                     if frame.kind == "dollar":
                         break
-                if pending_sql is not None:
-                    b.close_function(pending_sql, m.end())
-                    pending_sql = None
+            continue
+        if g == "begin" and pending_sql is not None:  # CREATE PROCEDURE p AS BEGIN ... END
+            stack.append(_Frame("function", pending_sql, pos))
+            pending_sql = None
             continue
         if g in ("container", "begin", "do", "ob"):
             if g == "do" and tokens is _RUBY_TOKENS:
