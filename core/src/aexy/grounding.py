@@ -168,14 +168,18 @@ def _item_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+_Plan = tuple[tuple[tuple[str, type[BaseModel]], ...], tuple[tuple[str, str], ...]]
+_NOTHING: _Plan = ((), ())
+
+
 @cache
-def _plan(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel]], tuple[tuple[str, str],
-                                                                             ...]]:
+def _plan(model: type[BaseModel]) -> _Plan:
     """(claim list fields with their item model, (names field, backing field) pairs)."""
-    claims, backed = [], []
+    claims: list[tuple[str, type[BaseModel]]] = []
+    backed: list[tuple[str, str]] = []
     for name, info in model.model_fields.items():
         item = _item_model(info.annotation)
-        if item is not None and (_rules(item) is not None or _plan(item) != ((), ())):
+        if item is not None and (_rules(item) is not None or _plan(item) != _NOTHING):
             claims.append((name, item))
         for marker in info.metadata:
             if isinstance(marker, BackedBy):
@@ -185,7 +189,7 @@ def _plan(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel]], tuple[tu
 
 def has_claims(model: type[BaseModel]) -> bool:
     """Whether results of ``model`` have anything for :func:`ground` to check."""
-    return _plan(model) != ((), ())
+    return _plan(model) != _NOTHING
 
 
 def _holds(item: BaseModel, rules: _Rules, evidence: Evidence) -> bool:

@@ -33,6 +33,8 @@ def _cell(f: dict[str, Any]) -> str:
               help="Only cases of these kinds (repeatable; default: all).")
 @click.option("--limit", type=click.IntRange(1), help="At most this many cases (the first, "
               "in id order; injection cases are kept with their originals).")
+@click.option("--max-chars", type=click.IntRange(100), metavar="N",
+              help="Only cases of at most N characters (small files, for slow local models).")
 @click.option("-j", "--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Analyses in flight at once.")
 @click.option("--record", "record_to", type=click.Path(dir_okay=False), metavar="FILE",
@@ -43,7 +45,7 @@ def _cell(f: dict[str, Any]) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), metavar="FILE",
               help="Write the reports as JSON to FILE ('-' for stdout, instead of the table).")
 def eval_command(contenders: tuple[str, ...], split: str, kinds: tuple[str, ...],
-                 limit: int | None, concurrency: int, record_to: str | None,
+                 limit: int | None, max_chars: int | None, concurrency: int, record_to: str | None,
                  replay_from: str | None, json_out: str | None) -> None:
     """Score answers on aexy's labelled set of real open-source files.
 
@@ -68,6 +70,8 @@ def eval_command(contenders: tuple[str, ...], split: str, kinds: tuple[str, ...]
     if (record_to or replay_from) and len(chosen) > 1:
         raise click.UsageError("--record and --replay take one contender")
     cases = load_cases(split, tuple(kinds) or None)  # type: ignore[arg-type]
+    if max_chars is not None:
+        cases = [c for c in cases if len(c.content) <= max_chars]
     if limit is not None:
         keep = {c.id for c in cases if "-" not in c.id}
         keep = set(sorted(keep)[:limit])

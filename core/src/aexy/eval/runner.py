@@ -139,8 +139,9 @@ async def run_eval(contender: Contender, cases: Iterable[Case], *, split: str = 
     from aexy.settings import AexySettings
 
     cases = list(cases)
-    settings = AexySettings(llm_cache_enabled=False, **(
-        {"prompts_dir": contender.prompts} if contender.prompts else {}))
+    settings = AexySettings(llm_cache_enabled=False)
+    if contender.prompts:
+        settings = settings.model_copy(update={"prompts_dir": contender.prompts})
     answers: dict[str, dict[str, dict[str, Any] | str]] = {}
     dropped = 0
     started = time.monotonic()

@@ -192,9 +192,9 @@ def score_cases(contender: str, split: str, cases: list[Case], answers: Answers)
             names = _texts(se.get("quality_indicators"), "name")
             for flag, pattern in (("tests", _TESTS), ("type_hints", _TYPES)):
                 if flag in labels and (flag == "tests" or case.language == "Python"):
-                    said = any(pattern.search(n) for n in names)
-                    flags[flag].add(said, bool(labels[flag]))
-                    right.append(float(said == bool(labels[flag])))
+                    shown = any(pattern.search(n) for n in names)
+                    flags[flag].add(shown, bool(labels[flag]))
+                    right.append(float(shown == bool(labels[flag])))
             if "confidence" in se and isinstance(se["confidence"], int | float):
                 conf.append((float(se["confidence"]), sum(right) / len(right) if right else 0))
         if isinstance(cq, dict):

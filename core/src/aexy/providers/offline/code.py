@@ -787,6 +787,7 @@ def _test_line(src: Source, structure: Structure) -> int | None:
 
 def _evaluations(src: Source, words: frozenset[str]) -> list[int]:
     family = family_of(src.language)
+    pattern: re.Pattern[str] | None
     if src.language in ("JavaScript", "TypeScript", "Vue", "Svelte"):
         pattern = _EVAL["JavaScript"]
     elif src.language in ("Java", "Kotlin"):

@@ -119,7 +119,7 @@ def python_structure(tree: ast.Module, src: Source) -> Structure:
                     inner = getattr(node, field_name, None)
                     if inner:
                         for child in inner:
-                            if isinstance(child, ast.excepthandler | ast.match_case):
+                            if isinstance(child, ast.ExceptHandler | ast.match_case):
                                 visit(child.body, prefix)
                             else:
                                 visit([child], prefix)
@@ -447,14 +447,14 @@ def _indent_blocks(src: Source, b: _Builder) -> None:
     for line in lines:
         offsets.append(offsets[-1] + len(line) + 1)
     for m in _PY_DEF.finditer(src.code):
-        line = src.line_of(m.start()) - 1
-        base = depths[line]
-        end = line + 1
+        row = src.line_of(m.start()) - 1
+        base = depths[row]
+        end = row + 1
         while end < len(lines) and (not lines[end].strip() or depths[end] > base):
             end += 1
         index = b.open_function(m.group(2), m.start() + len(m.group(1)))
         b.close_function(index, offsets[end] - 1)
-        inner = [depths[j] - base - 1 for j in range(line + 1, end) if lines[j].strip()]
+        inner = [depths[j] - base - 1 for j in range(row + 1, end) if lines[j].strip()]
         b.depths[index] = max([0, *inner])
         b.max_depth = max(b.max_depth, b.depths[index])
 
