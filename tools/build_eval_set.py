@@ -614,9 +614,13 @@ def main() -> None:
         if not any(p.lower() in lic.lower() for p in PERMISSIVE):
             print(f"skipped {pkg.name}: licence {lic}", file=sys.stderr)
             continue
+        text_of_licence = licence_text(root, pkg)
+        if not text_of_licence.strip():  # its notice must ship with its files
+            print(f"skipped {pkg.name}: no licence text in the package", file=sys.stderr)
+            continue
         own = own_names(pkg, root)
         key = f"{pkg.registry}:{pkg.name}"
-        licences[key] = {"licence": lic, "version": version, "text": licence_text(root, pkg)}
+        licences[key] = {"licence": lic, "version": version, "text": text_of_licence}
         for path, lang in choose(candidates(root), root):
             rel = str(path.relative_to(root))
             _ROOT_OF[rel] = root
