@@ -77,12 +77,18 @@ def eval_command(contenders: tuple[str, ...], split: str, kinds: tuple[str, ...]
         keep = set(sorted(keep)[:limit])
         cases = [c for c in cases if c.original_id in keep or c.id in keep]
     reports = []
+    errors = get_console(stderr=True)
     for contender in chosen:
         replay = Recording(Path(replay_from)) if replay_from else None
         record = Recording(Path(record_to)) if record_to else None
+
+        def progress(done: int, total: int, label: str = contender.label) -> None:
+            if errors.is_terminal or done == total or done % 25 == 0:
+                errors.print(f"{label}: {done}/{total} answers", style="dim")
+
         reports.append(run_async(run_eval(contender, cases, split=split,
                                           concurrency=concurrency, replay=replay,
-                                          record=record)))
+                                          record=record, progress=progress)))
     data = [r.as_dict() for r in reports]
     if json_out:
         text = json.dumps(data, indent=1)

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -123,6 +123,7 @@ def _provider(contender: Contender, replay: Recording | None,
         async def complete(request: CompletionRequest) -> Completion:
             answer = await live(request)
             record.answers[prompt_key(request)] = answer.text
+            record.save()  # as it goes: a long run cut short keeps what it had
             return answer
 
         provider.complete = complete  # type: ignore[method-assign]
@@ -131,7 +132,8 @@ def _provider(contender: Contender, replay: Recording | None,
 
 async def run_eval(contender: Contender, cases: Iterable[Case], *, split: str = "dev",
                    concurrency: int = 1, replay: Recording | None = None,
-                   record: Recording | None = None) -> Report:
+                   record: Recording | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> Report:
     """Every case's analyses by ``contender``, scored. Failures are counted per code (a
     refusal is ``unsupported``), never raised."""
     from aexy.cli._errors import error_code
@@ -162,7 +164,17 @@ async def run_eval(contender: Contender, cases: Iterable[Case], *, split: str = 
             dropped += result.provenance.ungrounded_dropped
             answers.setdefault(case.id, {})[kind] = result.model_dump(mode="json")
 
-        await asyncio.gather(*(one(c, k) for c in cases for k in ANALYSES.get(c.kind, ())))
+        total = sum(len(ANALYSES.get(c.kind, ())) for c in cases)
+        done = 0
+
+        async def counted(case: Case, kind: str) -> None:
+            nonlocal done
+            await one(case, kind)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+        await asyncio.gather(*(counted(c, k) for c in cases for k in ANALYSES.get(c.kind, ())))
     if record is not None:
         record.save()
     report = score_cases(contender.label, split, cases, answers)
