@@ -130,3 +130,17 @@ async def test_every_offline_answer_is_fully_grounded() -> None:
             for kind in ("skill_extraction", "code_quality"):
                 result = await gateway.analyze(kind, case.content, {"file_path": case.path})
                 assert result.provenance.ungrounded_dropped == 0, (case.path, kind)
+
+
+def test_an_import_quoted_from_a_comment_is_no_evidence_of_a_library() -> None:
+    code = "# import fastapi\nimport requests  # and then fastapi\n"
+    answer = _skills(libraries=[{"name": "fastapi", "evidence": "import fastapi"},
+                                {"name": "requests", "evidence": "import requests"}],
+                     frameworks=["FastAPI", "Requests"])
+    grounded, dropped = ground(answer, code, "app.py")
+    assert [lib.name for lib in grounded.libraries] == ["requests"]
+    assert grounded.frameworks == ["Requests"] and dropped == 2
+    js = "// import { createStore } from 'redux';\nimport axios from 'axios';\n"
+    answer = _skills(libraries=[{"name": "redux", "evidence": "import { createStore } from "
+                                                              "'redux';"}])
+    assert ground(answer, js, None)[1] == 1  # no file name: neither comment syntax counts

@@ -11,7 +11,7 @@ import aexy
 
 PACKAGE = Path(aexy.__file__).parent
 #: Modules allowed to import the gateway: the layers above it (the test kit drives gateways).
-ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing")
+ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing", "aexy.eval")
 LEAVES = {"aexy.errors", "aexy.completion", "aexy.schema", "aexy.redact", "aexy.settings"}
 
 

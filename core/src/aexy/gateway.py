@@ -424,7 +424,9 @@ class LLMGateway:
                 last_error = exc
                 continue
             # 8 grounding: claims whose evidence is not in the content are dropped.
-            result, ungrounded = ground(result, request.content)
+            path = request.context.get("file_path")
+            result, ungrounded = ground(result, request.content,
+                                        path if isinstance(path, str) else None)
             if self._postprocessors:
                 result = self._postprocess(spec, request, result)
             if key is not None:

@@ -34,7 +34,7 @@ from pydantic import BaseModel
 
 from aexy.postprocess import normalize_skill
 
-__all__ = ["LINE", "QUOTE", "BackedBy", "Evidence", "MentionedIn", "ground", "has_claims",
+__all__ = ["CODE_QUOTE", "LINE", "QUOTE", "BackedBy", "Evidence", "MentionedIn", "ground", "has_claims",
            "mentions"]
 
 
@@ -52,6 +52,17 @@ class _Line:
 QUOTE: Final = _Quote()
 #: Marks an ``int | None`` field as a 1-based line number of the content.
 LINE: Final = _Line()
+
+
+class _CodeQuote:
+    def __repr__(self) -> str:
+        return "CODE_QUOTE"
+
+
+#: Marks a ``str | None`` field as text copied from the *code*: found outside its comments (an
+#: import written in a comment is no import). The language's comment syntax comes from the
+#: file name; without one, the quote must stand outside both ``#`` and ``//`` comments.
+CODE_QUOTE: Final = _CodeQuote()
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +114,24 @@ def mentions(evidence: str, name: str) -> bool:
 class Evidence:
     """The content as grounding reads it: whitespace-normalised, and its line count."""
 
-    __slots__ = ("_folded", "lines", "text")
+    __slots__ = ("_code", "_folded", "content", "file_path", "lines", "text")
 
-    def __init__(self, content: str) -> None:
+    def __init__(self, content: str, file_path: str | None = None) -> None:
+        self.content = content
+        self.file_path = file_path
         self.text = " ".join(content.split())
         self._folded: str | None = None
+        self._code: list[Evidence] | None = None
         self.lines = content.count("\n") + (0 if content.endswith("\n") else 1)
+
+    def has_code_quote(self, quote: str) -> bool:
+        """Whether ``quote`` is in the content outside its comments."""
+        if not self.has_quote(quote):
+            return False
+        if self._code is None:
+            self._code = [Evidence(text) for text in _without_comments(self.content,
+                                                                       self.file_path)]
+        return all(code.has_quote(quote) for code in self._code)
 
     def has_quote(self, quote: str) -> bool:
         """Whether ``quote`` is in the content (an elided ``...`` matches anything between its
@@ -133,8 +156,29 @@ class Evidence:
         return 1 <= line <= self.lines
 
 
+def _without_comments(content: str, file_path: str | None) -> list[str]:
+    """The content with its comments blanked (strings kept), by the language of the file name;
+    without one, by each of the two common comment syntaxes."""
+    # The offline provider's lexer is the one reader of comment syntax in aexy.
+    from aexy.providers.offline.lexicon import EXTENSIONS
+    from aexy.providers.offline.syntax import lex
+
+    language = None
+    if file_path and "." in file_path.rsplit("/", 1)[-1]:
+        language = EXTENSIONS.get("." + file_path.rsplit(".", 1)[-1].lower())
+    out = []
+    for lang in [language] if language else ["Python", "C"]:
+        src = lex(content, lang)
+        text = content
+        for a, b in reversed(src.comments):
+            text = text[:a] + " " * (b - a) + text[b:]
+        out.append(text)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Rules:
+    code_quotes: tuple[str, ...]
     quotes: tuple[str, ...]
     lines: tuple[str, ...]
     mentioned: tuple[tuple[str, str], ...]  # (name field, evidence field)
@@ -143,18 +187,20 @@ class _Rules:
 @cache
 def _rules(model: type[BaseModel]) -> _Rules | None:
     """The evidence fields of a claim model, or ``None`` when it is not a claim."""
-    quotes, lines, mentioned = [], [], []
+    quotes, lines, mentioned, code = [], [], [], []
     for name, info in model.model_fields.items():
         for marker in info.metadata:
             if marker is QUOTE:
                 quotes.append(name)
+            elif marker is CODE_QUOTE:
+                code.append(name)
             elif marker is LINE:
                 lines.append(name)
             elif isinstance(marker, MentionedIn):
                 mentioned.append((name, marker.field))
-    if not quotes and not lines:
+    if not quotes and not lines and not code:
         return None
-    return _Rules(tuple(quotes), tuple(lines), tuple(mentioned))
+    return _Rules(tuple(code), tuple(quotes), tuple(lines), tuple(mentioned))
 
 
 def _item_model(annotation: Any) -> type[BaseModel] | None:
@@ -194,6 +240,13 @@ def has_claims(model: type[BaseModel]) -> bool:
 
 def _holds(item: BaseModel, rules: _Rules, evidence: Evidence) -> bool:
     seen = False
+    for name in rules.code_quotes:
+        quote = getattr(item, name)
+        if quote is None or (isinstance(quote, str) and not quote.strip()):
+            continue
+        if not isinstance(quote, str) or not evidence.has_code_quote(quote):
+            return False
+        seen = True
     for name in rules.quotes:
         quote = getattr(item, name)
         if quote is None or (isinstance(quote, str) and not quote.strip()):
@@ -246,12 +299,13 @@ def _ground(model: BaseModel, evidence: Evidence) -> tuple[dict[str, Any], int]:
     return updates, dropped
 
 
-def ground(result: R, content: str) -> tuple[R, int]:
+def ground(result: R, content: str, file_path: str | None = None) -> tuple[R, int]:
     """``result`` without the claims whose evidence is not in ``content``, and how many were
-    dropped. A result with nothing to drop is returned as it is."""
+    dropped. ``file_path`` tells the language whose comments a code quote must stand outside.
+    A result with nothing to drop is returned as it is."""
     if not has_claims(type(result)):
         return result, 0
-    updates, dropped = _ground(result, Evidence(content))
+    updates, dropped = _ground(result, Evidence(content, file_path))
     if not updates:
         return result, dropped
     return result.model_copy(update=updates), dropped

@@ -17,7 +17,7 @@ from aexy.catalogue.common import (
     SkillName,
     make_spec,
 )
-from aexy.grounding import LINE, QUOTE, BackedBy, MentionedIn
+from aexy.grounding import CODE_QUOTE, LINE, QUOTE, BackedBy, MentionedIn
 from aexy.prompts import context_value, user_prompt
 
 _CODE_CONTEXT = {
@@ -159,8 +159,8 @@ def _complexity_prompt(content: str, context: Mapping[str, Any]) -> str:
 class LibraryUse(Closed):
     name: Annotated[str, MentionedIn("evidence")] = Field(description=(
         "the imported package or module as the import names it (its root), without version"))
-    evidence: Annotated[str, QUOTE] = Field(description=(
-        "the import or usage line, copied exactly from the code"))
+    evidence: Annotated[str, CODE_QUOTE] = Field(description=(
+        "the import or usage line, copied exactly from the code (never from a comment)"))
 
 
 class QualityIndicator(Closed):

@@ -996,11 +996,23 @@ def _quote(facts: CodeFacts, line: int) -> str | None:
     return text if len(text) <= 120 else text[:117].rstrip()
 
 
+def _code_quote(facts: CodeFacts, imp: Import) -> str:
+    """An import's line as evidence, without a comment that ends it."""
+    src = facts.source
+    text = _quote(facts, imp.line) or imp.module
+    for a, _ in src.comments:
+        if src.line_of(a) == imp.line:
+            start = src.text.rfind("\n", 0, a) + 1
+            kept = src.text[start:a].strip()
+            return kept if len(kept) >= 3 else imp.module
+    return text
+
+
 def skill_extraction(request: AnalysisRequest) -> SkillExtraction:
     facts = _facts(request)
     return SkillExtraction(
         language=facts.language,
-        libraries=[LibraryUse(name=i.library, evidence=_quote(facts, i.line) or i.module)
+        libraries=[LibraryUse(name=i.library, evidence=_code_quote(facts, i))
                    for i in facts.libraries],
         frameworks=facts.frameworks, patterns=facts.patterns,
         complexity=facts.complexity,
