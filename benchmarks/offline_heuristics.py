@@ -10,7 +10,10 @@ under DIR instead. Each contender runs over the whole corpus in interleaved roun
 - ``heuristics``: ``analyze_code`` on each file in this process, the work of one analysis;
 - ``batch -j N``: ``aexy batch skill_extraction`` (``run_batch``) through the gateway with the
   offline provider, cache off, N analyses in flight; the provider computes in a process pool
-  when more than one is in flight (``AEXY_OFFLINE_WORKERS``).
+  when more than one is in flight (``AEXY_OFFLINE_WORKERS``);
+- with ``--baseline-src DIR`` (another tree's ``core/src``, e.g. ``git archive main`` unpacked):
+  ``baseline heuristics`` and ``baseline batch -j N``, the same work by that tree's code, in a
+  child process per round (its start-up excluded), interleaved with the rest.
 
 Figures: files per second (median over rounds) and the median of the per-round ratio to
 ``read``. Run ``python benchmarks/offline_heuristics.py [--files 500] [--rounds 5]
@@ -24,6 +27,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -93,6 +97,33 @@ def _batch(paths: list[Path], jobs: int) -> None:
         raise SystemExit(f"{len(errors)} files failed, e.g. {errors[0]}")
 
 
+_CHILD = """
+import asyncio, json, sys, time
+from pathlib import Path
+paths = [Path(p) for p in json.loads(sys.stdin.read())]
+what = sys.argv[1]
+from aexy.providers.offline.code import analyze_code
+from aexy.cli.batch import run_batch
+started = time.perf_counter()
+if what == "heuristics":
+    for p in paths:
+        analyze_code(p.read_text(encoding="utf-8", errors="replace"), str(p))
+else:
+    asyncio.run(run_batch("skill_extraction", [str(p) for p in paths], provider="offline",
+                          concurrency=int(what), use_cache=False, encoding="utf-8",
+                          write=lambda r: None))
+print(time.perf_counter() - started)
+"""
+
+
+def _baseline(paths: list[Path], src: Path, what: str) -> float:
+    """Seconds the baseline tree's code takes for ``what``, timed inside its own process."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run([sys.executable, "-c", _CHILD, what], input=json.dumps(
+        [str(p) for p in paths]), capture_output=True, text=True, env=env, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     # Cache off in every contender; no installed backend is contacted.
     os.environ.setdefault("AEXY_CACHE_BACKEND", "memory")
@@ -101,6 +132,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--jobs", default="1,2,4", help="comma-separated -j values")
     parser.add_argument("--corpus", type=Path, help="take every source file under DIR")
+    parser.add_argument("--baseline-src", type=Path, help="another tree's core/src to compare")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = corpus(args.files, args.corpus, Path(tmp))
@@ -121,7 +153,12 @@ def main() -> None:
         }
         for j in (int(x) for x in args.jobs.split(",")):
             contenders[f"batch -j {j}"] = (lambda j=j: _batch(paths, j))
-        times: dict[str, list[float]] = {name: [] for name in contenders}
+        baseline: dict[str, str] = {}
+        if args.baseline_src:
+            baseline["baseline heuristics"] = "heuristics"
+            for j in (int(x) for x in args.jobs.split(",")):
+                baseline[f"baseline batch -j {j}"] = str(j)
+        times: dict[str, list[float]] = {name: [] for name in [*contenders, *baseline]}
         contenders["read"]()  # warm the page cache and the imports
         _heuristics(paths[:20])
         for r in range(args.rounds):
@@ -129,6 +166,8 @@ def main() -> None:
                 started = time.perf_counter()
                 run()
                 times[name].append(time.perf_counter() - started)
+            for name, what in baseline.items():
+                times[name].append(_baseline(paths, args.baseline_src, what))
             print(f"round {r + 1}: " + ", ".join(f"{n} {t[-1]:.2f}s" for n, t in times.items()),
                   file=sys.stderr)
     print(f"{'contender':<26}{'files/s':>10}{'x read':>10}")

@@ -439,6 +439,10 @@ _PATTERN_CUES: tuple[tuple[str, frozenset[str], tuple[str, ...], str | None], ..
     ("custom exceptions", frozenset(), ("Error", "Exception"),
      r"\bclass[ \t]+\w+(?:Error|Exception)[ \t]*\(\w*(?:Error|Exception)\)"),
 )
+# Python keywords that alone show a pattern (no identifier can spell them), and patterns
+# written in Python's syntax only.
+_PYTHON_KEYWORD_PATTERNS = {"context managers": "with", "generators": "yield"}
+_PYTHON_ONLY = frozenset({"comprehensions", "context managers"})
 _COMPILED_PATTERNS = tuple((name, words, gates, re.compile(p, re.MULTILINE) if p else None)
                            for name, words, gates, p in _PATTERN_CUES)
 _DOMAIN_CUES = tuple((d, stems, re.compile(p)) for d, stems, p in CODE_DOMAIN_CUES)
@@ -749,8 +753,11 @@ def analyze_code(code: str, file_path: str | None = None,
         hits = pattern.findall(names) if domain != "databases" else pattern.findall(low)
         if len(hits) >= 2:
             domains.append(domain)
+    python = language == "Python"
     patterns = [name for name, shown_by, gates, pattern in _COMPILED_PATTERNS
-                if shown_by & words or (pattern is not None and (
+                if shown_by & words or (python and name in _PYTHON_KEYWORD_PATTERNS
+                                        and _PYTHON_KEYWORD_PATTERNS[name] in words)
+                or (pattern is not None and (python or name not in _PYTHON_ONLY) and (
                     not gates or any(g in src.code for g in gates))
                     and pattern.search(src.code))]
 

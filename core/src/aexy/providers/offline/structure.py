@@ -169,7 +169,7 @@ _SIGNATURE_TAIL = re.compile(
     r":\s*[\w:]+\([^(){};]*\)(?:\s*,\s*[\w:]+\([^(){};]*\))*)\s*)*$")
 _NOT_NAMES = _CONTROL_WORDS | {"return", "new", "sizeof", "typeof", "await", "throw", "case",
                                "function", "and", "or", "not", "in", "is", "of", "delete"}
-_BRACES = re.compile(r"[{};()]")
+_BRACES = re.compile(r"[{};]")
 _PREPROCESSOR = re.compile(r"^[ \t]*#[^\n]*$", re.MULTILINE)
 
 
@@ -293,16 +293,10 @@ def _brace_blocks(src: Source, b: _Builder) -> None:
     code = src.code
     stack: list[_Frame] = []
     head_start = 0
-    parens = 0
     for m in _BRACES.finditer(code):
         ch, pos = m.group(0), m.start()
-        if ch == "(":
-            parens += 1
-        elif ch == ")":
-            parens = max(0, parens - 1)
-        elif ch == ";":
-            if parens == 0:
-                head_start = pos + 1
+        if ch == ";":
+            head_start = pos + 1
         elif ch == "{":
             kind, name = _classify(src, head_start, pos)
             owner = next((f.function for f in reversed(stack) if f.kind == "function"), -1)
@@ -313,14 +307,12 @@ def _brace_blocks(src: Source, b: _Builder) -> None:
             if kind == "control":
                 b.control(stack)
             head_start = pos + 1
-            parens = 0
         else:  # "}"
             if stack:
                 frame = stack.pop()
                 if frame.kind == "function":
                     b.close_function(frame.function, pos + 1)
             head_start = pos + 1
-            parens = 0
     for frame in stack:  # unclosed at the end of a fragment
         if frame.kind == "function":
             b.close_function(frame.function, len(code))
@@ -525,23 +517,32 @@ def code_structure(src: Source) -> Structure:
 
 def _decisions(src: Source, spans: list[tuple[int, int]]) -> tuple[int, list[int]]:
     """Branch points of the whole code and of each function (given by its first and last
-    line), each counted for the innermost function around its line, in one pass."""
+    line), each counted for the innermost function around it: a function's count is what its
+    lines hold less what its inner functions' lines hold (each counted by the regex engine)."""
+    pattern = _DECISIONS.get(family_of(src.language), _DECISIONS["c"])
     code = src.code
-    owner = [-1] * (code.count("\n") + 2)
-    for i in sorted(range(len(spans)), key=lambda k: (spans[k][0], -spans[k][1])):
-        first, last = spans[i]
-        owner[first:last + 1] = [i] * (last + 1 - first)
-    counts = [0] * len(spans)
-    total = 0
-    line, at = 1, 0
-    for m in _DECISIONS.get(family_of(src.language), _DECISIONS["c"]).finditer(code):
-        total += 1
-        line += code.count("\n", at, m.start())
-        at = m.start()
-        i = owner[line]
-        if i >= 0:
-            counts[i] += 1
-    return total, counts
+    total = len(pattern.findall(code))
+    if not spans:
+        return total, []
+    src.line_of(0)
+    starts = src._line_starts
+    assert starts is not None
+
+    def offset(line: int) -> int:
+        return starts[line - 1] if line - 1 < len(starts) else len(code)
+
+    counts = [len(pattern.findall(code, offset(first), offset(last + 1)))
+              for first, last in spans]
+    own = list(counts)
+    order = sorted(range(len(spans)), key=lambda k: (spans[k][0], -spans[k][1]))
+    stack: list[int] = []
+    for i in order:  # subtract each function from its closest enclosing one
+        while stack and spans[stack[-1]][1] < spans[i][0]:
+            stack.pop()
+        if stack and spans[i][1] <= spans[stack[-1]][1] and spans[i] != spans[stack[-1]]:
+            own[stack[-1]] -= counts[i]
+        stack.append(i)
+    return total, [max(0, n) for n in own]
 
 
 def _comment_end_lines(src: Source) -> set[int]:
