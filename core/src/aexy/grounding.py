@@ -34,8 +34,8 @@ from pydantic import BaseModel
 
 from aexy.postprocess import normalize_skill
 
-__all__ = ["CODE_QUOTE", "LINE", "QUOTE", "BackedBy", "Evidence", "MentionedIn", "ground", "has_claims",
-           "mentions"]
+__all__ = ["CODE_QUOTE", "LINE", "QUOTE", "BackedBy", "Evidence", "MentionedIn", "ground",
+           "has_claims", "mentions"]
 
 
 class _Quote:
