@@ -84,6 +84,7 @@ async def test_aexy_eval_scores_the_instruct_model(instruct_gguf: Path,
     monkeypatch.setenv("LLAMACPP_MODEL_PATH", str(instruct_gguf))
     monkeypatch.setenv("LLAMACPP_MAX_TOKENS", str(MAX_TOKENS))
     monkeypatch.setenv("LLAMACPP_N_CTX", str(N_CTX))
+    monkeypatch.setenv("LLAMACPP_MAX_ITEMS", str(MAX_ITEMS))
     cases = [c for c in load_cases("dev", kinds=("code",))
              if len(c.content) <= SMALL and c.language == "Python"][:2]
     report = await run_eval(Contender("llamacpp"), cases)

@@ -113,3 +113,41 @@ def test_the_command_prints_a_table_and_writes_json(cli: Any, runner: CliRunner,
     assert data[0]["contender"] == "offline" and data[0]["cases"] == 5
     fields = {f["field"]: f for f in data[0]["fields"]}
     assert fields["language"]["accuracy"] == 1.0
+
+
+RECORDED = Path(__file__).parent / "data"
+
+
+def _small_dev_cases() -> list[Any]:
+    """The cases of ``aexy eval --split dev --kind code --kind injection --max-chars 1500
+    --limit 4``: what the recordings below answered."""
+    cases = [c for c in load_cases("dev", ("code", "injection")) if len(c.content) <= 1500]
+    keep = set(sorted(c.id for c in cases if "-" not in c.id)[:4])
+    return [c for c in cases if c.original_id in keep]
+
+
+async def test_qwen_coder_answers_are_rescored_from_their_recording() -> None:
+    """Qwen2.5-Coder-1.5B-Instruct's answers, recorded once (about 90 s an answer on two cores),
+    re-scored in every run without the model. A prompt change makes its answers stale: the
+    replay then reports them as not_found, and they must be recorded again (docs/evaluation.md).
+    """
+    path = RECORDED / "qwen2.5-coder-1.5b-instruct-q4_k_m.dev4.json"
+    report = await run_eval(Contender("llamacpp"), _small_dev_cases(),
+                            replay=Recording(path))
+    # One code_quality answer ran past the deadline when it was recorded: nothing to replay.
+    assert report.errors == {"code_quality: not_found": 1}
+    fields = {f.field: f for f in report.fields}
+    assert fields["language"].accuracy == 0.75  # a .js file called TypeScript
+    assert fields["libraries"].precision is None  # it named no library: none was invented
+    assert report.ungrounded_dropped == 0
+
+
+async def test_smollm2_answers_never_fit_the_answer_budget() -> None:
+    path = RECORDED / "smollm2-135m-instruct-q4_1.dev4.json"
+    report = await run_eval(Contender("llamacpp"), _small_dev_cases(),
+                            replay=Recording(path))
+    # Every answer ran out of its 384 tokens when recorded, and replays as cut: a typed
+    # refusal (output_truncated), never a partial result; nothing to score.
+    assert report.errors == {"skill_extraction: output_truncated": 4,
+                             "code_quality: output_truncated": 4}
+    assert all(f.n == 0 for f in report.fields)

@@ -65,7 +65,9 @@ class Recording:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path
-        self.answers: dict[str, str] = {}
+        #: prompt key -> the answer's text, or {"text", "finish_reason"} when it did not stop
+        #: by itself (a cut answer replays as cut).
+        self.answers: dict[str, str | dict[str, str]] = {}
         self.model = ""
         if path is not None and path.exists():
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -94,13 +96,15 @@ class ReplayProvider(BaseLLMProvider):
         self.recording = recording
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        text = self.recording.answers.get(prompt_key(request))
-        if text is None:
+        answer = self.recording.answers.get(prompt_key(request))
+        if answer is None:
             raise LLMError("no recorded answer for this prompt (the prompt changed since the "
                            "recording; record again)", code=ErrorCode.NOT_FOUND,
                            provider=self.name, model=self.model, retryable=False)
+        text, reason = (answer, "stop") if isinstance(answer, str) else (
+            answer["text"], answer.get("finish_reason", "stop"))
         return Completion(text=text, model=self.model, usage=Usage(0, 0),
-                          finish_reason=FinishReason.STOP, raw_finish_reason="stop")
+                          finish_reason=FinishReason(reason), raw_finish_reason=reason)
 
 
 def _provider(contender: Contender, replay: Recording | None,
@@ -122,7 +126,9 @@ def _provider(contender: Contender, replay: Recording | None,
 
         async def complete(request: CompletionRequest) -> Completion:
             answer = await live(request)
-            record.answers[prompt_key(request)] = answer.text
+            reason = answer.finish_reason.value
+            record.answers[prompt_key(request)] = answer.text if reason == "stop" else {
+                "text": answer.text, "finish_reason": reason}
             record.save()  # as it goes: a long run cut short keeps what it had
             return answer
 
