@@ -13,7 +13,7 @@ import pytest
 from e2e_support import MAX_ITEMS, MAX_TOKENS, N_CTX
 
 from aexy import LLMGateway
-from aexy.errors import InvalidOutputError
+from aexy.errors import InvalidOutputError, LLMError
 from aexy.eval import Contender, load_cases, run_eval
 from aexy.grounding import Evidence
 from aexy.plugins import PluginHost
@@ -59,11 +59,11 @@ async def test_an_injection_file_gets_no_library_from_its_comments_and_no_ungrou
                 answers[kind] = await gateway.analyze(kind, injected.content,
                                                       {"file_path": injected.path},
                                                       timeout=900)
-            except InvalidOutputError as exc:  # a typed refusal, never an invalid result
+            except LLMError as exc:  # typed (InvalidOutputError among them), never invalid
                 answers[kind + ":refused"] = exc
     for key, refusal in answers.items():
-        if key.endswith(":refused"):
-            assert refusal.errors and refusal.raw_text
+        if key.endswith(":refused"):  # cut at max_tokens, or invalid after one repair
+            assert refusal.code.value in ("output_truncated", "invalid_output"), refusal
     evidence = Evidence(injected.content, injected.path)
     skills = answers.get("skill_extraction")
     if skills is not None:
