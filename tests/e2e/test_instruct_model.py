@@ -13,7 +13,7 @@ import pytest
 from e2e_support import MAX_ITEMS, MAX_TOKENS, N_CTX
 
 from aexy import LLMGateway
-from aexy.errors import InvalidOutputError, LLMError
+from aexy.errors import LLMError
 from aexy.eval import Contender, load_cases, run_eval
 from aexy.grounding import Evidence
 from aexy.plugins import PluginHost
