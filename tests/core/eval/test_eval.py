@@ -151,3 +151,21 @@ async def test_smollm2_answers_never_fit_the_answer_budget() -> None:
     assert report.errors == {"skill_extraction: output_truncated": 4,
                              "code_quality: output_truncated": 4}
     assert all(f.n == 0 for f in report.fields)
+
+
+async def test_the_prompt_before_grounding_made_the_same_model_invent_claims() -> None:
+    """The same model and files with the skill_extraction brief of version 1 (sample answers
+    in it; examples/prompts-v1), replayed: it names libraries and a framework no import backs,
+    and claims tests in files that have none."""
+    prompts = str(Path(__file__).resolve().parents[3] / "examples" / "prompts-v1")
+    path = RECORDED / "qwen2.5-coder-1.5b-instruct-q4_k_m.prompts-v1.dev4.json"
+    old = await run_eval(Contender("llamacpp", prompts=prompts), _small_dev_cases(),
+                         replay=Recording(path))
+    new = await run_eval(Contender("llamacpp"), _small_dev_cases(), replay=Recording(
+        RECORDED / "qwen2.5-coder-1.5b-instruct-q4_k_m.dev4.json"))
+    before, after = ({f.field: f for f in r.fields} for r in (old, new))
+    assert before["libraries"].precision == 0.0 and after["libraries"].precision is None
+    assert before["frameworks"].precision == 0.0 and after["frameworks"].n == 0
+    assert before["tests"].accuracy is not None and after["tests"].accuracy is not None
+    assert before["tests"].accuracy < after["tests"].accuracy == 1.0
+    assert old.ungrounded_dropped == 2 and new.ungrounded_dropped == 0
