@@ -116,6 +116,7 @@ def test_the_command_prints_a_table_and_writes_json(cli: Any, runner: CliRunner,
 
 
 RECORDED = Path(__file__).parent / "data"
+PROMPTS_V1 = str(Path(__file__).resolve().parents[3] / "examples" / "prompts-v1")
 
 
 def _small_dev_cases() -> list[Any]:
@@ -157,7 +158,7 @@ async def test_the_prompt_before_grounding_made_the_same_model_invent_claims() -
     """The same model and files with the skill_extraction brief of version 1 (sample answers
     in it; examples/prompts-v1), replayed: it names libraries and a framework no import backs,
     and claims tests in files that have none."""
-    prompts = str(Path(__file__).resolve().parents[3] / "examples" / "prompts-v1")
+    prompts = PROMPTS_V1
     path = RECORDED / "qwen2.5-coder-1.5b-instruct-q4_k_m.prompts-v1.dev4.json"
     old = await run_eval(Contender("llamacpp", prompts=prompts), _small_dev_cases(),
                          replay=Recording(path))
