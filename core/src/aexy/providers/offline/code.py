@@ -618,6 +618,7 @@ _ISSUE_CUES: tuple[tuple[str, str, str, tuple[str, ...], str, str, str], ...] = 
 )
 _COMPILED_ISSUES = tuple((sev, cat, aspect, words, re.compile(p, re.MULTILINE), desc, sugg)
                          for sev, cat, aspect, words, p, desc, sugg in _ISSUE_CUES)
+_LONG_LINE = re.compile(r"^[^\n]{121,}", re.MULTILINE)
 _TODO = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
 _SEVERITY_RANK = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
 _SEVERITY_COST = {"critical": 3.0, "high": 2.0, "moderate": 1.0, "low": 0.25}
@@ -729,7 +730,7 @@ def analyze_code(code: str, file_path: str | None = None,
             reading = "parsed" if reading != "unknown" else reading
     if structure is None:
         structure = code_structure(src)
-    loc = sum(1 for ln in src.code.split("\n") if ln.strip())
+    loc = src.nonblank_lines(1, src.code.count("\n") + 1)
     words = frozenset(_WORDS.findall(src.code))
 
     imports = _imports(src, file_path, structure.imports if structure.parsed else None,
@@ -885,12 +886,14 @@ def _findings(src: Source, structure: Structure, is_test: bool, words: frozenset
                 f"function {f.name} nests control blocks {f.depth} deep", f.line,
                 "Flatten deeply nested functions with early returns or helper functions.",
                 "nesting", structural=True))
-    long_lines = [i + 1 for i, ln in enumerate(src.text.split("\n")) if len(ln) > 120]
+    long_lines = _LONG_LINE.findall(src.text)
     if long_lines:
+        found = _LONG_LINE.search(src.text)
+        assert found is not None
         issues.append(Finding(
             "low", "style", f"{plural(len(long_lines), 'line')} longer than 120 characters",
-            long_lines[0], "Wrap long lines (a formatter such as ruff or prettier does it).",
-            "style"))
+            src.line_of(found.start()), "Wrap long lines (a formatter such as ruff or "
+            "prettier does it).", "style"))
     if src.language == "Python" and not is_test:
         documented, total = _documentable(structure)
         first = structure.functions[0].line if structure.functions else 1

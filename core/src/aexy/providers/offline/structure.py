@@ -94,8 +94,6 @@ def python_structure(tree: ast.Module, src: Source) -> Structure:
     classes: list[tuple[str, bool]] = []
     imports: list[ast.Import | ast.ImportFrom] = []
     spans: list[tuple[int, int]] = []
-    raw_lines = src.text.split("\n")
-
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -108,7 +106,7 @@ def python_structure(tree: ast.Module, src: Source) -> Structure:
                 spans.append((node.lineno, end))
                 functions.append(Function(
                     name=prefix + node.name, line=node.lineno,
-                    lines=sum(1 for ln in raw_lines[node.lineno - 1:end] if ln.strip()),
+                    lines=src.nonblank_lines(node.lineno, end, code=False),
                     decisions=0, depth=_py_depth(node.body, 0),
                     documented=ast.get_docstring(node) is not None, typed=_py_typed(node),
                     public=not node.name.startswith("_"),
@@ -498,19 +496,16 @@ def code_structure(src: Source) -> Structure:
         _keyword_blocks(src, b, _SQL_TOKENS)
     elif "{" in src.code:
         _brace_blocks(src, b)
-    code = src.code
     total, decisions_of = _decisions(src, [
         (src.line_of(s), src.line_of(max(s, e - 1))) for _, s, e in b.functions])
-    blank = [not ln.strip() for ln in code.split("\n")]
     commented = _comment_end_lines(src)
     functions = []
     for i, (name, start, end) in enumerate(b.functions):
         first, last = src.line_of(start), src.line_of(max(start, end - 1))
         functions.append(Function(
-            name=name, line=first,
-            lines=max(1, sum(1 for ln in range(first - 1, last) if not blank[ln])),
+            name=name, line=first, lines=max(1, src.nonblank_lines(first, last)),
             decisions=decisions_of[i], depth=b.depths[i],
-            documented=_documented(src, first, commented, blank),
+            documented=_documented(src, first, commented),
             public=not name.startswith("_")))
     return Structure(functions, total, b.max_depth)
 
@@ -549,7 +544,7 @@ def _comment_end_lines(src: Source) -> set[int]:
     return {src.line_of(max(a, e - 1)) for a, e in src.comments}
 
 
-def _documented(src: Source, line: int, commented: set[int], blank: list[bool]) -> bool:
+def _documented(src: Source, line: int, commented: set[int]) -> bool:
     """Whether a comment ends on the line above a definition (annotations and decorators in
     between are skipped)."""
     j = line - 1
@@ -557,7 +552,7 @@ def _documented(src: Source, line: int, commented: set[int], blank: list[bool]) 
         text = src.line_text(j)
         if (j in commented and not text.startswith(("@", "#["))) or text.endswith("*/"):
             return True
-        if text.startswith(("@", "#[", "[")) and not blank[j - 1]:
+        if text.startswith(("@", "#[", "[")):
             j -= 1
             continue
         return False

@@ -95,6 +95,9 @@ def _blank(text: str) -> str:
     return "\n".join(" " * len(part) for part in text.split("\n"))
 
 
+_NONBLANK = re.compile(r"^[ \t]*\S", re.MULTILINE)
+
+
 @dataclass(slots=True)
 class Source:
     """One file as read: the original text and the same text with comments and string bodies
@@ -129,6 +132,19 @@ class Source:
             return ""
         end = starts[line] - 1 if line < len(starts) else len(self.text)
         return self.text[starts[line - 1]:end].strip()
+
+    def offset_of(self, line: int) -> int:
+        """Offset where a 1-based line starts (the text's end past the last line)."""
+        self.line_of(0)
+        starts = self._line_starts
+        assert starts is not None
+        return starts[line - 1] if 0 < line <= len(starts) else len(self.text)
+
+    def nonblank_lines(self, first: int, last: int, *, code: bool = True) -> int:
+        """Lines ``first..last`` (1-based, inclusive) with anything on them, counted by the
+        regex engine; in the code (comments and strings blanked) or the text."""
+        text = self.code if code else self.text
+        return len(_NONBLANK.findall(text, self.offset_of(first), self.offset_of(last + 1)))
 
     def comment_text(self) -> str:
         return "\n".join(self.text[a:b] for a, b in self.comments)
