@@ -180,3 +180,13 @@ def test_every_page_with_transcripts_is_in_the_manual_or_the_readme():
     with_transcripts = [p for p in pages() if "```console" in p.read_text(encoding="utf-8")]
     assert ROOT / "docs" / "cli.md" in with_transcripts
     assert all(isinstance(p, Path) for p in with_transcripts)
+
+
+def test_no_page_shows_a_traceback() -> None:
+    # A transcript is regenerated from whatever the command printed: a crash would be
+    # recorded as the page's example. None may be.
+    from tools.docs_session import pages
+
+    shown = [str(page) for page in pages() if "Traceback (most recent call last)" in
+             page.read_text(encoding="utf-8")]
+    assert shown == []

@@ -33,6 +33,7 @@ from aexy.testing import FakeProvider, FakeSettings
 CODE = "import jwt\n\ndef login(token: str) -> dict:\n    return jwt.decode(token, 'k')\n"
 SKILLS = {
     "language": "Python", "frameworks": ["PyJWT"], "patterns": ["token validation"],
+    "libraries": [{"name": "jwt", "evidence": "import jwt"}],
     "complexity": 3, "quality_indicators": ["type hints"], "domains": ["OAuth", "JWT"],
 }
 

@@ -104,7 +104,7 @@ async def test_a_50_mb_context_value_is_refused_before_any_provider_call() -> No
 
 
 async def test_the_prompt_limit_counts_instructions_and_context_not_only_content() -> None:
-    settings = AexySettings(max_content_chars=1_000, max_prompt_chars=3_000)
+    settings = AexySettings(max_content_chars=1_000, max_prompt_chars=4_500)
     ok = FakeProvider()
     async with LLMGateway(provider=ok, fallbacks=(), cache=False, settings=settings) as gateway:
         await gateway.analyze("skill_extraction", CODE, {"note": "short"})

@@ -13,7 +13,7 @@ import aexy
 PACKAGE = Path(aexy.__file__).parent
 FACADE = "aexy"
 #: Modules allowed to import the gateway: the layers above it (the test kit drives gateways).
-ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing")
+ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing", "aexy.eval")
 #: Importable by anything; they import only each other.
 LEAVES = {"aexy.errors", "aexy.schema", "aexy.redact", "aexy.settings", "aexy.log",
           "aexy._version", "aexy._seed", "aexy._lazy", "aexy.resilience.clock",

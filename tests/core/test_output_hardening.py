@@ -136,4 +136,4 @@ def test_raw_control_characters_inside_strings_are_read() -> None:
     text = ('{"score": 6, "strengths": ["clear\nnames"], "issues": [], "suggestions": [],'
             ' "summary": "Fine,\tmostly."}')
     result = parse_result(text, CodeQuality)
-    assert result.strengths == ["clear\nnames"] and result.summary == "Fine,\tmostly."
+    assert result.strengths[0].description == "clear\nnames" and result.summary == "Fine,\tmostly."

@@ -6,14 +6,16 @@ and the methods below it carry the same numbers):
 1. validate the input and 2. find its type's spec; 3. the prompt template (its version goes
 into the key); 4. the cache key and 5. the cache; 6. single-flight for cached calls; 7. the
 provider chain, one attempt at a time (each priced and, under a budget, reserved before it is
-sent); 8. post-processing; 9. storing; 10. provenance (with the cost), stats and the log line.
+sent); 8. grounding (claims whose evidence is not in the content are dropped) and
+post-processing; 9. storing; 10. provenance (with the cost), stats and the log line.
 A dry run replaces 7-9 with planning (:mod:`aexy.plan`).
 
 Each concern behind a step lives in its own module: the parts are built from settings by
 :mod:`aexy.assembly`, the cache tiers are :mod:`aexy.cache`, the resilience around each provider
 (breaker, budget, limiter, retries, availability, attempt timeout) is
 :mod:`aexy.resilience.guard`, prices are :mod:`aexy.cost` and budgets :mod:`aexy.budget`,
-parsing is :mod:`aexy.output`, stats and OpenTelemetry are :mod:`aexy.telemetry`.
+parsing is :mod:`aexy.output`, grounding is :mod:`aexy.grounding`, stats and OpenTelemetry
+are :mod:`aexy.telemetry`.
 ``docs/architecture.md`` and ``docs/resilience.md`` explain them.
 """
 
@@ -53,6 +55,7 @@ from aexy.errors import (
     LLMUnavailableError,
     UnknownAnalysisTypeError,
 )
+from aexy.grounding import ground
 from aexy.output import OutputParseError, parse_result, repair_instructions
 from aexy.plan import JobPlan, PlannedCall
 from aexy.plugins import PluginHost, get_plugin_host
@@ -93,6 +96,8 @@ class _Produced:
     saved_ref: PriceRef | None = None
     #: A dry run's stand-in (:mod:`aexy.plan`), never stored.
     dry_run: bool = False
+    #: Claims dropped by grounding because their evidence is not in the content.
+    ungrounded: int = 0
 
 
 class _Record:
@@ -102,7 +107,7 @@ class _Record:
 
     __slots__ = ("cache_tier", "dry_run", "fallback", "joined", "latency_ms", "method", "model",
                  "prompt_version", "provider", "repaired", "saved", "saved_ref", "spec_name",
-                 "spec_version", "state")
+                 "spec_version", "state", "ungrounded")
 
     def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
                  prompt_version: str, latency_ms: float, joined: bool) -> None:
@@ -112,6 +117,7 @@ class _Record:
         self.fallback, self.method = produced.fallback, produced.method
         self.saved, self.saved_ref = produced.saved, produced.saved_ref
         self.dry_run = produced.dry_run
+        self.ungrounded = produced.ungrounded
         self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
                                                                   prompt_version)
         self.latency_ms, self.joined = latency_ms, joined
@@ -141,6 +147,7 @@ class _Record:
             "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
             "method": self.method, "tokens_estimated": not joined and st.tokens_estimated,
             "cost": self.cost(), "dry_run": self.dry_run,
+            "ungrounded_dropped": self.ungrounded,
         }
 
 
@@ -386,8 +393,12 @@ class LLMGateway:
             return await self._plan_call(call)
         produced = await self._walk_chain(call)
         if produced.cache_tier is None:
-            # 8 post-process, then 9 store under the key of the provider that answered, so a
+            # 8 ground: claims whose evidence is not in the content are dropped; then
+            # post-process. 9 store under the key of the provider that answered, so a
             # fallback's answer is served when the chain reaches that fallback again.
+            path = call.request.context.get("file_path")
+            produced.result, produced.ungrounded = ground(
+                produced.result, call.request.content, path if isinstance(path, str) else None)
             if self._postprocessors:
                 produced.result = self._postprocess(call, produced.result)
             if call.cached:

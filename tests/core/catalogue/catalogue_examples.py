@@ -155,18 +155,25 @@ EXAMPLES: dict[str, Example] = {
         context={"file_path": "auth/oauth.py", "repository": "customer-portal"},
         answer={
             "score": 6,
-            "strengths": ["Small, focused functions with type hints",
-                          "Uses FastAPI dependency injection for authentication"],
+            "strengths": [
+                {"description": "Small, focused functions with type hints", "line": 12,
+                 "evidence": None},
+                {"description": "Uses FastAPI dependency injection for authentication",
+                 "line": None, "evidence": "token: str = Depends(oauth2_scheme)"},
+            ],
             "issues": [
                 {"severity": "critical", "category": "security",
                  "description": "The JWT signing key is hard-coded in the module; anyone with "
-                                "the source can forge tokens.", "line": 9},
+                                "the source can forge tokens.", "line": 9,
+                 "evidence": 'SECRET_KEY = "change-me"'},
                 {"severity": "moderate", "category": "bug",
                  "description": "The decode error is re-raised without 'from', hiding the "
-                                "cause in logs.", "line": 20},
+                                "cause in logs.", "line": 20, "evidence": None},
                 {"severity": "low", "category": "testing",
-                 "description": "No tests cover expired or tampered tokens.", "line": None},
+                 "description": "No tests cover expired or tampered tokens.", "line": None,
+                 "evidence": "def create_access_token("},
             ],
+            "confidence": 0.8,
             "suggestions": ["Load SECRET_KEY from settings and fail fast when it is missing",
                             "Add tests for expired, tampered and missing tokens"],
             "summary": "Clean structure, but the hard-coded signing key is a critical security "
@@ -189,6 +196,7 @@ EXAMPLES: dict[str, Example] = {
             ],
             "summary": "One function does filtering and tax rules with deep nesting and "
                        "mutation of its input; extract a per-line tax function.",
+            "confidence": 0.7,
         },
         bad=(("cognitive_load",), "extreme"),
         inline=("billing/tax.py", "Python"),
@@ -198,11 +206,21 @@ EXAMPLES: dict[str, Example] = {
         context={"file_path": "auth/oauth.py"},
         answer={
             "language": "Python",
+            "libraries": [
+                {"name": "jwt", "evidence": "import jwt"},
+                {"name": "fastapi", "evidence": "from fastapi import APIRouter, Depends, "
+                                                "HTTPException"},
+            ],
             "frameworks": ["FastAPI", "PyJWT"],
             "patterns": ["dependency injection", "bearer token authentication"],
             "complexity": 7,
-            "quality_indicators": ["type hints", "explicit error handling"],
+            "quality_indicators": [
+                {"name": "type hints", "line": 12, "evidence": None},
+                {"name": "explicit error handling", "line": None,
+                 "evidence": "except jwt.PyJWTError:"},
+            ],
             "domains": ["OAuth", "JWT", "authentication"],
+            "confidence": 0.8,
         },
         bad=(("complexity",), 0),
         inline=("auth/oauth.py",),

@@ -207,4 +207,4 @@ async def test_override_changes_prompt_and_cache_key(
         assert back.provenance.cache_hit
         assert back.provenance.prompt_version == builtin.provenance.prompt_version
     assert len(provider.calls) == 3
-    assert builtin.provenance.prompt_version.startswith("builtin-1-")
+    assert builtin.provenance.prompt_version.startswith("builtin-2-")

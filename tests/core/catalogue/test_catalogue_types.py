@@ -232,7 +232,7 @@ def test_all_types_have_docs_and_distinct_prompts() -> None:
 
 def test_provider_schema_inlines_enums_and_keeps_object_refs() -> None:
     schema = provider_json_schema(SPECS["code_quality"].result_model)
-    assert set(schema["$defs"]) == {"CodeIssue"}
+    assert set(schema["$defs"]) == {"CodeIssue", "Strength"}
     issue = schema["$defs"]["CodeIssue"]["properties"]
     assert issue["severity"]["enum"] == ["low", "moderate", "high", "critical"]
     assert schema["properties"]["issues"]["items"] == {"$ref": "#/$defs/CodeIssue"}

@@ -36,6 +36,7 @@ SCHEMA = {
 }
 SKILLS = {
     "language": "Python", "frameworks": ["FastAPI"], "patterns": ["dependency injection"],
+    "libraries": [{"name": "fastapi", "evidence": "from fastapi import FastAPI"}],
     "complexity": 4, "quality_indicators": ["type hints"], "domains": ["authentication"],
 }
 CODE = "from fastapi import FastAPI\napp = FastAPI()\n"

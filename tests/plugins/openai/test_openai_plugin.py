@@ -97,6 +97,7 @@ def test_an_unknown_structured_output_mode_is_rejected(monkeypatch: pytest.Monke
 
 async def test_analysis_through_the_gateway_to_a_typed_result(host: PluginHost) -> None:
     answer = {"language": "Python", "frameworks": ["FastAPI"], "patterns": [],
+              "libraries": [{"name": "fastapi", "evidence": "from fastapi import FastAPI"}],
               "complexity": 4, "quality_indicators": ["type hints"], "domains": ["web"]}
     server = ScriptedServer(ok(openai_completion(json.dumps(answer), prompt_tokens=321,
                                              completion_tokens=45), OPENAI_HEADERS))

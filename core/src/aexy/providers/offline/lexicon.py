@@ -10,7 +10,19 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["CODE_DOMAIN_CUES", "EXTENSIONS", "LIBRARIES", "TASK_DOMAIN_CUES", "skill_terms"]
+__all__ = [
+    "CODE_DOMAIN_CUES",
+    "C_SYSTEM_DIRS",
+    "C_SYSTEM_HEADERS",
+    "EXTENSIONS",
+    "JAVA_PLATFORM",
+    "LIBRARIES",
+    "NODE_BUILTINS",
+    "RUBY_STDLIB",
+    "RUST_BUILTIN_ROOTS",
+    "TASK_DOMAIN_CUES",
+    "skill_terms",
+]
 
 EXTENSIONS: dict[str, str] = {
     ".py": "Python", ".pyi": "Python", ".js": "JavaScript", ".mjs": "JavaScript",
@@ -59,7 +71,7 @@ LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "celery": ("Celery", ("background jobs",)),
     "kafka": ("Kafka", ("messaging",)),
     "aiokafka": ("Kafka", ("messaging",)),
-    "pika": ("RabbitMQ", ("messaging",)),
+    "pika": ("pika", ("messaging",)),
     "boto3": ("boto3", ("cloud infrastructure",)),
     "pandas": ("pandas", ("data analysis",)),
     "numpy": ("NumPy", ("scientific computing",)),
@@ -81,7 +93,7 @@ LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "strawberry": ("Strawberry", ("GraphQL",)),
     "grpc": ("gRPC", ("RPC",)),
     "scrapy": ("Scrapy", ("web scraping",)),
-    "bs4": ("Beautiful Soup", ("web scraping",)),
+    "bs4": ("bs4", ("web scraping",)),
     # JavaScript / TypeScript
     "react": ("React", ("frontend",)),
     "react-dom": ("React", ("frontend",)),
@@ -104,7 +116,7 @@ LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "prisma": ("Prisma", ("databases",)),
     "typeorm": ("TypeORM", ("databases",)),
     "sequelize": ("Sequelize", ("databases",)),
-    "pg": ("node-postgres", ("databases",)),
+    "pg": ("pg", ("databases",)),
     "graphql": ("GraphQL", ("GraphQL",)),
     "@apollo": ("Apollo", ("GraphQL",)),
     "socket.io": ("Socket.IO", ("real-time communication",)),
@@ -119,8 +131,8 @@ LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "github.com/golang-jwt/jwt": ("golang-jwt", ("authentication",)),
     "golang.org/x/oauth2": ("x/oauth2", ("authentication",)),
     "org.springframework": ("Spring", ("web development",)),
-    "javax.persistence": ("JPA", ("databases",)),
-    "jakarta.persistence": ("JPA", ("databases",)),
+    "javax.persistence": ("Jakarta Persistence (JPA)", ("databases",)),
+    "jakarta.persistence": ("Jakarta Persistence (JPA)", ("databases",)),
     "org.hibernate": ("Hibernate", ("databases",)),
     "org.junit": ("JUnit", ("testing",)),
     "actix_web": ("Actix Web", ("web APIs",)),
@@ -129,19 +141,86 @@ LIBRARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "serde": ("Serde", ("serialization",)),
     "diesel": ("Diesel", ("databases",)),
     "sqlx": ("SQLx", ("databases",)),
+    # More Go, Rust, Java, Ruby, C and C++ (by the library names of aexy.providers.offline.code)
+    "github.com/go-chi/chi": ("chi", ("web APIs",)),
+    "github.com/gofiber/fiber": ("Fiber", ("web APIs",)),
+    "github.com/spf13/cobra": ("Cobra", ("command-line tools",)),
+    "github.com/urfave/cli": ("urfave/cli", ("command-line tools",)),
+    "github.com/sirupsen/logrus": ("Logrus", ("logging",)),
+    "go.uber.org/zap": ("zap", ("logging",)),
+    "github.com/stretchr/testify": ("testify", ("testing",)),
+    "github.com/prometheus/client_golang": ("Prometheus", ("observability",)),
+    "google.golang.org/grpc": ("gRPC", ("RPC",)),
+    "google.golang.org/protobuf": ("Protocol Buffers (protobuf)", ("serialization",)),
+    "github.com/golang/protobuf": ("Protocol Buffers (protobuf)", ("serialization",)),
+    "github.com/jackc/pgx": ("pgx", ("databases",)),
+    "github.com/lib/pq": ("pq", ("databases",)),
+    "github.com/redis/go-redis": ("Redis", ("caching",)),
+    "github.com/go-redis/redis": ("Redis", ("caching",)),
+    "k8s.io/client-go": ("Kubernetes client-go", ("infrastructure",)),
+    "hyper": ("Hyper", ("HTTP clients",)),
+    "reqwest": ("reqwest", ("HTTP clients",)),
+    "clap": ("clap", ("command-line tools",)),
+    "serde_json": ("Serde", ("serialization",)),
+    "anyhow": ("anyhow", ("error handling",)),
+    "thiserror": ("thiserror", ("error handling",)),
+    "tracing": ("tracing", ("observability",)),
+    "futures": ("futures", ("concurrency",)),
+    "rayon": ("Rayon", ("concurrency",)),
+    "tonic": ("tonic", ("RPC",)),
+    "prost": ("prost (Protocol Buffers)", ("serialization",)),
+    "org.junit.jupiter": ("JUnit", ("testing",)),
+    "org.mockito": ("Mockito", ("testing",)),
+    "org.slf4j": ("SLF4J", ("logging",)),
+    "com.google.common": ("Google Guava", ()),
+    "com.fasterxml.jackson": ("Jackson", ("serialization",)),
+    "io.reactivex": ("RxJava (ReactiveX)", ("concurrency",)),
+    "com.facebook.react": ("React Native", ("mobile",)),
+    "android": ("Android", ("mobile",)),
+    "androidx": ("Android Jetpack", ("mobile",)),
+    "rails": ("Ruby on Rails", ("web development",)),
+    "active_record": ("Active Record", ("databases",)),
+    "active_support": ("Active Support", ()),
+    "sinatra": ("Sinatra", ("web development",)),
+    "rack": ("Rack", ("web development",)),
+    "rspec": ("RSpec", ("testing",)),
+    "minitest": ("Minitest", ("testing",)),
+    "faraday": ("Faraday", ("HTTP clients",)),
+    "sidekiq": ("Sidekiq", ("background jobs",)),
+    "gtest": ("GoogleTest (gtest)", ("testing",)),
+    "gmock": ("GoogleTest (gmock)", ("testing",)),
+    "catch2": ("Catch2", ("testing",)),
+    "boost": ("Boost", ()),
+    "Python": ("CPython C API", ()),
+    "pybind11": ("pybind11", ()),
+    "openssl": ("OpenSSL", ("security",)),
+    "zlib": ("zlib", ("compression",)),
+    "fmt": ("fmt", ()),
+    "nlohmann": ("nlohmann/json", ("serialization",)),
+    "QtCore": ("Qt", ("desktop applications",)),
+    "QtWidgets": ("Qt", ("desktop applications",)),
 }
 
-# Keywords in code (identifiers, strings) that indicate a domain even without an import.
-CODE_DOMAIN_CUES: tuple[tuple[str, str], ...] = (
-    ("authentication", r"(?i)\boauth2?\b|\bjwt\b|access_token|refresh_token|\blogin\b|"
-                       r"\bauthenticat\w*|password|bearer"),
-    ("authorization", r"(?i)\bscopes?\b|\bpermission\w*|\bauthori[sz]\w*|\brbac\b|\brole"),
-    ("security", r"(?i)\bhash\w*\b|\bcsrf\b|\bencrypt\w*|\bsecret\w*\b|\bhmac\b"),
-    ("databases", r"(?i)\bselect\s+.+\s+from\b|\binsert into\b|\bsession\.commit\(|\.query\("),
-    ("web APIs", r"@(app|router|api)\.(get|post|put|patch|delete)\(|\bHTTPException\b"),
-    ("payments", r"(?i)\bpayment\w*|\binvoice\w*|\bcheckout\b|\bstripe\b"),
-    ("testing", r"^\s*def test_\w+|\bdescribe\(|\bit\(['\"]|\bassert\w*\b"),
+# Words of the code (comments and strings never count) that indicate a domain even without an
+# import: (domain, stems, pattern). The pattern runs over the lower-cased code, and only where
+# one of the stems is in it; two matches make the domain.
+CODE_DOMAIN_CUES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("authentication", ("oauth", "jwt", "token", "login", "authenticat", "password", "bearer"),
+     r"\boauth2?\b|\bjwt\b|access_token|refresh_token|\blogin\b|\bauthenticat\w*|password|"
+     r"bearer"),
+    ("authorization", ("scope", "permission", "authori", "rbac", "role"),
+     r"\bscopes?\b|\bpermission\w*|\bauthori[sz]\w*|\brbac\b|\brole"),
+    ("security", ("hash", "csrf", "encrypt", "secret", "hmac"),
+     r"\bhash\w*\b|\bcsrf\b|\bencrypt\w*|\bsecret\w*\b|\bhmac\b"),
+    ("databases", ("select", "insert", "session.commit", ".query("),
+     r"\bselect\s+.+\s+from\b|\binsert into\b|\bsession\.commit\(|\.query\("),
+    ("web APIs", ("@app.", "@router.", "@api.", "httpexception"),
+     r"@(?:app|router|api)\.(?:get|post|put|patch|delete)\(|\bhttpexception\b"),
+    ("payments", ("payment", "invoice", "checkout", "stripe"),
+     r"\bpayment\w*|\binvoice\w*|\bcheckout\b|\bstripe\b"),
 )
+# (Testing is a domain only where the code holds tests or imports a test library: an
+# ``assert`` is not a test.)
 
 
 # Domain cues in prose (task titles and descriptions): domain -> pattern; the domain with the
@@ -217,3 +296,60 @@ def skill_terms() -> tuple[tuple[str, re.Pattern[str]], ...]:
             [rf"(?i:{'|'.join(loose)})"] if loose else [])
         terms.append((canonical, re.compile(rf"(?<![\w.+#/-])(?:{'|'.join(parts)})(?![\w+#])")))
     return tuple(terms)
+
+
+# -- what is not an external library, per language ------------------------------------------------
+#: Node's built-in modules (``node:`` prefixed ones are built in by their prefix).
+NODE_BUILTINS = frozenset({
+    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants",
+    "crypto", "dgram", "diagnostics_channel", "dns", "domain", "events", "fs", "http", "http2",
+    "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process", "punycode",
+    "querystring", "readline", "repl", "stream", "string_decoder", "sys", "timers", "tls",
+    "trace_events", "tty", "url", "util", "v8", "vm", "wasi", "worker_threads", "zlib", "test",
+})
+#: Ruby's standard library and default gems, by ``require`` root.
+RUBY_STDLIB = frozenset({
+    "English", "abbrev", "base64", "benchmark", "bigdecimal", "cgi", "coverage", "csv", "date",
+    "delegate", "digest", "drb", "erb", "etc", "fcntl", "fiber", "fiddle", "fileutils", "find",
+    "forwardable", "getoptlong", "io", "ipaddr", "irb", "json", "logger", "matrix", "monitor",
+    "mutex_m", "net", "objspace", "observer", "open-uri", "open3", "openssl", "optparse",
+    "ostruct", "pathname", "pp", "prettyprint", "prime", "pstore", "psych", "racc", "rbconfig",
+    "readline", "resolv", "ripper", "securerandom", "set", "shellwords", "singleton", "socket",
+    "stringio", "strscan", "syslog", "tempfile", "thread", "time", "timeout", "tmpdir", "tsort",
+    "un", "uri", "weakref", "yaml", "zlib", "rubygems", "bundler", "random", "expect", "pty",
+    "io/console", "continuation", "enumerator", "nkf", "win32ole",
+})
+#: Rust path roots that are not crates of the ecosystem.
+RUST_BUILTIN_ROOTS = frozenset({
+    "std", "core", "alloc", "crate", "self", "super", "Self", "proc_macro", "test",
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+    "f32", "f64", "bool", "char", "str",
+})
+#: Java's platform packages (the JDK), by prefix.
+JAVA_PLATFORM = ("java.", "javax.annotation.processing", "javax.crypto", "javax.net",
+                 "javax.naming", "javax.sql", "javax.swing", "javax.xml", "javax.lang.model",
+                 "javax.tools", "javax.management", "javax.script", "javax.security",
+                 "javax.print", "javax.sound", "javax.imageio", "javax.accessibility",
+                 "javax.rmi", "jdk.", "sun.", "com.sun.", "org.w3c.dom", "org.xml.sax",
+                 "org.ietf.jgss", "kotlin.", "kotlinx.", "scala.")
+#: C and C++ headers of the language, POSIX and the operating systems (C++'s own headers have
+#: no extension and are recognised by that).
+C_SYSTEM_HEADERS = frozenset({
+    "assert.h", "complex.h", "ctype.h", "errno.h", "fenv.h", "float.h", "inttypes.h",
+    "iso646.h", "limits.h", "locale.h", "math.h", "setjmp.h", "signal.h", "stdalign.h",
+    "stdarg.h", "stdatomic.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h", "stdlib.h",
+    "stdnoreturn.h", "string.h", "tgmath.h", "threads.h", "time.h", "uchar.h", "wchar.h",
+    "wctype.h", "unistd.h", "fcntl.h", "pthread.h", "dirent.h", "dlfcn.h", "netdb.h",
+    "poll.h", "sched.h", "semaphore.h", "strings.h", "syslog.h", "termios.h", "utime.h",
+    "pwd.h", "grp.h", "regex.h", "glob.h", "fnmatch.h", "spawn.h", "libgen.h", "getopt.h",
+    "endian.h", "byteswap.h", "alloca.h", "malloc.h", "memory.h", "iconv.h", "langinfo.h",
+    "nl_types.h", "search.h", "ucontext.h", "utmp.h", "wordexp.h", "ftw.h", "aio.h",
+    "mqueue.h", "ulimit.h", "execinfo.h", "features.h", "err.h", "sysexits.h", "io.h",
+    "windows.h", "winsock2.h", "ws2tcpip.h", "winsock.h", "process.h", "direct.h",
+    "intrin.h", "immintrin.h", "emmintrin.h", "xmmintrin.h", "x86intrin.h", "arm_neon.h",
+    "cpuid.h", "tchar.h", "crtdbg.h", "share.h", "conio.h", "objbase.h", "shlobj.h",
+})
+#: Directories of system headers (``<sys/types.h>``, ``<linux/fs.h>``).
+C_SYSTEM_DIRS = frozenset({"sys", "linux", "netinet", "arpa", "net", "mach", "asm", "bits",
+                           "machine", "libkern", "CoreFoundation", "Security", "netpacket",
+                           "mach-o", "os", "xlocale", "android"})

@@ -2,22 +2,34 @@
 
 It reads the validated request from ``CompletionRequest.analysis`` (never from the prompt),
 runs the method registered for the analysis type, and answers with the catalogue's result
-model as JSON. A type that needs writing or judgement, an input the method cannot read, or too
-little data gives ``LLMError(code="unsupported")`` naming the providers that can answer. It
+model as JSON. The work never runs on the event loop: one analysis at a time runs in a thread,
+and while one is running, the others go to a pool of worker processes
+(``AEXY_OFFLINE_WORKERS``: one per CPU under the ``aexy`` command, none by default in a
+library caller's process), so ``aexy batch -j N`` uses the cores.
+A type that needs writing or judgement, an input the method cannot read, or too little data
+gives ``LLMError(code="unsupported")`` naming the providers that can answer. It
 never answers with a placeholder. See ``docs/providers/offline.md``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import multiprocessing
+import os
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import cache
 from typing import Any, ClassVar, Literal
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aexy.analysis import AnalysisRequest, AnalysisResult, provider_json_schema
 from aexy.completion import Completion, CompletionRequest, FinishReason, Usage
 from aexy.errors import ErrorCode, LLMError
+from aexy.log import logger
 from aexy.providers.base import BaseLLMProvider, ProviderSettings, RateLimits
 from aexy.providers.offline import code, profile, risk, task, team, trajectory
 from aexy.providers.offline.common import Unsupported
@@ -91,11 +103,72 @@ class OfflineSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="AEXY_OFFLINE_")
 
     model: str = MODEL_NAME
+    #: ``AEXY_OFFLINE_WORKERS``: analyses computed at once, one in a thread of this process
+    #: and the rest in worker processes (started on first need); ``None``: one per CPU. The
+    #: default is 1, no worker process: a worker imports the program's main script again,
+    #: which runs a script that does not guard its entry point with ``if __name__ ==
+    #: "__main__":``. The ``aexy`` command, whose entry point is guarded, uses one per CPU.
+    workers: int | None = Field(1, ge=1, le=256)
 
 
 @cache
 def _schema_of(model: type[AnalysisResult]) -> dict[str, Any]:
     return provider_json_schema(model)
+
+
+#: Worker pools by size, shared by every offline provider of the process (the work is pure and
+#: stateless) and started on first need; their processes end with the interpreter.
+_POOLS: dict[int, Executor] = {}
+#: Marks a size whose pool broke (see :func:`_retire`).
+_BROKEN: Executor = ThreadPoolExecutor(max_workers=1)
+
+
+def _retire(pool: Executor) -> None:
+    """A pool whose workers died is not used again: the analyses run in threads of this
+    process from then on, and one warning says why."""
+    for size, known in list(_POOLS.items()):
+        if known is pool:
+            _POOLS[size] = _BROKEN
+            logger.warning(
+                "the offline provider's worker processes stopped; computing in this process "
+                "from now on. A worker imports the main script again: guard its entry point "
+                "with `if __name__ == \"__main__\":`, or leave AEXY_OFFLINE_WORKERS at 1")
+
+
+def _shared_pool(size: int) -> Executor | None:
+    if size < 1:
+        return None
+    pool = _POOLS.get(size)
+    if pool is _BROKEN:
+        return None
+    if pool is None:
+        # Workers are started, not forked: forking a process that runs threads is unsafe.
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+            else "spawn"
+        pool = _POOLS[size] = ProcessPoolExecutor(
+            size, mp_context=multiprocessing.get_context(method))
+    return pool
+
+
+def compute(kind: str, content: str, context_json: str,
+            json_schema: dict[str, Any] | None) -> tuple[str, str | None]:
+    """One analysis, in this process or a worker: ``(answer JSON, None)``, or ``("", why)``
+    when the offline methods cannot answer it."""
+    analysis = AnalysisRequest(kind, content, json.loads(context_json), context_json)
+    method = METHODS.get(kind)
+    try:
+        if method is None:
+            raise Unsupported(REFUSED.get(
+                kind, f"the offline provider has no method for the analysis type {kind!r}"))
+        result = method(analysis)
+    except Unsupported as exc:
+        return "", f"{kind} cannot be answered offline: {exc.reason}"
+    if json_schema is not None and json_schema != _schema_of(type(result)):
+        # A plugin re-registered the type with another result model: ours would not fit.
+        return "", (f"{kind} cannot be answered offline: the request asks for a result schema "
+                    f"other than the built-in {type(result).__name__}, which is the only one "
+                    f"the offline methods produce")
+    return result.model_dump_json(), None
 
 
 class OfflineProvider(BaseLLMProvider):
@@ -107,6 +180,8 @@ class OfflineProvider(BaseLLMProvider):
     enforces_schema: ClassVar[bool] = True  # answers are the result models themselves
     method: ClassVar[Literal["model", "heuristic"]] = "heuristic"
     estimates_usage: ClassVar[bool] = True  # no tokenizer: characters / 4
+
+    _active: int = 0
 
     async def complete(self, request: CompletionRequest) -> Completion:
         model = request.model or self.model
@@ -125,8 +200,26 @@ class OfflineProvider(BaseLLMProvider):
                 code=ErrorCode.BAD_REQUEST, provider=self.name, model=MODEL_NAME,
                 retryable=False,
             )
-        result = self._answer(analysis, request)
-        text = result.model_dump_json()
+        schema = dict(request.json_schema) if request.json_schema is not None else None
+        job = (analysis.analysis_type, analysis.content, analysis.context_json, schema)
+        pool = self._worker_pool() if self._active else None
+        self._active += 1
+        try:
+            if pool is None:
+                text, refusal = await asyncio.to_thread(compute, *job)
+            else:
+                try:
+                    text, refusal = await asyncio.get_running_loop().run_in_executor(
+                        pool, compute, *job)
+                except BrokenProcessPool:
+                    _retire(pool)
+                    text, refusal = await asyncio.to_thread(compute, *job)
+        finally:
+            self._active -= 1
+        if refusal is not None:
+            # The hint reads this installation, so it is added here, not in a worker.
+            raise LLMError(f"{refusal}; {model_provider_hint()}", code=ErrorCode.UNSUPPORTED,
+                           provider=self.name, model=MODEL_NAME, retryable=False)
         return Completion(
             text=text,
             model=MODEL_NAME,
@@ -137,28 +230,10 @@ class OfflineProvider(BaseLLMProvider):
             raw_finish_reason="stop",
         )
 
-    def _answer(self, analysis: AnalysisRequest, request: CompletionRequest) -> AnalysisResult:
-        kind = analysis.analysis_type
-        method = METHODS.get(kind)
-        try:
-            if method is None:
-                raise Unsupported(REFUSED.get(
-                    kind, f"the offline provider has no method for the analysis type {kind!r}"))
-            result = method(analysis)
-        except Unsupported as exc:
-            raise LLMError(f"{kind} cannot be answered offline: {exc.reason}; "
-                           f"{model_provider_hint()}", code=ErrorCode.UNSUPPORTED,
-                           provider=self.name, model=MODEL_NAME, retryable=False) from None
-        if request.json_schema is not None and dict(request.json_schema) != _schema_of(
-                type(result)):
-            # A plugin re-registered the type with another result model: ours would not fit.
-            raise LLMError(
-                f"{kind} cannot be answered offline: the request asks for a result schema other "
-                f"than the built-in {type(result).__name__}, which is the only one the offline "
-                f"methods produce; {model_provider_hint()}",
-                code=ErrorCode.UNSUPPORTED, provider=self.name, model=MODEL_NAME,
-                retryable=False)
-        return result
+    def _worker_pool(self) -> Executor | None:
+        settings = self.settings
+        assert isinstance(settings, OfflineSettings)
+        return _shared_pool((settings.workers or os.cpu_count() or 1) - 1)
 
     def describe(self) -> Mapping[str, Any]:
         return {**super().describe(), "network": False,

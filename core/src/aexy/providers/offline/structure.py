@@ -1,11 +1,15 @@
 """Functions, branch points and block depth of a piece of code.
 
 Python is read with the standard library's parser (:mod:`ast`): functions (qualified names),
-docstrings, type hints, branch points and nesting are exact. Code that does not parse, and other
-languages, are read line by line with strings and comments removed. Block depth counts control
-blocks (``if``/``for``/``while``/``with``/``try``/``match``, brace blocks), never brackets or
-continuation lines; an ``elif``/``else if`` stays at its ``if``'s depth, and a ``{`` that opens
-an object or struct literal is not a block.
+docstrings, type hints, branch points and nesting are exact. Every other language (and Python
+that does not parse) is read from its lexed code (:mod:`~aexy.providers.offline.syntax`: comments
+and strings blanked) in one pass over its block delimiters: braces for the C family, Go, Rust,
+Java, JavaScript and TypeScript; keywords for Ruby (``def ... end``), shell (``if ... fi``,
+``do ... done``, ``name() { }``) and SQL (``CREATE FUNCTION``, ``BEGIN ... END``, ``IF ... END
+IF``, dollar-quoted bodies); indentation for Python that does not parse. Block depth counts
+control blocks (``if``/``for``/``while``/``switch``/``try``/``match`` ...) inside a function,
+never brackets, continuation lines or object literals; an ``elif``/``else if`` stays at its
+``if``'s depth.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Function", "Structure", "python_structure", "stripped_lines", "text_structure"]
+from aexy.providers.offline.syntax import Source, family_of
 
+__all__ = ["Function", "Structure", "code_structure", "python_structure"]
 
 
 @dataclass(slots=True)
@@ -39,6 +44,8 @@ class Structure:
     max_depth: int  # the whole file's deepest block nesting
     classes: list[tuple[str, bool]] = field(default_factory=list)  # (name, documented)
     parsed: bool = False  # read by Python's own parser
+    #: Parsed Python: its import statements.
+    imports: list[ast.Import | ast.ImportFrom] = field(default_factory=list)
 
 
 # Python: the statements that open a control block.
@@ -46,8 +53,6 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _WITHS = (ast.With, ast.AsyncWith)
 _TRIES = (ast.Try, ast.TryStar)
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_ONE_BRANCH = (ast.If, ast.IfExp, ast.For, ast.AsyncFor, ast.While, ast.ExceptHandler,
-               ast.match_case)
 
 
 def _py_depth(stmts: list[ast.stmt], level: int) -> int:
@@ -74,39 +79,6 @@ def _py_depth(stmts: list[ast.stmt], level: int) -> int:
     return best
 
 
-def _branches(node: ast.AST) -> int:
-    """Branch points of one node: if/elif, loops, except, case, conditional expressions, each
-    extra operand of and/or, comprehension loops and filters."""
-    if isinstance(node, _ONE_BRANCH):
-        return 1
-    if isinstance(node, ast.BoolOp):
-        return len(node.values) - 1
-    if isinstance(node, ast.comprehension):
-        return 1 + len(node.ifs)
-    return 0
-
-
-def _py_decisions(tree: ast.AST) -> tuple[int, dict[ast.AST, int]]:
-    """Branch points of the whole tree, and of each function's own body (inner functions and
-    classes count for themselves), in one walk."""
-    per_function: dict[ast.AST, int] = {}
-    total = 0
-    stack: list[tuple[ast.AST, ast.AST | None]] = [(tree, None)]
-    while stack:
-        node, owner = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            n = _branches(child)
-            if n:
-                total += n
-                if owner is not None:
-                    per_function[owner] = per_function.get(owner, 0) + n
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                stack.append((child, child))
-            else:
-                stack.append((child, None if isinstance(child, ast.ClassDef) else owner))
-    return total, per_function
-
-
 def _py_typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     a = fn.args
     params = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x)]
@@ -114,130 +86,372 @@ def _py_typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return fn.returns is not None or any(p.annotation is not None for p in params)
 
 
-def python_structure(code: str, raw_lines: list[str]) -> Structure | None:
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):  # a fragment, or another Python: read it as text
-        return None
+def python_structure(tree: ast.Module, src: Source) -> Structure:
+    """Functions, classes, imports, branch points and depth of parsed Python. Statements are
+    visited (never every expression node): branch points are counted in the lexed code, each
+    for the innermost function around it (see :func:`_decisions`)."""
     functions: list[Function] = []
     classes: list[tuple[str, bool]] = []
-    total, decisions = _py_decisions(tree)
-
+    imports: list[ast.Import | ast.ImportFrom] = []
+    spans: list[tuple[int, int]] = []
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
-            if isinstance(node, ast.ClassDef):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                imports.append(node)
+            elif isinstance(node, ast.ClassDef):
                 classes.append((prefix + node.name, ast.get_docstring(node) is not None))
                 visit(node.body, f"{prefix}{node.name}.")
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 end = node.end_lineno or node.lineno
+                spans.append((node.lineno, end))
                 functions.append(Function(
                     name=prefix + node.name, line=node.lineno,
-                    lines=sum(1 for ln in raw_lines[node.lineno - 1:end] if ln.strip()),
-                    decisions=decisions.get(node, 0),
-                    depth=_py_depth(node.body, 0),
+                    lines=src.nonblank_lines(node.lineno, end, code=False),
+                    decisions=0, depth=_py_depth(node.body, 0),
                     documented=ast.get_docstring(node) is not None, typed=_py_typed(node),
                     public=not node.name.startswith("_"),
                 ))
                 visit(node.body, f"{prefix}{node.name}.")
-            else:  # functions defined inside blocks (if TYPE_CHECKING: def ...)
-                for child in ast.iter_child_nodes(node):
-                    if isinstance(child, ast.stmt):
-                        visit([child], prefix)
+            else:  # statements inside blocks (if TYPE_CHECKING: import ...; try: def ...)
+                for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
+                    inner = getattr(node, field_name, None)
+                    if inner:
+                        for child in inner:
+                            if isinstance(child, ast.ExceptHandler | ast.match_case):
+                                visit(child.body, prefix)
+                            else:
+                                visit([child], prefix)
 
     visit(tree.body, "")
+    total, per_function = _decisions(src, spans)
+    for f, n in zip(functions, per_function, strict=True):
+        f.decisions = n
     max_depth = max([_py_depth(tree.body, 0), *(f.depth for f in functions)])
-    return Structure(functions, total, max_depth, classes, parsed=True)
+    structure = Structure(functions, total, max_depth, classes, parsed=True)
+    structure.imports = imports
+    return structure
 
 
-# Text reading, for other languages and Python that does not parse.
-_DECISION = re.compile(
-    r"\b(if|elif|else if|for|while|except|catch|case|when)\b|&&|\|\||\?\s*[^:?]+:|"
-    r"\band\b|\bor\b"
-)
-_FUNC_DEFS = (
-    re.compile(r"^([ \t]*)(?:async\s+)?def\s+(\w+)\s*\(", re.MULTILINE),  # Python
-    re.compile(r"^([ \t]*)(?:export\s+)?(?:async\s+)?function\s*\*?\s*(\w+)\s*\(", re.MULTILINE),
-    re.compile(r"^([ \t]*)(?:export\s+)?(?:const|let)\s+(\w+)\s*=\s*(?:async\s*)?\([^)]*\)\s*=>",
-               re.MULTILINE),
-    re.compile(r"""^([ \t]*)\w+\.((?:get|post|put|patch|delete)\(\s*["'][^"']+["'])\s*,"""
-               r"\s*(?:async\s*)?(?:function\s*)?\(", re.MULTILINE),  # Express-style routes
-    re.compile(r"^([ \t]*)func\s+(?:\([^)]*\)\s*)?(\w+)\s*\(", re.MULTILINE),  # Go
-    re.compile(r"^([ \t]*)(?:pub\s+)?(?:async\s+)?fn\s+(\w+)", re.MULTILINE),  # Rust
-    re.compile(r"^([ \t]*)(?:public|private|protected)\s+(?:static\s+)?[\w<>\[\]]+\s+(\w+)\s*\(",
-               re.MULTILINE),  # Java/C#
-)
-_MULTILINE_NOISE = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|/\*[\s\S]*?\*/|`[^`]*`')
-# Whether a "{" opens a block or an object/struct literal, from the text before it.
-_LITERAL_BEFORE = ("=", ":", "(", ",", "[", "?", "||", "&&", "??", "{", "return")
-_BLOCK_KEYWORD = re.compile(
-    r"\b(if|else|for|foreach|while|do|switch|try|catch|finally|class|interface|"
-    r"struct|enum|union|impl|trait|namespace|module|mod|match|loop|unsafe|func|fn|function|"
-    r"object|when|select|defer|go|static|init|get|set|synchronized|extern)\b"
-)
+# -- every other language, and Python that does not parse: read from the lexed code ---------------
+# Branch points per lexical family, counted in code with comments and strings blanked.
+_DECISIONS: dict[str, re.Pattern[str]] = {
+    "c": re.compile(r"\b(?:if|for|foreach|while|case|catch)\b|&&|\|\||(?<=\s)\?(?=\s)"),
+    "rust": re.compile(r"\b(?:if|for|while)\b|&&|\|\||=>|\?(?=[;.)\s])"),
+    "python": re.compile(r"\b(?:if|elif|for|while|except|and|or)\b|^[ \t]*case\b",
+                         re.MULTILINE),
+    "ruby": re.compile(r"\b(?:if|elsif|unless|while|until|for|when|rescue|and|or)\b|&&|\|\|"
+                       r"|(?<=\s)\?(?=\s)"),
+    "shell": re.compile(r"(?<![$\w-])(?:if|elif|while|until|for)\b|&&|\|\||;;"),
+    "sql": re.compile(r"(?i)\b(?:if|elsif|when|while|loop)\b(?!\s+(?:not\s+)?exists\b)"),
+    "lua": re.compile(r"\b(?:if|elseif|for|while|repeat|and|or)\b"),
+    "hash_c": re.compile(r"\b(?:if|elseif|for|foreach|while|case|catch)\b|&&|\|\||"
+                         r"(?<=\s)\?(?=\s)"),
+    "hash": re.compile(r"\b(?:if|for|while|case)\b"),
+}
+_CONTROL_WORDS = frozenset({
+    "if", "for", "foreach", "while", "switch", "catch", "try", "do", "else", "finally",
+    "synchronized", "using", "lock", "unsafe", "loop", "match", "select", "with", "when",
+    "checked", "unchecked", "fixed", "elseif", "elif", "guard", "defer", "repeat"})
+_CONTAINER = re.compile(
+    r"\b(?:class|struct|interface|enum|union|namespace|impl|trait|mod|module|object|extension|"
+    r"protocol|record|extern\s+\"\s*\")\b")
+_KEYWORD_FUNCTION = re.compile(
+    r"\b(?:fn|func|function|fun|def|sub)\b\s*\*?\s*(?:\([^()]*\)\s*)?([A-Za-z_$][\w$]*)?")
+_ARROW_NAME = re.compile(r"([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s*)?(?:\([^()]*\)|[\w$]+)"
+                         r"\s*(?::[^=;{}]+)?=>\s*$")
+_ROUTE_CALL = re.compile(r"\.(get|post|put|patch|delete)\(\s*[\"'`](?P<path>[^\"'`\n]*)[\"'`]\s*,")
+# What may stand between a parameter list's ")" and the body's "{" (C++, Java, TS, C#, Kotlin).
+_SIGNATURE_TAIL = re.compile(
+    r"\)\s*(?:(?:const|noexcept|override|final|mutable|volatile|async|throws\s+[\w.,\s]+|"
+    r"->\s*[^;{}]+|:\s*[\w<>\[\]?.,|&*\s]+|where\s[^;{}]+|&&?|"
+    r":\s*[\w:]+\([^(){};]*\)(?:\s*,\s*[\w:]+\([^(){};]*\))*)\s*)*$")
+_NOT_NAMES = _CONTROL_WORDS | {"return", "new", "sizeof", "typeof", "await", "throw", "case",
+                               "function", "and", "or", "not", "in", "is", "of", "delete"}
+_BRACES = re.compile(r"[{};]")
+_PREPROCESSOR = re.compile(r"^[ \t]*#[^\n]*$", re.MULTILINE)
 
 
-def _strip_strings_and_comments(line: str) -> str:
-    line = re.sub(r"(\"\"\"|''').*?\1|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|`[^`]*`", '""', line)
-    return re.sub(r"\s(#|//).*$|^\s*(#|//).*$", "", line)
+@dataclass(slots=True)
+class _Frame:
+    kind: str  # "function", "control" or "other"
+    function: int  # index of the function it belongs to, -1 at file level
+    start: int
 
 
-def stripped_lines(code: str) -> list[str]:
-    """Lines with strings and comments removed; block comments and triple-quoted strings that
-    span lines become empty lines, so line numbers stay."""
-    blanked = _MULTILINE_NOISE.sub(lambda m: "\n" * m.group(0).count("\n") + '""', code)
-    return [_strip_strings_and_comments(ln) for ln in blanked.splitlines()]
+@dataclass(slots=True)
+class _Builder:
+    """Functions and block depths as one pass over the code finds them."""
+
+    src: Source
+    functions: list[tuple[str, int, int]] = field(default_factory=list)  # name, start, end
+    depths: list[int] = field(default_factory=list)
+    max_depth: int = 0
+
+    def open_function(self, name: str, start: int) -> int:
+        self.functions.append((name, start, -1))
+        self.depths.append(0)
+        return len(self.functions) - 1
+
+    def close_function(self, index: int, end: int) -> None:
+        name, start, _ = self.functions[index]
+        self.functions[index] = (name, start, end)
+
+    def control(self, stack: list[_Frame]) -> None:
+        """A control block opened at the top of ``stack``: depth within its function."""
+        owner = next((f.function for f in reversed(stack) if f.kind == "function"), -1)
+        depth = 0
+        for frame in reversed(stack):
+            if frame.kind == "function":
+                break
+            depth += frame.kind == "control"
+        if owner >= 0:
+            self.depths[owner] = max(self.depths[owner], depth)
+        self.max_depth = max(self.max_depth, depth)
+
+
+def _matching_open(code: str, close: int) -> int:
+    """Offset of the "(" matching the ")" at ``close``, or -1."""
+    level = 0
+    for i in range(close, max(-1, close - 4000), -1):
+        ch = code[i]
+        if ch == ")":
+            level += 1
+        elif ch == "(":
+            level -= 1
+            if level == 0:
+                return i
+    return -1
+
+
+def _name_before(code: str, paren: int) -> str | None:
+    m = re.search(r"(~?[A-Za-z_$][\w$]*(?:::~?[A-Za-z_]\w*)*|operator\s*\S+)\s*(?:<[^(){};]*>)?"
+                  r"\s*$", code[max(0, paren - 200):paren])
+    return m.group(1) if m else None
+
+
+def _classify(src: Source, head_start: int, brace: int) -> tuple[str, str | None]:
+    """What the "{" at ``brace`` opens: ("function", name), ("control", None) or
+    ("other", None), from the statement head before it."""
+    code = src.code
+    raw = code[max(head_start, brace - 400):brace].rstrip()
+    head_start = max(head_start, brace - 400)
+    head = _PREPROCESSOR.sub("", raw).strip() if "#" in raw else raw.strip()
+    if not head:
+        return "other", None
+    line = code[code.rfind("\n", 0, brace) + 1:brace].strip()  # Go: for i := 0; i < n; i++ {
+    for text in (head, line):
+        word = re.match(r"(?:\}\s*)?(?:else\s+)?([A-Za-z_]\w*)", text)
+        if word and word.group(1) in _CONTROL_WORDS:
+            return "control", None
+    if head.endswith("=>"):
+        if src.language in ("Rust", "Scala", "PHP"):
+            return "control", None  # a match arm's block
+        named = _ARROW_NAME.search(head)
+        if named:
+            return "function", named.group(1)
+        return "function", _route_name(src, head_start, brace)
+    if _CONTAINER.search(head) and not head.endswith(")"):
+        return "other", None
+    keyword = _KEYWORD_FUNCTION.search(head)
+    if keyword and src.language not in ("C", "C++", "Java", "C#"):
+        name = keyword.group(1)
+        if name is None or name in _NOT_NAMES:
+            return "function", _route_name(src, head_start, brace)
+        return "function", name
+    tail = _SIGNATURE_TAIL.search(raw)
+    if tail is None:
+        return "other", None
+    paren = _matching_open(code, head_start + tail.start())
+    if paren < head_start:
+        return "other", None
+    name = _name_before(code, paren)
+    if name is None:
+        return "other", None
+    if name in _NOT_NAMES:
+        return ("control", None) if name in _CONTROL_WORDS else ("other", None)
+    before = code[max(head_start, paren - 200):paren - len(name)].rstrip()
+    if before.endswith(("new", "=", "return", ",", "(")):
+        return "other", None  # a call or an initialiser, not a definition
+    return "function", name
+
+
+def _route_name(src: Source, head_start: int, brace: int) -> str:
+    """``"POST /cart/:id"`` for a handler passed to ``app.post("/cart/:id", ...)``, else
+    ``"<anonymous>"``."""
+    found = None
+    for m in _ROUTE_CALL.finditer(src.code, max(0, head_start - 300), brace):
+        found = m
+    if found is None:
+        return "<anonymous>"
+    path = src.literal(found.start("path"), found.end("path"))
+    return f"{found.group(1).upper()} {path}" if path else "<anonymous>"
+
+
+def _brace_blocks(src: Source, b: _Builder) -> None:
+    code = src.code
+    stack: list[_Frame] = []
+    head_start = 0
+    for m in _BRACES.finditer(code):
+        ch, pos = m.group(0), m.start()
+        if ch == ";":
+            head_start = pos + 1
+        elif ch == "{":
+            kind, name = _classify(src, head_start, pos)
+            owner = next((f.function for f in reversed(stack) if f.kind == "function"), -1)
+            if kind == "function":
+                at = code.rfind(name, head_start, pos) if name and name[0] != "<" else -1
+                owner = b.open_function(name or "<anonymous>", at if at >= 0 else pos)
+            stack.append(_Frame(kind, owner, pos))
+            if kind == "control":
+                b.control(stack)
+            head_start = pos + 1
+        else:  # "}"
+            if stack:
+                frame = stack.pop()
+                if frame.kind == "function":
+                    b.close_function(frame.function, pos + 1)
+            head_start = pos + 1
+    for frame in stack:  # unclosed at the end of a fragment
+        if frame.kind == "function":
+            b.close_function(frame.function, len(code))
+
+
+# Keyword-delimited blocks: (opener pattern, closer pattern, function pattern) per family.
+_RUBY_TOKENS = re.compile(
+    r"(?m)^[ \t]*(?:(?P<def>def)\s+(?P<name>(?:self\.)?[^\s(;]+)"
+    r"|(?P<container>class|module)\b"
+    r"|(?P<ctl>if|unless|while|until|case|begin|for)\b)"
+    r"|(?<=[=(,;])[ \t]*(?P<ctl2>if|unless|case|begin|while|until)\b"
+    r"|(?P<do>\bdo\b)|(?P<end>\bend\b)|(?P<ob>\{)|(?P<cb>\})")
+_SHELL_TOKENS = re.compile(
+    r"(?m)(?:^[ \t]*(?:function[ \t]+)?(?P<name>[\w.:-]+)[ \t]*\(\)[ \t]*\{?"
+    r"|^[ \t]*function[ \t]+(?P<name2>[\w.:-]+)[ \t]*\{?)"
+    r"|(?<![$\w-])(?P<ctl>if|case|do)\b(?!-)|(?<![$\w-])(?P<end>fi|esac|done)\b(?!-)"
+    r"|(?<![$\w{])(?P<ob>\{)(?=\s)|(?<=[\s;])(?P<cb>\})")
+_SQL_TOKENS = re.compile(
+    r"(?im)\bcreate\s+(?:or\s+replace\s+)?(?:definer\s*=\s*\S+\s+)?"
+    r"(?P<kind>function|procedure|trigger)\s+(?:if\s+not\s+exists\s+)?(?P<name>[\w.\"`\[\]]+)"
+    r"|\bend\s+(?P<endkw>if|loop|case|while)\b|(?P<end>\bend\b)"
+    r"|(?P<ctl>\bif\b(?!\s+(?:not\s+)?exists\b)|\bloop\b|\bcase\b)|(?P<begin>\bbegin\b)"
+    r"|(?P<dollar>\$[A-Za-z_]*\$)")
+
+
+def _keyword_blocks(src: Source, b: _Builder, tokens: re.Pattern[str]) -> None:
+    """Ruby, shell and SQL: blocks opened and closed by keywords (and braces)."""
+    code = src.code
+    stack: list[_Frame] = []
+    in_dollar: str | None = None
+    pending_sql: int | None = None  # a SQL function whose body has not started yet
+    for m in tokens.finditer(code):
+        g = m.lastgroup
+        pos = m.start()
+        owner = next((f.function for f in reversed(stack) if f.kind == "function"), -1)
+        if g in ("name", "name2", "def", "kind"):
+            name = (m.group("name") or m.group("name2")) if g in ("name", "name2", "def") else (
+                m.group("name"))
+            if g in ("name", "name2") and name in ("if", "while", "until", "for", "case"):
+                continue
+            index = b.open_function(name.strip("\"`[]"), pos + len(m.group(0)) - len(
+                m.group(0).lstrip()))
+            if tokens is _SQL_TOKENS:
+                pending_sql = index
+                continue
+            if tokens is _SHELL_TOKENS and not m.group(0).rstrip().endswith("{"):
+                stack.append(_Frame("function-pending", index, pos))
+                continue
+            stack.append(_Frame("function", index, pos))
+            continue
+        if g == "dollar":  # a dollar-quoted body: the pending function's, if any
+            if in_dollar is None:
+                in_dollar = m.group(0)
+                if pending_sql is not None:
+                    stack.append(_Frame("function", pending_sql, pos))
+                    pending_sql = None
+                else:
+                    stack.append(_Frame("dollar", owner, pos))
+            elif m.group(0) == in_dollar:
+                in_dollar = None
+                while stack:
+                    frame = stack.pop()
+                    if frame.kind == "function":
+                        b.close_function(frame.function, m.end())
+                        break
+                    if frame.kind == "dollar":
+                        break
+            continue
+        if g == "begin" and pending_sql is not None:  # CREATE PROCEDURE p AS BEGIN ... END
+            stack.append(_Frame("function", pending_sql, pos))
+            pending_sql = None
+            continue
+        if g in ("container", "begin", "do", "ob"):
+            if g == "do" and tokens is _RUBY_TOKENS:
+                line_start = code.rfind("\n", 0, pos) + 1
+                if re.match(r"[ \t]*(?:while|until|for)\b", code[line_start:pos]):
+                    continue  # "while x do": one block, already open
+            if g == "ob" and stack and stack[-1].kind == "function-pending":
+                stack[-1].kind = "function"
+                continue
+            if g == "do" and tokens is _SHELL_TOKENS:
+                stack.append(_Frame("control", owner, pos))
+                b.control(stack)
+                continue
+            stack.append(_Frame("other", owner, pos))
+            continue
+        if g in ("ctl", "ctl2"):
+            word = m.group(g).lower()
+            if tokens is _SHELL_TOKENS and word == "do":
+                stack.append(_Frame("control", owner, pos))
+                b.control(stack)
+                continue
+            stack.append(_Frame("control", owner, pos))
+            b.control(stack)
+            continue
+        if g in ("end", "endkw", "cb"):
+            if not stack:
+                if pending_sql is not None and g == "end":
+                    b.close_function(pending_sql, m.end())
+                    pending_sql = None
+                continue
+            frame = stack.pop()
+            if frame.kind in ("function", "function-pending"):
+                b.close_function(frame.function, m.end())
+            elif not stack and pending_sql is not None and frame.kind == "other" and (
+                    g == "end"):
+                b.close_function(pending_sql, m.end())
+                pending_sql = None
+    for frame in stack:
+        if frame.kind in ("function", "function-pending"):
+            b.close_function(frame.function, len(code))
+    if pending_sql is not None:
+        b.close_function(pending_sql, len(code))
+
+
+_PY_DEF = re.compile(r"^([ \t]*)(?:async\s+)?def\s+(\w+)\s*\(", re.MULTILINE)
+
+
+def _indent_blocks(src: Source, b: _Builder) -> None:
+    """Python that does not parse: blocks by indentation, functions from ``def`` lines."""
+    lines = src.code.split("\n")
+    depths = _indent_depths(lines)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+    for m in _PY_DEF.finditer(src.code):
+        row = src.line_of(m.start()) - 1
+        base = depths[row]
+        end = row + 1
+        while end < len(lines) and (not lines[end].strip() or depths[end] > base):
+            end += 1
+        index = b.open_function(m.group(2), m.start() + len(m.group(1)))
+        b.close_function(index, offsets[end] - 1)
+        inner = [depths[j] - base - 1 for j in range(row + 1, end) if lines[j].strip()]
+        b.depths[index] = max([0, *inner])
+        b.max_depth = max(b.max_depth, b.depths[index])
 
 
 def _indent(line: str) -> int:
     expanded = line.expandtabs(4)
     return len(expanded) - len(expanded.lstrip(" "))
-
-
-def _brace_depths(lines: list[str]) -> list[int]:
-    """Block depth of each line from braces, counting only braces that open a block (after
-    ``)``, ``=>`` or a block keyword), never object literals; a line's leading ``}`` counts as
-    already closed."""
-    stack: list[bool] = []  # True: a block brace
-    depths: list[int] = []
-    for line in lines:
-        stripped = line.lstrip()
-        leading = len(stripped) - len(stripped.lstrip("})]"))
-        for ch in stripped[:leading]:
-            if ch == "}" and stack:
-                stack.pop()
-        depths.append(sum(stack))
-        segment_start = 0
-        for i, ch in enumerate(stripped[leading:], start=leading):
-            if ch == "{":
-                before = stripped[segment_start:i]
-                if not before.strip():  # Allman style: the opener is on the line above
-                    before = _previous_code(lines, len(depths) - 1)
-                stack.append(_opens_block(before))
-                segment_start = i + 1
-            elif ch == "}":
-                if stack:
-                    stack.pop()
-                segment_start = i + 1
-    return depths
-
-
-def _opens_block(before: str) -> bool:
-    """A block follows ``)``, ``=>`` or a block keyword (``else {``, ``for i := 0; ... {``,
-    ``impl X {``); a literal follows ``=``, ``:``, ``(``, ``,``, ``return`` ... or a bare
-    name (``Point {``)."""
-    text = before.rstrip()
-    if text.endswith((")", "=>")):
-        return True
-    if not text or text.endswith(_LITERAL_BEFORE):
-        return False
-    return bool(_BLOCK_KEYWORD.search(text))
-
-
-def _previous_code(lines: list[str], index: int) -> str:
-    for j in range(index - 1, -1, -1):
-        if lines[j].strip():
-            return lines[j]
-    return ""
 
 
 def _indent_depths(lines: list[str]) -> list[int]:
@@ -262,68 +476,84 @@ def _indent_depths(lines: list[str]) -> list[int]:
             current = len(stack)
             stack.append(indent)
             depths.append(current)
-        for ch in line:
-            if ch in "([{":
-                open_brackets += 1
-            elif ch in ")]}" and open_brackets:
-                open_brackets -= 1
+        open_brackets = max(0, open_brackets + sum(line.count(c) for c in "([{")
+                            - sum(line.count(c) for c in ")]}"))
         continued = line.rstrip().endswith("\\")
     return depths
 
 
-def text_structure(raw_lines: list[str], code_lines: list[str], braces: bool) -> Structure:
-    depths = _brace_depths(code_lines) if braces else _indent_depths(code_lines)
-    # Definitions are found in the raw text (route paths live in strings); branches are counted
-    # in the text without strings and comments.
-    text = "\n".join(raw_lines)
-    starts: list[tuple[int, str]] = []
-    for pattern in _FUNC_DEFS:
-        for m in pattern.finditer(text):
-            name = m.group(2)
-            route = re.match(r"""(\w+)\(\s*["']([^"']+)["']""", name)
-            if route:
-                name = f"{route.group(1).upper()} {route.group(2)}"
-            starts.append((text.count("\n", 0, m.start()) + 1, name))
-    functions: list[Function] = []
-    for line_no, name in sorted(dict(starts).items()):
-        base = depths[line_no - 1]
-        end = _function_end(code_lines, depths, line_no, braces)
-        body = code_lines[line_no - 1:end]
-        inner = [d - base - 1 for d, ln in zip(depths[line_no:end], code_lines[line_no:end],
-                                               strict=False) if ln.strip()]
-        documented = _comment_above(raw_lines, line_no)
+def code_structure(src: Source) -> Structure:
+    """Functions, branch points and block depth of any language but parsed Python."""
+    family = family_of(src.language)
+    b = _Builder(src)
+    if family == "python":
+        _indent_blocks(src, b)
+    elif family == "ruby":
+        _keyword_blocks(src, b, _RUBY_TOKENS)
+    elif family == "shell":
+        _keyword_blocks(src, b, _SHELL_TOKENS)
+    elif family == "sql":
+        _keyword_blocks(src, b, _SQL_TOKENS)
+    elif "{" in src.code:
+        _brace_blocks(src, b)
+    total, decisions_of = _decisions(src, [
+        (src.line_of(s), src.line_of(max(s, e - 1))) for _, s, e in b.functions])
+    commented = _comment_end_lines(src)
+    functions = []
+    for i, (name, start, end) in enumerate(b.functions):
+        first, last = src.line_of(start), src.line_of(max(start, end - 1))
         functions.append(Function(
-            name=name, line=line_no, lines=max(1, sum(1 for b in body if b.strip())),
-            decisions=sum(len(_DECISION.findall(b)) for b in body),
-            depth=max([0, *inner]), documented=documented, public=not name.startswith("_"),
-        ))
-    decisions = sum(len(_DECISION.findall(ln)) for ln in code_lines)
-    return Structure(functions, decisions, max([0, *(f.depth for f in functions)]))
+            name=name, line=first, lines=max(1, src.nonblank_lines(first, last)),
+            decisions=decisions_of[i], depth=b.depths[i],
+            documented=_documented(src, first, commented),
+            public=not name.startswith("_")))
+    return Structure(functions, total, b.max_depth)
 
 
-def _function_end(lines: list[str], depths: list[int], line_no: int, braces: bool) -> int:
-    """The line (exclusive, 0-based) where the function defined on ``line_no`` ends: when the
-    depth comes back to the definition's after its body. With braces, the body may open a few
-    lines below (a long signature, Allman style); a one-line body ends on its own line."""
-    base = depths[line_no - 1]
-    entered = False
-    for j in range(line_no, len(lines)):
-        text = lines[j].strip()
-        if not text:
+def _decisions(src: Source, spans: list[tuple[int, int]]) -> tuple[int, list[int]]:
+    """Branch points of the whole code and of each function (given by its first and last
+    line), each counted for the innermost function around it: a function's count is what its
+    lines hold less what its inner functions' lines hold (each counted by the regex engine)."""
+    pattern = _DECISIONS.get(family_of(src.language), _DECISIONS["c"])
+    code = src.code
+    total = len(pattern.findall(code))
+    if not spans:
+        return total, []
+    src.line_of(0)
+    starts = src._line_starts
+    assert starts is not None
+
+    def offset(line: int) -> int:
+        return starts[line - 1] if line - 1 < len(starts) else len(code)
+
+    counts = [len(pattern.findall(code, offset(first), offset(last + 1)))
+              for first, last in spans]
+    own = list(counts)
+    order = sorted(range(len(spans)), key=lambda k: (spans[k][0], -spans[k][1]))
+    stack: list[int] = []
+    for i in order:  # subtract each function from its closest enclosing one
+        while stack and spans[stack[-1]][1] < spans[i][0]:
+            stack.pop()
+        if stack and spans[i][1] <= spans[stack[-1]][1] and spans[i] != spans[stack[-1]]:
+            own[stack[-1]] -= counts[i]
+        stack.append(i)
+    return total, [max(0, n) for n in own]
+
+
+def _comment_end_lines(src: Source) -> set[int]:
+    return {src.line_of(max(a, e - 1)) for a, e in src.comments}
+
+
+def _documented(src: Source, line: int, commented: set[int]) -> bool:
+    """Whether a comment ends on the line above a definition (annotations and decorators in
+    between are skipped)."""
+    j = line - 1
+    while j >= 1:
+        text = src.line_text(j)
+        if (j in commented and not text.startswith(("@", "#["))) or text.endswith("*/"):
+            return True
+        if text.startswith(("@", "#[", "[")):
+            j -= 1
             continue
-        if depths[j] > base:
-            entered = True
-            continue
-        if not braces:
-            return j
-        if entered:
-            return j + 1 if text.startswith("}") else j
-        if "{" in lines[line_no - 1] or j - line_no >= 3:
-            return line_no  # a body on the definition's own line, or no body at all
-    return len(lines)
-
-
-def _comment_above(raw_lines: list[str], line_no: int) -> bool:
-    """Whether a doc comment (``/** */``, ``///``, ``//``, ``#``) sits right above a line."""
-    above = _previous_code(raw_lines, line_no - 1).strip()
-    return above.endswith("*/") or above.startswith(("///", "//", "#", "*"))
+        return False
+    return False

@@ -1,0 +1,188 @@
+"""Reading code, not text: each language's comments and string literals, found in one pass.
+
+:func:`lex` returns a :class:`Source` whose ``code`` is the text with every comment blanked
+and every string literal's body blanked (its quotes kept), both to spaces with newlines kept, so
+offsets and line numbers are the original's. Every pattern the heuristics run reads ``code``:
+a word in a comment or a string is never taken for code. What a literal holds (an import path,
+a secret) is read back from the original text at the same offsets (:meth:`Source.literal`).
+
+Written here rather than taken from a parsing library: one compiled expression per language
+family reads a file in one C-speed pass (a 100 KB file in about a millisecond), and aexy-core
+stays free of native dependencies. Python's own parser still gives Python's structure exactly
+(:mod:`~aexy.providers.offline.structure`).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import cache
+
+__all__ = ["FAMILIES", "Source", "family_of", "lex"]
+
+# One expression per family: each alternative is a comment (group "c"), a string whose body is
+# the last group of its alternative ("b", "b2" ...), or a regular expression literal ("r");
+# anything else is code and is skipped by the regex engine itself.
+_PATTERNS: dict[str, str] = {
+    # Python: '#' comments; single, triple-quoted and prefixed strings (f-strings' bodies too).
+    "python": (r"(?P<c>#[^\n]*)"
+               r"|(?:(?<![\w])[rRbBuUfF]{0,2}(?:'''(?P<b>(?:[^'\\]|\\[\s\S]|'(?!''))*)'''"
+               r'|"""(?P<b2>(?:[^"\\]|\\[\s\S]|"(?!""))*)"""'
+               r"|'(?P<b3>(?:[^'\\\n]|\\[\s\S])*)'"
+               r'|"(?P<b4>(?:[^"\\\n]|\\[\s\S])*)"))'),
+    # C, C++, Java, C#, JavaScript, TypeScript, Go, Kotlin, Swift, Scala, Dart: '//' and '/* */';
+    # "...", '...' and `...` (template literals, Go raw strings). Rust's lifetimes ('a) are no
+    # strings: a quote opens a character literal only when it closes one character later.
+    "c": (r"(?P<c>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))"
+          r"|(?:\"(?P<b>(?:\\[\s\S]|[^\\\"\n])*)\"|`(?P<b3>(?:\\[\s\S]|[^\\`])*)`"
+          r"|'(?P<b2>(?:\\[\s\S]|[^\\'\n])*)')"
+          # a regular expression literal after an operator or an opening bracket (JS/TS)
+          r"|(?<=[(,=:\[!&|?{};])[ \t]*"
+          r"(?P<r>/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*\]|[^/\\\n\[])+/)"),
+    "rust": (r"(?P<c>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z))"
+             r"|(?:(?<!\w)b?r(?P<h>#*)\"(?P<b3>[\s\S]*?)\"(?P=h)"
+             r"|b?(?P<q>\")(?P<b>(?:\\[\s\S]|[^\\\"])*)\""
+             r"|b?(?P<q2>')(?P<b2>\\(?:[^\n']|u\{[0-9a-fA-F]+\})[^'\n]{0,6}|[^\\'\n])')"),
+    # Shell: '#' at a word's start; '...', "..." (escapes), heredocs.
+    "shell": (r"(?P<c>(?<![\w$#{}\\])#[^\n]*)"
+              r"|(?:<<-?[ \t]*(?P<hq>['\"]?)(?P<ht>\w+)(?P=hq)[^\n]*\n(?P<b3>[\s\S]*?)"
+              r"^[ \t]*(?P=ht)$"
+              r"|(?P<q>')(?P<b>[^']*)'|(?P<q2>\")(?P<b2>(?:\\[\s\S]|[^\\\"])*)\")"),
+    # Ruby: '#' comments, =begin/=end; quoted strings, heredocs.
+    "ruby": (r"(?P<c>(?<![\w$#{}\\?])#(?!\{)[^\n]*|^=begin\b[\s\S]*?^=end\b[^\n]*)"
+             r"|(?:<<[~-]?(?P<hq>['\"]?)(?P<ht>[A-Z_]\w*)(?P=hq)[^\n]*\n(?P<b3>[\s\S]*?)"
+             r"^[ \t]*(?P=ht)$"
+             r"|(?P<q>\")(?P<b>(?:\\[\s\S]|[^\\\"])*)\"|(?P<q2>')(?P<b2>(?:\\[\s\S]|[^\\'])*)')"),
+    # SQL: '--' and '/* */'; '...' with '' inside. Dollar-quoted bodies ($$ ... $$) stay code:
+    # they hold the functions.
+    "sql": (r"(?P<c>--[^\n]*|/\*[\s\S]*?(?:\*/|\Z))"
+            r"|(?:[EeNn]?(?P<q>')(?P<b>(?:''|\\'|[^'])*)')"),
+    # Lua: '--' and '--[[ ]]'; quoted and long strings.
+    "lua": (r"(?P<c>--\[(?P<eq>=*)\[[\s\S]*?\](?P=eq)\]|--[^\n]*)"
+            r"|(?:\[(?P<eq2>=*)\[(?P<b3>[\s\S]*?)\](?P=eq2)\]"
+            r"|(?P<q>\")(?P<b>(?:\\[\s\S]|[^\\\"\n])*)\"|(?P<q2>')(?P<b2>(?:\\[\s\S]|[^\\'\n])*)')"),
+    # PHP, Perl and others with '#' comments and C-style ones.
+    "hash_c": (r"(?P<c>//[^\n]*|/\*[\s\S]*?(?:\*/|\Z)|(?<![\w$])#(?!\[)[^\n]*)"
+               r"|(?:(?P<q>\")(?P<b>(?:\\[\s\S]|[^\\\"])*)\"|(?P<q2>')(?P<b2>(?:\\[\s\S]|[^\\'])*)')"),
+    # Configuration and markup: '#' comments only (YAML, TOML, Dockerfile, HCL ...).
+    "hash": (r"(?P<c>(?<![\w$])#[^\n]*)"
+             r"|(?:(?P<q>\")(?P<b>(?:\\[\s\S]|[^\\\"\n])*)\"|(?P<q2>')(?P<b2>[^'\n]*)')"),
+}
+
+#: Language -> lexical family. Languages not listed read as ``c`` when they use braces.
+FAMILIES: dict[str, str] = {
+    "Python": "python", "Shell": "shell", "PowerShell": "hash", "Ruby": "ruby", "SQL": "sql",
+    "Lua": "lua", "PHP": "hash_c", "Rust": "rust", "YAML": "hash", "TOML": "hash",
+    "Dockerfile": "hash", "HCL": "hash_c", "R": "hash", "Elixir": "hash", "Perl": "hash_c",
+    "Makefile": "hash",
+}
+
+
+def family_of(language: str) -> str:
+    return FAMILIES.get(language, "c")
+
+
+@cache
+def _compiled(family: str) -> re.Pattern[str]:
+    return re.compile(_PATTERNS[family], re.MULTILINE)
+
+
+def _blank(text: str) -> str:
+    """``text`` with every character but newlines turned to a space (same length)."""
+    if "\n" not in text:
+        return " " * len(text)
+    return "\n".join(" " * len(part) for part in text.split("\n"))
+
+
+_NONBLANK = re.compile(r"^[ \t]*\S", re.MULTILINE)
+
+
+@dataclass(slots=True)
+class Source:
+    """One file as read: the original text and the same text with comments and string bodies
+    blanked (same offsets), with the spans of each."""
+
+    text: str
+    code: str
+    language: str
+    #: (start, end) of each string literal's body in ``text``.
+    strings: list[tuple[int, int]] = field(default_factory=list)
+    #: (start, end) of each comment in ``text``.
+    comments: list[tuple[int, int]] = field(default_factory=list)
+    _line_starts: list[int] | None = None
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of an offset."""
+        starts = self._line_starts
+        if starts is None:
+            starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        return bisect_right(starts, offset)
+
+    def literal(self, start: int, end: int) -> str:
+        """The original text at ``[start, end)``: a literal's body read back."""
+        return self.text[start:end]
+
+    def line_text(self, line: int) -> str:
+        """The original text of a 1-based line, stripped."""
+        self.line_of(0)
+        starts = self._line_starts
+        assert starts is not None
+        if not 1 <= line <= len(starts):
+            return ""
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
+        return self.text[starts[line - 1]:end].strip()
+
+    def offset_of(self, line: int) -> int:
+        """Offset where a 1-based line starts (the text's end past the last line)."""
+        self.line_of(0)
+        starts = self._line_starts
+        assert starts is not None
+        return starts[line - 1] if 0 < line <= len(starts) else len(self.text)
+
+    def nonblank_lines(self, first: int, last: int, *, code: bool = True) -> int:
+        """Lines ``first..last`` (1-based, inclusive) with anything on them, counted by the
+        regex engine; in the code (comments and strings blanked) or the text."""
+        text = self.code if code else self.text
+        return len(_NONBLANK.findall(text, self.offset_of(first), self.offset_of(last + 1)))
+
+    def comment_text(self) -> str:
+        return "\n".join(self.text[a:b] for a, b in self.comments)
+
+
+def lex(text: str, language: str) -> Source:
+    """Blank the comments and string bodies of ``text`` as ``language`` writes them."""
+    pattern = _compiled(family_of(language))
+    pieces: list[str] = []
+    strings: list[tuple[int, int]] = []
+    comments: list[tuple[int, int]] = []
+    last = 0
+    for m in pattern.finditer(text):
+        start, end = m.span()
+        if start == end:
+            continue
+        kind = m.lastgroup
+        if kind == "c":
+            pieces.append(text[last:start])
+            pieces.append(_blank(m.group(0)))
+            comments.append((start, end))
+            last = end
+            continue
+        if kind == "r":  # a regular expression literal: blank between its slashes
+            rs, re_ = m.span("r")
+            pieces.append(text[last:rs + 1])
+            pieces.append(_blank(text[rs + 1:re_ - 1]))
+            strings.append((rs + 1, re_ - 1))
+            last = re_ - 1
+            continue
+        if kind is None or not kind.startswith("b"):
+            continue
+        bs, be = m.span(kind)
+        pieces.append(text[last:bs])
+        pieces.append(_blank(text[bs:be]))
+        strings.append((bs, be))
+        last = be
+    if not pieces:
+        return Source(text, text, language, strings, comments)
+    pieces.append(text[last:])
+    return Source(text, "".join(pieces), language, strings, comments)
