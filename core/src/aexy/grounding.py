@@ -112,17 +112,31 @@ def mentions(evidence: str, name: str) -> bool:
 
 
 class Evidence:
-    """The content as grounding reads it: whitespace-normalised, and its line count."""
+    """The content as grounding reads it: whitespace-normalised, and its line count. Both are
+    worked out on first use: most answers carry few claims, and content may be megabytes."""
 
-    __slots__ = ("_code", "_folded", "content", "file_path", "lines", "text")
+    __slots__ = ("_code", "_folded", "_lines", "_text", "content", "file_path")
 
     def __init__(self, content: str, file_path: str | None = None) -> None:
         self.content = content
         self.file_path = file_path
-        self.text = " ".join(content.split())
+        self._text: str | None = None
+        self._lines: int | None = None
         self._folded: str | None = None
         self._code: list[Evidence] | None = None
-        self.lines = content.count("\n") + (0 if content.endswith("\n") else 1)
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = " ".join(self.content.split())
+        return self._text
+
+    @property
+    def lines(self) -> int:
+        if self._lines is None:
+            content = self.content
+            self._lines = content.count("\n") + (0 if content.endswith("\n") else 1)
+        return self._lines
 
     def has_code_quote(self, quote: str) -> bool:
         """Whether ``quote`` is in the content outside its comments."""
