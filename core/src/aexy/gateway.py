@@ -533,7 +533,9 @@ class LLMGateway:
         usage of that provider's calls for it."""
         assert self._cache is not None
         assert produced.by is not None
-        key = self._key(call.spec, call.prompt.version, call.request, produced.by)
+        # The primary's key was hashed at step 4; content may be megabytes, so reuse it.
+        key = call.key if produced.by is self.provider else self._key(
+            call.spec, call.prompt.version, call.request, produced.by)
         mine = [c.usage for c in produced.state.charges if c.provider == produced.provider]
         usage = Usage(sum(u.input_tokens for u in mine), sum(u.output_tokens for u in mine),
                       sum(u.cache_read_tokens for u in mine),
