@@ -107,6 +107,12 @@ def delimit(content: str, tag: str = "content") -> str:
     """Put untrusted text in the prompt as data: tagged, with any data-block tag inside it
     (``</content>``, ``<context>`` ..., in any case or spacing) neutralised so it can neither
     end this block early nor seem to open another."""
+    return "".join(_delimited(content, tag))
+
+
+def _delimited(content: str, tag: str) -> tuple[str, str, str]:
+    """:func:`delimit` in three pieces, for a caller that joins them with more text at once
+    (content may be megabytes: each copy of it costs about as much as a hash of it)."""
     # "<\/tag>" still reads as the same text to a model, and inside JSON strings "\/" is a
     # legal escape of "/", so JSON context stays valid JSON; an opening tag becomes "&lt;tag>".
     # Searched first: sub() copies the whole text even when nothing matches (about 2 ms a
@@ -116,7 +122,7 @@ def delimit(content: str, tag: str = "content") -> str:
     if tag not in ("content", "context") and "<" in safe:  # another block name
         safe = re.sub(rf"<\s*/\s*{re.escape(tag)}\s*>", f"<\\\\/{tag}>", safe,
                       flags=re.IGNORECASE)
-    return f"<{tag}>\n{safe}\n</{tag}>"
+    return f"<{tag}>\n", safe, f"\n</{tag}>"
 
 
 def _neutral(m: re.Match[str]) -> str:
@@ -152,12 +158,12 @@ def context_block(context: Mapping[str, Any], keys: tuple[str, ...] = ()) -> str
 def user_prompt(task: str, content: str, context: Mapping[str, Any],
                 keys: tuple[str, ...] = ()) -> str:
     """The layout every built-in user prompt shares: the task, then context, then content."""
-    parts = [task.strip()]
+    parts = [task.strip(), "\n\n"]
     block = context_block(context, keys)
     if block:
-        parts.append(block)
-    parts.append(delimit(content))
-    return "\n\n".join(parts)
+        parts += (block, "\n\n")
+    parts += _delimited(content, "content")
+    return "".join(parts)  # one copy of the content
 
 
 def shape_of(model: type[BaseModel]) -> str:

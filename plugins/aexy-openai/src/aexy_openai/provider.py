@@ -290,10 +290,13 @@ class OpenAIProvider(HTTPProvider):
         if param == "auto":
             param = "max_completion_tokens" if self.is_openai else "max_tokens"
         body[param] = request.max_tokens
-        text = _dumps(body)
-        if response_format is not None:
-            text = f'{text[:-1]},"response_format":{response_format}}}'
-        return text.encode()
+        raw = _dumps(body).encode()
+        if response_format is None:
+            return raw
+        # Spliced as bytes through a view: content may be megabytes, and each extra copy of
+        # the body costs as much as serialising it.
+        return b"".join((memoryview(raw)[:-1], b',"response_format":', response_format.encode(),
+                         b"}"))
 
     def parse_answer(self, response: httpx.Response, model: str,
                      strict_request: CompletionRequest | None) -> Completion:
