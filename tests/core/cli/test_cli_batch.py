@@ -123,6 +123,25 @@ def test_jsonl_goes_to_stdout_without_output_and_provider_errors_keep_going(
     assert "result" in records["a.py"] and "result" in records["c.py"]
 
 
+def test_failed_files_table_shows_paths_and_messages_verbatim(cli, runner, tmp_path):
+    # Square brackets in a path or an error message are data, not rich markup: neither the
+    # "[bold]" in the path nor the "[budget_exceeded]" in the message may vanish.
+    (tmp_path / "[bold]x.py").write_text("x = 1\n")
+
+    def reply(request: CompletionRequest) -> str:
+        raise LLMError("[budget_exceeded] spent [red]$2[/red]", code="bad_request",
+                       provider="fake")
+
+    FakeProvider.script = [reply]
+    result = runner.invoke(cli, ["batch", "skill_extraction", str(tmp_path), "-p", "fake",
+                                 "-j", "1", "-o", str(tmp_path / "out.jsonl")])
+    assert result.exit_code == 1
+    table = result.stderr[result.stderr.index("failed files"):]
+    flat = " ".join(line.strip().strip("│").strip() for line in table.splitlines())
+    assert "[bold]x.py" in flat
+    assert "[budget_exceeded] spent [red]$2[/red]" in flat
+
+
 class _Counting(FakeProvider):
     """Holds each call until ``limit`` calls were in flight together (or every call started),
     and records the largest number in flight: deterministic, with no timing involved."""

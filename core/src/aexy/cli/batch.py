@@ -347,6 +347,7 @@ def _ends_mid_line(path: Path) -> bool:
 
 def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     from aexy.cli.render import print_table
 
@@ -373,15 +374,17 @@ def _print_summary(console: Any, s: BatchSummary, out_path: Path | None) -> None
     if s.empty:
         shown = sorted(s.empty)
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
-        console.print(f"skipped, empty: {', '.join(shown[:10])}{more}", style="dim")
+        console.print(f"skipped, empty: {', '.join(shown[:10])}{more}", style="dim",
+                      markup=False)
     if s.failures:
         failures = Table(title="failed files", title_justify="left")
         for col in ("path", "code", "message"):
             failures.add_column(col, overflow="fold")
         for path, code, message in sorted(s.failures)[:20]:
-            failures.add_row(path, code, message)
+            # Paths and messages are data: "[budget_exceeded]" is not rich markup.
+            failures.add_row(Text(path), Text(code), Text(message))
         print_table(console, failures)
         if len(s.failures) > 20:
             console.print(f"... and {len(s.failures) - 20} more", style="dim")
     if out_path is not None:
-        console.print(f"results: {out_path}", style="dim")
+        console.print(f"results: {out_path}", style="dim", markup=False)
