@@ -186,7 +186,8 @@ def test_absent_values_never_print_none():
 
     from aexy.cli.render import cell, result_panel
 
-    assert cell(None) == ""
+    assert cell(None).plain == ""
+    assert cell("[red]x[/]").plain == "[red]x[/]"  # data, not markup
     panel = result_panel("t", {"items": [{"name": "x", "note": None}], "extra": {"k": None}},
                          {}, None)
     console = Console(width=80, record=True)

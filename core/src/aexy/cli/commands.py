@@ -626,7 +626,7 @@ def config(as_json: bool) -> None:
         table.add_column("value", overflow="fold")
         table.add_column("from")
         if isinstance(rows, dict):
-            table.add_row("", f"[red]{rows['error']}[/]", "")
+            table.add_row("", cell(rows["error"], "red"), "")
         else:
             for r in rows:
                 table.add_row(r["variable"], cell(r["value"]), r["from"])

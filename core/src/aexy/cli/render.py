@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+    from rich.text import Text
 
     from aexy.analysis import Provenance
 
@@ -75,9 +76,12 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def cell(value: Any) -> str:
-    """A table cell: an absent value is an empty cell, never the word ``None``."""
-    return "" if value is None else str(value)
+def cell(value: Any, style: str = "") -> Text:
+    """A table cell holding data: an absent value is an empty cell, never the word ``None``,
+    and square brackets in a value are text, not rich markup."""
+    from rich.text import Text
+
+    return Text("" if value is None else str(value), style=style)
 
 
 def _item_line(item: Any) -> str:
