@@ -111,11 +111,17 @@ def inspect_wheel(name: str, wheel: Path, sdist: Path) -> list[str]:
 
 
 # -- 2, 3: fresh virtual environments -------------------------------------------------------------
+#: The user cache directory of every aexy command run here; main() points it into its temp dir.
+_CACHE_HOME = Path(tempfile.gettempdir()) / "aexy-packaging-cache"
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The caller's environment without any aexy or provider setting, plus ``extra``."""
     prefixes = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_",
                 "ACME_", "EXAMPLE_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    # A new user's empty cache, not this machine's: the sqlite cache is aexy's default.
+    env["XDG_CACHE_HOME"] = str(_CACHE_HOME)
     env.update(extra)
     return env
 
@@ -195,7 +201,7 @@ def check_core_with_ollama(tmp: Path, dist: Path, versions: Mapping[str, str]) -
     assert [p["name"] for p in listed["plugins"]] == ["aexy"], listed
     gone = run(bin_dir / "aexy", "analyze", "skill_extraction", "etl.py",
                env=clean_env(LLM_PROVIDER="ollama"), cwd=work, check=False)
-    assert gone.returncode == 1, gone
+    assert gone.returncode == 2, gone  # a provider not installed: a usage error (docs/cli.md)
     assert "provider 'ollama' is not available" in gone.stderr, gone.stderr
     print("ok: pip uninstall aexy-ollama -> gone; asking for it is a clear error")
 
@@ -239,6 +245,8 @@ def main() -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="aexy-packaging-") as tmp_name:
         tmp = Path(tmp_name)
+        global _CACHE_HOME
+        _CACHE_HOME = tmp / "user-cache"
         dist = tmp / "dist"
         built = build(dist)
         print("built:", ", ".join(f"{w.name} + {s.name}" for w, s in built.values()))
