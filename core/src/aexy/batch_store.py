@@ -132,8 +132,8 @@ class JobStore:
                  busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._host = socket.gethostname()
-        self.owner = owner or f"{self._host}:{os.getpid()}"
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self._host = self.owner.rpartition(":")[0]
         self._alive = alive or _pid_alive
         self._busy_timeout = busy_timeout
         self._ready = False

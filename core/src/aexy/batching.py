@@ -153,6 +153,8 @@ class _Waiting:
     status: BatchStatus | None = None
     polled_ok: bool = True
     needed: set[str] = field(default_factory=set)
+    #: The API no longer knows it (or will not give its results): nothing more to wait for.
+    gone: bool = False
 
 
 class BatchJob:
@@ -367,7 +369,8 @@ class BatchJob:
             for w in list(waiting):
                 if w.record.api_id is None:
                     continue
-                if await self._poll(w, todo) and await self._collect(w, todo):
+                done = await self._poll(w, todo) and await self._collect(w, todo)
+                if done or w.gone:
                     waiting.remove(w)
             await self._follow_claims(waiting, todo)
             self._report("waiting")
@@ -435,6 +438,7 @@ class BatchJob:
         """The API no longer knows the batch (or will not give its results): its requests are
         failed (or sent live) and the record is closed, so the next run sends them anew."""
         await self.store.lost(w.record)
+        w.gone = True
         for key in w.needed:
             request = todo[key]
             if not request.done:
