@@ -82,10 +82,10 @@ STATEFUL = ("anthropic", "openai")
 class StubServer:
     """One API on a free loopback port, served from a thread; ``requests`` lists
     ``"METHOD /path"`` in arrival order. ``anthropic`` and ``openai`` are the stand-ins of
-    ``tools/batch_stubs.py`` (``stub`` is the object)."""
+    ``tools/batch_stubs.py`` (``stub`` is the object; pass one to set it up)."""
 
-    def __init__(self, api: str, log: Path | None = None) -> None:
-        self.stub = _batch_api(api) if api in STATEFUL else None
+    def __init__(self, api: str, log: Path | None = None, *, stub: Any = None) -> None:
+        self.stub = stub if stub is not None else _batch_api(api) if api in STATEFUL else None
         answer = APIS.get(api)
         stub = self.stub
         self.requests: list[str] = []
