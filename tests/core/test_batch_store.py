@@ -13,7 +13,7 @@ import pytest
 from aexy import LLMGateway
 from aexy.batch_store import Endpoint, JobStore, default_store_path
 from aexy.batching import BatchJob
-from aexy.errors import BatchUnsupportedError, ErrorCode
+from aexy.errors import BatchUnsupportedError, ErrorCode, LLMError
 from aexy.plugins import PluginHost
 from aexy.settings import AexySettings
 from aexy.testing import FakeProvider
@@ -110,7 +110,7 @@ async def test_a_provider_without_a_batch_api_is_refused_naming_those_with_one(
 
 async def test_the_default_batch_methods_say_not_supported() -> None:
     provider = FakeProvider()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(LLMError, match="has no batch API") as info:
         await provider.submit_batch([])
-    assert getattr(info.value, "code", None) is ErrorCode.UNSUPPORTED
+    assert info.value.code is ErrorCode.UNSUPPORTED
     assert not provider.supports_batch and provider.describe()["batch_api"] is False

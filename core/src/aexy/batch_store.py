@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from aexy.log import logger
+from aexy.sqlite_cache import run_op
 
 if TYPE_CHECKING:
     import sqlite3
@@ -156,16 +157,7 @@ class JobStore:
         # is left open for anyone to close.
         db = self._connect()
         try:
-            if not write:
-                return op(db)
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                result = op(db)
-            except BaseException:
-                db.rollback()
-                raise
-            db.commit()
-            return result
+            return run_op(db, op, write)
         finally:
             db.close()
 

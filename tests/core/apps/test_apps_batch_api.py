@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from tools.batch_stubs import AnthropicStub
+from tools.loopback_stubs import StubServer
 
 from aexy.cli import make_cli
 from aexy.plugins import reset_plugin_host
-from tools.batch_stubs import AnthropicStub
-from tools.loopback_stubs import StubServer
 
 from .repos import ALICE, BOB
 

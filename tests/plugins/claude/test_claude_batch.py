@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from claude_wire import KEY
+from tools.batch_stubs import AnthropicStub, handler
 
 from aexy import ErrorCode, LLMGateway
 from aexy.batch_store import JobStore
@@ -22,14 +23,13 @@ from aexy.batching import BatchJob, BatchProgress
 from aexy.budget import Budget
 from aexy.cache import MemoryCache
 from aexy.completion import Usage
-from aexy.cost import price, worst_case
 from aexy.contract.tokens import upper_bound
+from aexy.cost import price, worst_case
 from aexy.errors import BudgetExceededError
 from aexy.gateway import _completion_request
 from aexy.plugins import PluginHost
 from aexy.testing import ScriptedServer
 from aexy_claude import ClaudeProvider, ClaudeSettings
-from tools.batch_stubs import AnthropicStub, handler
 
 MODEL = "claude-sonnet-4-5"
 

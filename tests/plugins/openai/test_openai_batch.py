@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tools.batch_stubs import OpenAIStub, handler
 
 from aexy import CompletionRequest, ErrorCode, LLMGateway, Message
 from aexy.batch_store import JobStore
@@ -22,7 +23,6 @@ from aexy.plugins import PluginHost
 from aexy.testing import ScriptedServer
 from aexy_openai import OpenAIProvider, OpenAISettings
 from aexy_openai.provider import _Batches
-from tools.batch_stubs import OpenAIStub, handler
 
 OPENAI = "https://api.openai.com/v1"
 
