@@ -33,7 +33,7 @@ from typing import Any
 
 from sybil import Example, Sybil
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser
-from tools.docs_session import PATTERNS, ROOT, Session
+from tools.docs_session import ANTHROPIC_STUB, PATTERNS, ROOT, Session
 from tools.loopback_stubs import StubServer
 
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
@@ -83,6 +83,8 @@ def _setup(namespace: dict[str, Any]) -> None:
     session = stack.enter_context(Session.create())
     ollama = stack.enter_context(StubServer("ollama"))
     session.env["OLLAMA_BASE_URL"] = ollama.url
+    # The Anthropic API's stand-in (with Message Batches), for the pages that say they use it.
+    session.env[ANTHROPIC_STUB] = stack.enter_context(StubServer("anthropic")).url
     _sync(session)
     _fresh_plugin_host()
     stack.callback(_fresh_plugin_host)

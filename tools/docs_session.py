@@ -25,7 +25,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["COLUMNS", "PATTERNS", "ROOT", "Session", "TerminalRun", "clean_environment", "pages"]
+__all__ = ["ANTHROPIC_STUB", "COLUMNS", "PATTERNS", "ROOT", "Session", "TerminalRun",
+           "clean_environment", "pages"]
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The pages whose examples run and whose transcripts are checked: the README and the whole
@@ -36,6 +37,10 @@ PATTERNS = ("README.md", "docs/*.md", "docs/*/*.md")
 _COPIED = ("examples", "core", "requirements", "tests/fixtures/plugins")
 #: The width transcripts are captured at.
 COLUMNS = 88
+#: The variable holding the URL of the loopback stand-in of the Anthropic API (with Message
+#: Batches, ``tools/batch_stubs.py``) that runs beside each page's session: docs/batch.md points
+#: ``ANTHROPIC_BASE_URL`` at it, and says so.
+ANTHROPIC_STUB = "DOCS_ANTHROPIC_STUB"
 #: Variables of the machine that never reach a session (a developer's keys and settings).
 _DROPPED = ("LLM_", "AEXY_", "OLLAMA_", "OPENAI_", "ANTHROPIC_", "CLAUDE_", "REDIS_",
             "LLAMACPP_", "EXAMPLE_", "ACME_", "COLUMNS", "LINES", "FORCE_COLOR", "NO_COLOR",

@@ -1,5 +1,6 @@
-"""Loopback stand-ins for model servers: an Ollama server (``/api/chat``, ``/api/tags``) and
-the Acme Models API of the example provider (``/v1/generate``, ``/v1/health``).
+"""Loopback stand-ins for model servers: an Ollama server (``/api/chat``, ``/api/tags``), the
+Acme Models API of the example provider (``/v1/generate``, ``/v1/health``), and the Anthropic
+and OpenAI APIs with their batch APIs (``tools/batch_stubs.py``).
 
 Each answers a chat request with a schema-valid example built from the schema the request
 carries (``aexy.schema.example_from_schema``), so an analysis through the real provider and
@@ -64,12 +65,29 @@ APIS: dict[str, Callable[[str, str, dict[str, Any]], Answer]] = {"ollama": _olla
                                                                   "acme": _acme}
 
 
+def _batch_api(name: str) -> Any:
+    """The stateful stand-ins of ``tools/batch_stubs.py`` (with their batch APIs)."""
+    try:
+        from tools.batch_stubs import AnthropicStub, OpenAIStub
+    except ImportError:  # run as a script: tools/ itself is on the path
+        from batch_stubs import AnthropicStub, OpenAIStub  # type: ignore[no-redef]
+
+    return AnthropicStub() if name == "anthropic" else OpenAIStub()
+
+
+#: APIs whose stand-in keeps state (batches, files) and answers raw bodies.
+STATEFUL = ("anthropic", "openai")
+
+
 class StubServer:
     """One API on a free loopback port, served from a thread; ``requests`` lists
-    ``"METHOD /path"`` in arrival order."""
+    ``"METHOD /path"`` in arrival order. ``anthropic`` and ``openai`` are the stand-ins of
+    ``tools/batch_stubs.py`` (``stub`` is the object; pass one to set it up)."""
 
-    def __init__(self, api: str, log: Path | None = None) -> None:
-        answer = APIS[api]
+    def __init__(self, api: str, log: Path | None = None, *, stub: Any = None) -> None:
+        self.stub = stub if stub is not None else _batch_api(api) if api in STATEFUL else None
+        answer = APIS.get(api)
+        stub = self.stub
         self.requests: list[str] = []
         requests, lock = self.requests, threading.Lock()
 
@@ -77,20 +95,27 @@ class StubServer:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    body = {}
                 line = f"{self.command} {self.path}"
                 with lock:
                     requests.append(line)
                     if log is not None:
                         with log.open("a") as f:
                             f.write(line + "\n")
-                status, payload = answer(self.command, self.path, body)
-                data = json.dumps(payload).encode()
+                    if stub is not None:
+                        headers = {k.lower(): v for k, v in self.headers.items()}
+                        status, sent, data = stub.handle(self.command, self.path, headers, raw)
+                    else:
+                        assert answer is not None
+                        try:
+                            body = json.loads(raw) if raw else {}
+                        except ValueError:
+                            body = {}
+                        status, payload = answer(self.command, self.path, body)
+                        sent, data = {"content-type": "application/json"}, \
+                            json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                for name, value in sent.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -117,7 +142,7 @@ class StubServer:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("api", choices=sorted(APIS))
+    parser.add_argument("api", choices=sorted([*APIS, *STATEFUL]))
     parser.add_argument("--port-file", type=Path, required=True,
                         help="written with the port once the server listens")
     parser.add_argument("--log", type=Path, help="one line per request")

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.docs_session import COLUMNS, ROOT, Session, pages
+from tools.docs_session import ANTHROPIC_STUB, COLUMNS, ROOT, Session, pages
 
 __all__ = ["Block", "check_installation", "main", "normalise", "parse", "regenerate"]
 
@@ -160,7 +160,10 @@ def regenerate(page: Path, *, write: bool) -> list[Drift]:
     blocks = list(parse(lines))
     if not any(b.language == "console" and not b.skipped for b in blocks):
         return drifts
-    with Session.create() as session:
+    from tools.loopback_stubs import StubServer
+
+    with Session.create() as session, StubServer("anthropic") as anthropic:
+        session.env[ANTHROPIC_STUB] = anthropic.url
         for block in blocks:
             if block.skipped:
                 continue

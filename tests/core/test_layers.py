@@ -12,8 +12,10 @@ import aexy
 
 PACKAGE = Path(aexy.__file__).parent
 FACADE = "aexy"
-#: Modules allowed to import the gateway: the layers above it (the test kit drives gateways).
-ABOVE_GATEWAY = ("aexy.gateway", "aexy.cli", "aexy.apps", "aexy.testing", "aexy.eval")
+#: Modules allowed to import the gateway: the layers above it (the test kit drives gateways,
+#: and a batch job drives one through a provider's batch API).
+ABOVE_GATEWAY = ("aexy.gateway", "aexy.batching", "aexy.cli", "aexy.apps", "aexy.testing",
+                 "aexy.eval")
 #: Importable by anything; they import only each other.
 LEAVES = {"aexy.errors", "aexy.schema", "aexy.redact", "aexy.settings", "aexy.log",
           "aexy._version", "aexy._seed", "aexy._lazy", "aexy.resilience.clock",

@@ -47,7 +47,8 @@ def test_importing_the_contract_is_free() -> None:
 
 RECORDS = ["ProviderSpec", "RateLimits", "CompletionRequest", "Message", "Completion", "Usage",
            "CacheBackendSpec", "PromptSource", "PromptTemplate", "Prompt", "PostProcessor",
-           "AnalysisSpec", "RateLimiterSpec"]
+           "AnalysisSpec", "RateLimiterSpec", "BatchRequest", "BatchStatus", "BatchCounts",
+           "BatchEntry", "BatchLimits"]
 
 
 @pytest.mark.parametrize("record", RECORDS)
@@ -64,7 +65,9 @@ def test_the_reference_documents_every_member_of_the_bases_and_protocols() -> No
     members = {
         "BaseLLMProvider": ["name", "settings_class", "default_limits", "enforces_schema",
                             "method", "estimates_usage", "complete", "is_available", "check",
-                            "aclose", "describe", "model", "limits"],
+                            "aclose", "describe", "model", "limits", "supports_batch",
+                            "batch_limits", "submit_batch", "poll_batch", "batch_results",
+                            "cancel_batch"],
         "ProviderSettings": list(plugin_api.ProviderSettings.model_fields),
         "CacheBackend": ["name", "get", "set", "delete", "clear", "stats", "aclose"],
         "RateLimiter": ["acquire", "reconcile"],

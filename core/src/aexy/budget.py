@@ -197,6 +197,16 @@ class Budget:
                                   "actual_usd": float(from_nanos(spent))})
         await self.ledger.settle(reservation.amount, spent)
 
+    async def record(self, label: str, actual: Cost) -> None:
+        """Count spending this budget never reserved: a batch submitted by an earlier run,
+        whose results this run reads. It was committed then, so it is never refused now."""
+        if actual.total_usd is None or actual.status != "priced":
+            return
+        spent = to_nanos(actual.total_usd)
+        self.settled_here += spent
+        await self.ledger.settle(0, spent)
+        logger.debug("counted %s of an earlier run's batch to %s", actual, label)
+
     async def release(self, reservation: Reservation) -> None:
         """End a reservation for a call that was not billed (never sent, or refused by the API
         with an error before any generation)."""

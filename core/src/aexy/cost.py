@@ -369,6 +369,8 @@ class CostTally:
 
     def __init__(self) -> None:
         self.paid_usd = _ZERO
+        #: Of what was paid, what a provider's batch API billed (at its batch rates).
+        self.batch_usd = _ZERO
         self.saved_usd = _ZERO
         self.calls: Counter[str] = Counter()
         self.unpriced_models: Counter[str] = Counter()
@@ -389,6 +391,8 @@ class CostTally:
             self.saved_usd += cost.total_usd * times
         else:
             self.paid_usd += cost.total_usd * times
+            if cost.batch:
+                self.batch_usd += cost.total_usd * times
 
     @property
     def complete(self) -> bool:
@@ -398,6 +402,7 @@ class CostTally:
     def snapshot(self) -> dict[str, Any]:
         return {
             "paid_usd": float(self.paid_usd),
+            "batch_usd": float(self.batch_usd),
             "saved_usd": float(self.saved_usd),
             "complete": self.complete,
             "calls": dict(self.calls),
@@ -407,8 +412,12 @@ class CostTally:
 
     def summary(self) -> str:
         """One line for a job's footer: ``cost $0.4213 (saved $0.1200 by the cache)``, with
-        the unpriced calls named."""
+        what was paid at batch rates and the unpriced calls named."""
         parts = [f"cost ${format_usd(self.paid_usd)}"]
+        if self.batch_usd and self.batch_usd == self.paid_usd:
+            parts.append("at batch rates")
+        elif self.batch_usd:
+            parts.append(f"(${format_usd(self.batch_usd)} of it at batch rates)")
         if self.saved_usd:
             parts.append(f"(saved ${format_usd(self.saved_usd)} by the cache)")
         if self.unpriced_models:

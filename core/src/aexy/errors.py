@@ -17,6 +17,7 @@ __all__ = [
     "RETRYABLE_CODES",
     "AexyError",
     "Attempt",
+    "BatchUnsupportedError",
     "BudgetExceededError",
     "ClosedError",
     "ConfigurationError",
@@ -53,6 +54,12 @@ class ErrorCode(StrEnum):
     #: The call could take the spending past the budget (``AEXY_BUDGET_USD``), or its model has
     #: no known price under a budget; nothing was sent. Never retried.
     BUDGET_EXCEEDED = "budget_exceeded"
+    #: A request of a provider's batch was not run before the batch's window ran out (24
+    #: hours); it was not billed. Never retried by the gateway (``--retry-live`` sends it live).
+    EXPIRED = "expired"
+    #: A request of a provider's batch was not run because the batch was canceled; it was not
+    #: billed. Never retried by the gateway (``--retry-live`` sends it live).
+    CANCELED = "canceled"
 
 
 #: Codes worth another attempt: the same request may succeed a moment later.
@@ -171,6 +178,26 @@ class ProviderNotFoundError(ConfigurationError):
             # the provider (LLM_PROVIDER or LLM_FALLBACK_PROVIDERS) after construction.
             text += f" Set {self.env_var} to an installed provider."
         return text
+
+
+#: First-party providers with a batch API, offered when none installed has one.
+_BATCH_PACKAGES = ("aexy-claude", "aexy-openai")
+
+
+class BatchUnsupportedError(ConfigurationError):
+    """A job asked for a provider's batch API (``--batch-api``) and the provider has none.
+    ``providers`` names the installed providers that have one."""
+
+    def __init__(self, provider: str, providers: Sequence[str]) -> None:
+        self.provider = provider
+        self.providers = tuple(providers)
+        if self.providers:
+            offer = f"providers with one: {', '.join(self.providers)} (-p NAME or LLM_PROVIDER)"
+        else:
+            offer = ("no installed provider has one; " + " and ".join(_BATCH_PACKAGES)
+                     + f" do (pip install {_BATCH_PACKAGES[0]})")
+        super().__init__(f"provider {provider!r} has no batch API; {offer}, or run the job "
+                         "without --batch-api", env_var="LLM_PROVIDER")
 
 
 class PluginConflictError(ConfigurationError):

@@ -40,14 +40,21 @@ from aexy.contract.analysis import (
     attach_provenance,
 )
 from aexy.contract.cache import CacheBackend
-from aexy.contract.completion import CompletionRequest, Message, Usage
+from aexy.contract.completion import (
+    Completion,
+    CompletionRequest,
+    FinishReason,
+    Message,
+    Usage,
+)
 from aexy.contract.cost import Cost, PriceRef
-from aexy.contract.prompts import Prompt
+from aexy.contract.prompts import Prompt, PromptTemplate
 from aexy.contract.provider import BaseLLMProvider
 from aexy.contract.ratelimit import RateLimiter
 from aexy.contract.tokens import TokenCount, estimate_request
 from aexy.cost import Charge, CostTally, total_cost
 from aexy.errors import (
+    BatchUnsupportedError,
     ClosedError,
     ConfigurationError,
     InvalidOutputError,
@@ -98,6 +105,8 @@ class _Produced:
     dry_run: bool = False
     #: Claims dropped by grounding because their evidence is not in the content.
     ungrounded: int = 0
+    #: The provider's batch that gave the answer (:mod:`aexy.batching`).
+    batch_id: str | None = None
 
 
 class _Record:
@@ -105,9 +114,9 @@ class _Record:
     (``result.provenance``, or the log line when INFO is on): most callers never look, and
     pricing is the dearest part."""
 
-    __slots__ = ("cache_tier", "dry_run", "fallback", "joined", "latency_ms", "method", "model",
-                 "prompt_version", "provider", "repaired", "saved", "saved_ref", "spec_name",
-                 "spec_version", "state", "ungrounded")
+    __slots__ = ("batch_id", "cache_tier", "dry_run", "fallback", "joined", "latency_ms",
+                 "method", "model", "prompt_version", "provider", "repaired", "saved",
+                 "saved_ref", "spec_name", "spec_version", "state", "ungrounded")
 
     def __init__(self, produced: _Produced, spec_name: str, spec_version: str,
                  prompt_version: str, latency_ms: float, joined: bool) -> None:
@@ -116,7 +125,7 @@ class _Record:
         self.cache_tier, self.repaired = produced.cache_tier, produced.repaired
         self.fallback, self.method = produced.fallback, produced.method
         self.saved, self.saved_ref = produced.saved, produced.saved_ref
-        self.dry_run = produced.dry_run
+        self.dry_run, self.batch_id = produced.dry_run, produced.batch_id
         self.ungrounded = produced.ungrounded
         self.spec_name, self.spec_version, self.prompt_version = (spec_name, spec_version,
                                                                   prompt_version)
@@ -146,9 +155,21 @@ class _Record:
             "failures": tuple(f"{a.provider}/{a.model}: {a.code}" for a in st.failures),
             "rate_limit_wait_ms": 0.0 if joined else st.rate_wait * 1000,
             "method": self.method, "tokens_estimated": not joined and st.tokens_estimated,
-            "cost": self.cost(), "dry_run": self.dry_run,
+            "cost": self.cost(), "dry_run": self.dry_run, "batch_id": self.batch_id,
             "ungrounded_dropped": self.ungrounded,
         }
+
+
+@dataclass(slots=True)
+class _Admitted:
+    """One request through steps 1-4: validated, its template found, its key made."""
+
+    spec: AnalysisSpec
+    request: AnalysisRequest
+    source: str
+    template: PromptTemplate
+    cached: bool
+    key: str
 
 
 @dataclass(slots=True)
@@ -344,33 +365,20 @@ class LLMGateway:
             ``.attempts`` lists every failure and skip in order.
         :raises GatewayClosedError: the gateway was closed.
         """
-        if self._closed:
-            raise GatewayClosedError("this LLMGateway")
         started = self.clock()
-        # 1-2 validate the input against its type's spec: nothing is sent for bad input.
-        spec = self.spec_for(analysis_type)
-        request = AnalysisRequest.create(spec.name, content, context,
-                                         max_content_chars=self.settings.max_content_chars,
-                                         max_prompt_chars=self.settings.max_prompt_chars)
-        # 3 the prompt's template: its version goes into the key; rendering waits for a miss.
-        source, template = find_template(self._prompt_sources, spec, self.settings)
-        self._recorder.request()
-        # 4-5 the key and the cache, under the primary provider's key.
-        cached = use_cache and self._cache is not None
-        key = self._key(spec, template.version, request, self.provider) if cached else ""
-        if self._plan is not None:
-            self._plan.analyses += 1
+        # 1-4 the input validated, its template found and its key made.
+        admitted = self._admit(analysis_type, content, context, use_cache)
+        spec, cached, key = admitted.spec, admitted.cached, admitted.key
+        # 5 the cache, under the primary provider's key (read here, not through _lookup: a
+        # hit is the hot path, and a coroutine less is measurable).
         if cached:
             hit = await self._read(key, spec, self._chain[0])
             if hit is not None:
                 if self._plan is not None:
                     self._plan.cached[hit.cache_tier or ""] += 1
-                return self._finish(hit, spec, template.version, started, joined=False)
-        prompt = template.render(request.content, request.context, source=source)
-        check_prompt_size(prompt, self.settings.max_prompt_chars)
-        call = _Call(spec, request, prompt, Deadline(
-            self.clock, timeout if timeout is not None else self.settings.deadline_seconds),
-            cached, key)
+                return self._finish(hit, spec, admitted.template.version, started, joined=False)
+        call = self._render(admitted, timeout)
+        prompt = call.prompt
         # 6 single-flight: identical cached calls in flight share one answer. An uncached call
         # asked for an answer of its own, so it never joins another.
         if not (cached and self.settings.coalesce):
@@ -386,6 +394,45 @@ class LLMGateway:
                 self._plan.repeats += 1
         return self._finish(produced, spec, prompt.version, started, joined=joined)
 
+    def _admit(self, analysis_type: AnalysisType | str, content: str,
+               context: Mapping[str, Any] | None, use_cache: bool, *,
+               keyed: bool = False) -> _Admitted:
+        """Steps 1-4: the input validated against its type's spec (nothing is sent for bad
+        input), the prompt's template (its version goes into the key; rendering waits for a
+        miss), and the key under the primary provider (``keyed``: also for an uncached call,
+        which a batch job names its requests by)."""
+        if self._closed:
+            raise GatewayClosedError("this LLMGateway")
+        spec = self.spec_for(analysis_type)
+        request = AnalysisRequest.create(spec.name, content, context,
+                                         max_content_chars=self.settings.max_content_chars,
+                                         max_prompt_chars=self.settings.max_prompt_chars)
+        source, template = find_template(self._prompt_sources, spec, self.settings)
+        self._recorder.request()
+        cached = use_cache and self._cache is not None
+        key = (self._key(spec, template.version, request, self.provider) if cached or keyed
+               else "")
+        if self._plan is not None:
+            self._plan.analyses += 1
+        return _Admitted(spec, request, source, template, cached, key)
+
+    async def _lookup(self, admitted: _Admitted) -> _Produced | None:
+        """Step 5: the primary provider's cached answer, if the cache holds one."""
+        hit = await self._read(admitted.key, admitted.spec, self._chain[0])
+        if hit is not None and self._plan is not None:
+            self._plan.cached[hit.cache_tier or ""] += 1
+        return hit
+
+    def _render(self, admitted: _Admitted, timeout: float | None = None) -> _Call:
+        """A miss: the prompt rendered (within its size limit) and the call's deadline set."""
+        request = admitted.request
+        prompt = admitted.template.render(request.content, request.context,
+                                          source=admitted.source)
+        check_prompt_size(prompt, self.settings.max_prompt_chars)
+        return _Call(admitted.spec, request, prompt, Deadline(
+            self.clock, timeout if timeout is not None else self.settings.deadline_seconds),
+            admitted.cached, admitted.key)
+
     async def _produce(self, call: _Call) -> _Produced:
         """Steps 7-9: the chain's first answer, post-processed and stored (a fallback's answer
         found in the cache was both already)."""
@@ -393,17 +440,21 @@ class LLMGateway:
             return await self._plan_call(call)
         produced = await self._walk_chain(call)
         if produced.cache_tier is None:
-            # 8 ground: claims whose evidence is not in the content are dropped; then
-            # post-process. 9 store under the key of the provider that answered, so a
-            # fallback's answer is served when the chain reaches that fallback again.
-            path = call.request.context.get("file_path")
-            produced.result, produced.ungrounded = ground(
-                produced.result, call.request.content, path if isinstance(path, str) else None)
-            if self._postprocessors:
-                produced.result = self._postprocess(call, produced.result)
-            if call.cached:
-                await self._write(call, produced)
+            await self._keep(call, produced)
         return produced
+
+    async def _keep(self, call: _Call, produced: _Produced) -> None:
+        """Steps 8-9 for a fresh answer (live or from a batch). 8 ground: claims whose evidence
+        is not in the content are dropped; then post-process. 9 store under the key of the
+        provider that answered, so a fallback's answer is served when the chain reaches that
+        fallback again."""
+        path = call.request.context.get("file_path")
+        produced.result, produced.ungrounded = ground(
+            produced.result, call.request.content, path if isinstance(path, str) else None)
+        if self._postprocessors:
+            produced.result = self._postprocess(call, produced.result)
+        if call.cached:
+            await self._write(call, produced)
 
     async def _walk_chain(self, call: _Call) -> _Produced:
         """Step 7: each provider in turn (skipping those whose circuit is open or that are
@@ -458,10 +509,18 @@ class LLMGateway:
         """Step 7 for one provider: call, parse and validate; on invalid output ask the same
         model once to repair it. Returns the result, the model that answered, and whether a
         repair was needed."""
-        spec = call.spec
         request = _completion_request(call)
-        messages = request.messages
         first = await guard.complete(request, state)
+        return await self._validated(guard, call, state, request, first)
+
+    async def _validated(self, guard: GuardedProvider, call: _Call, state: CallState,
+                         request: CompletionRequest, first: Completion
+                         ) -> tuple[AnalysisResult, str, bool]:
+        """Parse and validate ``first``, the answer to ``request``; when it is invalid, ask the
+        same model once (a live call) to repair it. A live answer and one from a batch go
+        through here alike."""
+        spec = call.spec
+        messages = request.messages
         try:
             return parse_result(first.text, spec.result_model), first.model, False
         except OutputParseError as exc:
@@ -543,9 +602,50 @@ class LLMGateway:
         await self._cache.set(key, call.spec, produced.result, produced.provider,
                               produced.model, self.ttl_for(call.spec), usage)
 
+    # -- whole jobs through the primary's batch API (aexy.batching drives these) --------------
+    def _batch_provider(self) -> GuardedProvider:
+        """The primary, which a batch job sends through; :class:`BatchUnsupportedError` (naming
+        the installed providers that have a batch API) when it has none."""
+        guard = self._chain[0]
+        if not guard.provider.supports_batch:
+            specs = self.plugins.providers().items.values()
+            raise BatchUnsupportedError(guard.provider.name, sorted(
+                spec.name for spec in specs if spec.provider_class.supports_batch))
+        return guard
+
+    async def _from_batch(self, call: _Call, answer: Completion, billed: Charge,
+                          batch_id: str) -> _Produced:
+        """Steps 7-9 for the primary's answer from its batch results, ``billed`` at the batch
+        rate: checked, parsed and validated (a repair is a live call, under a deadline that
+        starts now), post-processed and stored, exactly like a live answer."""
+        guard = self._chain[0]
+        provider = guard.provider
+        call.deadline = Deadline(self.clock, self.settings.deadline_seconds)
+        state = CallState(call.deadline)
+        guard.record_batch_answer(answer, billed, state)
+        if answer.finish_reason is not FinishReason.STOP:
+            guard.check_finish(answer, state)
+        try:
+            result, model, repaired = await self._validated(guard, call, state,
+                                                            _completion_request(call), answer)
+        except ProviderSkipped as skip:  # the repair's circuit is open
+            raise LLMUnavailableError(f"the repair of {call.spec.name}'s batch answer could "
+                                      "not be sent", state.failures) from skip.__cause__
+        produced = _Produced(result, provider.name, model, state, False, repaired=repaired,
+                             method=provider.method, by=provider, batch_id=batch_id)
+        await self._keep(call, produced)
+        return produced
+
+    def _batch_entry_failed(self, error: LLMError) -> None:
+        """A request the batch did not answer (errored, canceled, expired), counted."""
+        self._recorder.answer_refused(error.provider or self.provider.name, error.code.value)
+
     # -- a dry run: steps 7-9 planned, nothing sent -------------------------------------------
-    async def _plan_call(self, call: _Call) -> _Produced:
-        """Count and price the call the primary would get, and answer with a stand-in."""
+    async def _plan_call(self, call: _Call, *, batch: bool = False,
+                         paid: bool = False) -> _Produced:
+        """Count and price the call the primary would get (through its batch API with
+        ``batch``), and answer with a stand-in; ``paid``: a batch already submitted holds the
+        request, so only the stand-in is made."""
         plan = self._plan
         assert plan is not None
         if call.cached and call.key in self._stood_in:  # the real run answers it from the cache
@@ -555,9 +655,13 @@ class LLMGateway:
         guard = self._chain[0]
         provider = guard.provider
         request = _completion_request(call)
-        plan.calls.append(PlannedCall(
-            call.spec.name, provider.name, request.model or provider.model, guard.price_ref,
-            await self._count_tokens(provider, request), provider.max_output_tokens(request)))
+        if paid:
+            plan.in_batches += 1
+        else:
+            plan.calls.append(PlannedCall(
+                call.spec.name, provider.name, request.model or provider.model,
+                guard.price_ref, await self._count_tokens(provider, request),
+                provider.max_output_tokens(request), batch=batch))
         stand_in = self._stand_in_provider()
         try:
             answer = await stand_in.complete(request)

@@ -42,6 +42,8 @@ class PlannedCall:
     ref: PriceRef | None
     tokens: TokenCount
     max_output_tokens: int
+    #: Sent through the provider's batch API: priced at its batch rates.
+    batch: bool = False
 
     @property
     def label(self) -> str:
@@ -50,9 +52,10 @@ class PlannedCall:
     def cost_range(self) -> tuple[Cost, Cost]:
         """At least the input at its plain rate with no output; at most the worst case (the
         input at the dearer of the plain and cache-write rates, and the whole output cap)."""
-        low = price(self.provider, self.model, Usage(self.tokens.tokens, 0), ref=self.ref)
+        low = price(self.provider, self.model, Usage(self.tokens.tokens, 0), ref=self.ref,
+                    batch=self.batch)
         high = worst_case(self.provider, self.model, self.tokens.tokens, self.max_output_tokens,
-                          ref=self.ref)
+                          ref=self.ref, batch=self.batch)
         return low, high
 
 
@@ -74,6 +77,9 @@ class JobPlan:
         #: Analyses the offline heuristics could not stand in for: what depends on them is not
         #: in the plan.
         self.stand_ins_refused = 0
+        #: Analyses a batch that an earlier run submitted holds: the real run reads their
+        #: results, paying nothing more (``--batch-api``).
+        self.in_batches = 0
 
     def cost_range(self) -> tuple[Decimal, Decimal, int, Counter[str]]:
         """The job's cost at least and at most (over the priced and local calls), how many
@@ -113,6 +119,8 @@ class JobPlan:
             "local_calls": local,
             "unpriced_calls": dict(unpriced),
             "stand_ins_refused": self.stand_ins_refused,
+            "batch_calls": sum(c.batch for c in self.calls),
+            "in_batches": self.in_batches,
         }
 
     def rows(self) -> list[tuple[str, str]]:
@@ -123,12 +131,18 @@ class JobPlan:
         rows = [("analyses", str(s["analyses"])),
                 ("in the cache", f"{s['cached']}" + (f" ({tiers})" if tiers else "")),
                 ("to send", f"{s['to_send']}" + (f" ({models})" if models else ""))]
+        if s["in_batches"]:
+            rows.append(("in earlier batches", f"{s['in_batches']} (submitted by an earlier "
+                         "run: their results are read, not paid again)"))
         if s["repeats"]:
             rows.append(("repeated", f"{s['repeats']} (answered by the first of each)"))
         if self.calls:
             rows.append(("input tokens", _tokens(s, len(self.calls))))
             rows.append(("output tokens", f"up to {s['max_output_tokens']:,} (the output caps)"))
-            rows.append(("cost", _cost(*self.cost_range())))
+            batch = s["batch_calls"]
+            rates = ("" if not batch else " at batch rates" if batch == len(self.calls)
+                     else f" ({batch} calls at batch rates)")
+            rows.append(("cost", _cost(*self.cost_range()) + rates))
         if s["stand_ins_refused"]:
             rows.append(("not planned", f"what depends on {s['stand_ins_refused']} "
                          "analyses the offline heuristics could not stand in for"))

@@ -52,6 +52,13 @@ if TYPE_CHECKING:
     from aexy.contract.cost import PriceRef as PriceRef
     from aexy.contract.tokens import TokenCount as TokenCount
     from aexy.contract.tokens import estimate_request as estimate_request
+    from aexy.contract.batch import BatchRequest as BatchRequest
+    from aexy.contract.batch import BatchStatus as BatchStatus
+    from aexy.contract.batch import BatchCounts as BatchCounts
+    from aexy.contract.batch import BatchEntry as BatchEntry
+    from aexy.contract.batch import BatchLimits as BatchLimits
+    from aexy.contract.batch import BatchState as BatchState
+    from aexy.contract.batch import EntryOutcome as EntryOutcome
 
     # Cache backends
     from aexy.contract.cache import CacheBackend as CacheBackend

@@ -176,6 +176,24 @@ class AexySettings(BaseSettings):
         None, validation_alias=_alias("AEXY_BUDGET_LEDGER", "budget_ledger")
     )
 
+    # -- batch APIs (docs/batch.md) -------------------------------------------------------------
+    #: ``AEXY_BATCH_POLL_SECONDS``: seconds between the first polls of a provider's batch; the
+    #: wait grows by half each poll up to ``AEXY_BATCH_POLL_MAX_SECONDS``.
+    batch_poll_seconds: float = Field(
+        5.0, gt=0, validation_alias=_alias("AEXY_BATCH_POLL_SECONDS", "batch_poll_seconds")
+    )
+    #: ``AEXY_BATCH_POLL_MAX_SECONDS``: the longest wait between two polls.
+    batch_poll_max_seconds: float = Field(
+        120.0, gt=0,
+        validation_alias=_alias("AEXY_BATCH_POLL_MAX_SECONDS", "batch_poll_max_seconds"),
+    )
+    #: ``AEXY_BATCH_STORE``: the file that records the batches jobs submitted, so that a rerun
+    #: resumes them; unset: ``batches.sqlite3`` in the platform's user data directory
+    #: (``~/.local/share/aexy`` on Linux).
+    batch_store: str | None = Field(
+        None, validation_alias=_alias("AEXY_BATCH_STORE", "batch_store")
+    )
+
     @model_validator(mode="after")
     def _default_prompt_limit(self) -> Self:
         # Derived rather than fixed, so raising the content limit alone keeps working.

@@ -173,17 +173,7 @@ class SqliteCache:
         import sqlite3  # here, not on import: registering the backend stays cheap
         for attempt in (1, 2):
             try:
-                db = self._open()
-                if not write:
-                    result = op(db)
-                else:
-                    db.execute("BEGIN IMMEDIATE")
-                    try:
-                        result = op(db)
-                    except BaseException:
-                        db.rollback()
-                        raise
-                    db.commit()
+                result = run_op(self._open(), op, write)
             except (sqlite3.Error, OSError, _Unusable) as exc:
                 if attempt == 1 and self._damaged(exc):
                     self._move_aside(exc)
@@ -433,6 +423,21 @@ class SqliteCache:
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(executor, self._close_db)
             executor.shutdown(wait=False)
+
+
+def run_op(db: sqlite3.Connection, op: Callable[[sqlite3.Connection], T], write: bool) -> T:
+    """``op(db)``; a write in one ``BEGIN IMMEDIATE`` transaction (rolled back if it fails),
+    so that processes sharing the file never see half of it."""
+    if not write:
+        return op(db)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = op(db)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+    return result
 
 
 def _describe(exc: BaseException) -> str:

@@ -55,6 +55,8 @@ class GatewayStats:
         self.coalesced = 0
         # Every physical call is counted in provider_calls, failed or not.
         self.provider_calls: Counter[str] = Counter()
+        #: Of those, answers read from a provider's batch results.
+        self.batch_answers: Counter[str] = Counter()
         self.provider_failures: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.tokens: Counter[str] = Counter()
@@ -76,12 +78,12 @@ class GatewayStats:
         self._tally = CostTally()
 
     def charge(self, provider: str, model: str, ref: PriceRef | None, usage: Usage, at: float,
-               saved: bool = False) -> None:
+               saved: bool = False, batch: bool = False) -> None:
         ref_id = id(ref)
         if ref_id not in self._refs:
             self._refs[ref_id] = ref  # kept alive, so its id is never another's
         key = (provider, model, ref_id, usage.input_tokens, usage.output_tokens,
-               usage.cache_read_tokens, usage.cache_write_tokens, int(at) // 60, saved)
+               usage.cache_read_tokens, usage.cache_write_tokens, int(at) // 60, saved, batch)
         pending = self._pending
         pending[key] = pending.get(key, 0) + 1
         if len(pending) >= _PENDING_CHARGES:
@@ -91,9 +93,9 @@ class GatewayStats:
         """The running cost totals, every charge so far priced."""
         pending, self._pending = self._pending, {}
         for key, times in pending.items():
-            provider, model, ref_id, n_in, n_out, n_read, n_write, minute, saved = key
+            provider, model, ref_id, n_in, n_out, n_read, n_write, minute, saved, batch = key
             cost = Charge(provider, model, Usage(n_in, n_out, n_read, n_write),
-                          self._refs[ref_id], minute * 60.0).cost()
+                          self._refs[ref_id], minute * 60.0, batch).cost()
             self._tally.add(cost.as_saved() if saved else cost, label=f"{provider}/{model}",
                             times=times)
         return self._tally
@@ -119,6 +121,7 @@ class GatewayStats:
             },
             "coalesced": self.coalesced,
             "provider_calls": dict(self.provider_calls),
+            "batch_answers": dict(self.batch_answers),
             "provider_failures": dict(self.provider_failures),
             "retries": dict(self.retries),
             "fallbacks": self.fallbacks,
@@ -272,7 +275,8 @@ class Recorder:
         usage = completion.usage
         s = self.stats
         if charge is not None:
-            s.charge(charge.provider, charge.model, charge.ref, charge.usage, charge.at)
+            s.charge(charge.provider, charge.model, charge.ref, charge.usage, charge.at,
+                     batch=charge.batch)
         s.provider_calls[provider] += 1
         s.latency[provider].append(seconds)
         s.tokens[f"{provider}.input"] += usage.input_tokens
@@ -297,6 +301,25 @@ class Recorder:
                 if span is not None:
                     _cost_attributes(span, cost)
                 self._record_cost(cost, attrs)
+
+    def batch_answer(self, provider: str, completion: Completion, charge: Charge) -> None:
+        """An answer read from a provider's batch results: billed (at the batch rate) like a
+        call, with its tokens; no latency, which is the batch's, not the request's."""
+        usage = completion.usage
+        s = self.stats
+        s.charge(charge.provider, charge.model, charge.ref, charge.usage, charge.at,
+                 batch=charge.batch)
+        s.provider_calls[provider] += 1
+        s.batch_answers[provider] += 1
+        s.tokens[f"{provider}.input"] += usage.input_tokens
+        s.tokens[f"{provider}.output"] += usage.output_tokens
+        if self.otel.active():
+            attrs = {**_call_attrs(provider, completion.model), "aexy.batch": "true"}
+            self.otel.token_usage.record(usage.input_tokens,
+                                         {**attrs, "gen_ai.token.type": "input"})
+            self.otel.token_usage.record(usage.output_tokens,
+                                         {**attrs, "gen_ai.token.type": "output"})
+            self._record_cost(charge.cost(), _call_attrs(provider, completion.model))
 
     def saved(self, charges: Iterable[Charge]) -> None:
         """What a cache hit or a coalesced call would have cost: saved, not paid."""

@@ -20,9 +20,10 @@ from aexy.errors import (
 )
 
 if TYPE_CHECKING:
+    from aexy.batching import BatchItem
     from aexy.gateway import LLMGateway
 
-__all__ = ["Cost", "Failure", "Outcome", "outcome_type", "run_analysis"]
+__all__ = ["Cost", "Failure", "Outcome", "outcome_of", "outcome_type", "run_analysis"]
 
 R = TypeVar("R", bound=AnalysisResult)
 
@@ -173,15 +174,29 @@ async def run_analysis(gateway: LLMGateway, result_model: type[R], analysis_type
         try:
             result = await gateway.analyze(analysis_type, content, context, use_cache=use_cache)
         except _PER_ANALYSIS as exc:
-            outcome: Outcome[R] = outcome_type(result_model)(
-                analysis_type=analysis_type, failure=Failure.of(exc))
-            cost.add(outcome)
-            return outcome
-    if not isinstance(result, result_model):
-        raise ConfigurationError(f"{analysis_type} gave {type(result).__name__}, not "
+            return outcome_of(result_model, analysis_type, exc, cost)
+    return outcome_of(result_model, analysis_type, result, cost)
+
+
+def outcome_of(result_model: type[R], analysis_type: str,
+               answer: AnalysisResult | BaseException | BatchItem, cost: Cost) -> Outcome[R]:
+    """The outcome of one analysis's answer, a result or the error of this analysis (or a
+    :class:`~aexy.batching.BatchItem` holding either), counted in ``cost``. An error that
+    concerns every analysis is raised."""
+    if not isinstance(answer, AnalysisResult | BaseException):  # a BatchItem
+        answer = answer.error if answer.error is not None else answer.unwrap()
+    if isinstance(answer, BaseException):
+        if not isinstance(answer, _PER_ANALYSIS):
+            raise answer
+        outcome: Outcome[R] = outcome_type(result_model)(
+            analysis_type=analysis_type, failure=Failure.of(answer))
+        cost.add(outcome)
+        return outcome
+    if not isinstance(answer, result_model):
+        raise ConfigurationError(f"{analysis_type} gave {type(answer).__name__}, not "
                         f"{result_model.__name__}: a plugin re-registered the type with "
                         "another result model; the analyzers need the built-in one")
     outcome = outcome_type(result_model)(
-        analysis_type=analysis_type, result=result, provenance=result.provenance)
+        analysis_type=analysis_type, result=answer, provenance=answer.provenance)
     cost.add(outcome)
     return outcome

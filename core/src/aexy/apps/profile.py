@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -35,7 +35,7 @@ from aexy.apps.git import (
     Period,
     read_history,
 )
-from aexy.apps.outcome import Cost, Failure, Outcome, run_analysis
+from aexy.apps.outcome import Cost, Failure, Outcome, outcome_of, run_analysis
 from aexy.apps.population import (
     Population,
     PopulationRules,
@@ -50,6 +50,7 @@ from aexy.catalogue.developer import DeveloperProfile
 from aexy.errors import InvalidInputError
 
 if TYPE_CHECKING:
+    from aexy.batching import BatchItem, BatchJob
     from aexy.gateway import LLMGateway
 
 __all__ = ["ProfileAnalyzer", "ProfileReport", "ReportSink", "SampleEvidence", "SkippedFile",
@@ -258,13 +259,17 @@ class ProfileAnalyzer:
     :param level_bands: the offline provider's exposure levels, level -> (lines changed,
         quarters with changes), on top of its defaults (the ``level_bands`` context of
         ``developer_profile``).
+    :param batch: send the analyses through this job's provider batch API
+        (:class:`~aexy.batching.BatchJob`): the samples' analyses of every author as one
+        batch, then every ``developer_profile`` (which needs their findings) as the next.
     """
 
     def __init__(self, gateway: LLMGateway, *, max_samples: int = 8,
                  max_sample_chars: int = 12_000, max_file_bytes: int = 1_000_000,
                  concurrency: int = 4, code_quality: bool = False,
                  use_cache: bool = True, series: bool = False,
-                 level_bands: Mapping[str, tuple[int, int]] | None = None) -> None:
+                 level_bands: Mapping[str, tuple[int, int]] | None = None,
+                 batch: BatchJob | None = None) -> None:
         if max_samples < 0 or max_sample_chars < 1 or max_file_bytes < 1 or concurrency < 1:
             raise InvalidInputError("max_samples must be 0 or more, and max_sample_chars, "
                                     "max_file_bytes and concurrency 1 or more")
@@ -278,6 +283,7 @@ class ProfileAnalyzer:
         self.series = series
         self.level_bands = ({k: list(v) for k, v in level_bands.items()} if level_bands
                             else None)
+        self.batch = batch
 
     async def analyze_author(
         self, repo: str | os.PathLike[str], author: str, *, since: date | None = None,
@@ -378,8 +384,76 @@ class ProfileAnalyzer:
                     on_report(report, False)
                 return report
 
+            if self.batch is not None:
+                return await self._run_batched(repo, blobs, history, chosen, totals,
+                                               identities, progress, sink, on_report)
             reports = list(await asyncio.gather(*(one(a) for a in chosen)))
         return reports, reused
+
+    async def _run_batched(self, repo: str | os.PathLike[str], blobs: BlobReader,
+                           history: GitHistory, chosen: Sequence[AuthorHistory],
+                           totals: Mapping[str, float], identities: str, progress: Progress,
+                           sink: ReportSink | None,
+                           on_report: Callable[[ProfileReport, bool], None] | None,
+                           ) -> tuple[list[ProfileReport], list[str]]:
+        """:meth:`_run` through a batch job: every author's sample analyses as one batch,
+        then every ``developer_profile`` as the next (only what the cache lacks is sent)."""
+        job = self.batch
+        assert job is not None
+        reports: dict[str, ProfileReport] = {}
+        reused: list[str] = []
+        drafts: list[_Draft] = []
+        for author in chosen:
+            inputs = self._inputs(history, author, identities)
+            stored = sink.load(author.email, inputs) if sink is not None else None
+            if stored is not None:
+                progress.planned(1)
+                progress.advanced(f"{author.email}: unchanged, reused")
+                reused.append(author.email)
+                reports[author.email] = stored
+                if on_report is not None:
+                    on_report(stored, True)
+                continue
+            samples, skipped = await self._samples(blobs, author)
+            progress.planned(len(samples) * (2 if self.code_quality else 1) + 1)
+            kinds: tuple[type[SkillExtraction | CodeQuality], ...] = (
+                (SkillExtraction, CodeQuality) if self.code_quality else (SkillExtraction,))
+            drafts.append(_Draft(author, inputs, samples, skipped, [
+                {model: _add(job, _KIND[model], s.text, {"file_path": s.path},
+                             self.use_cache) for model in kinds} for s in samples]))
+        await job.run()
+        for draft in drafts:
+            evidence = []
+            for sample, pending in zip(draft.samples, draft.pending, strict=True):
+                found = outcome_of(SkillExtraction, "skill_extraction",
+                                   pending[SkillExtraction], draft.cost)
+                progress.advanced(f"{draft.author.email}: skill_extraction {sample.path}")
+                quality = None
+                if CodeQuality in pending:
+                    quality = outcome_of(CodeQuality, "code_quality", pending[CodeQuality],
+                                         draft.cost)
+                    progress.advanced(f"{draft.author.email}: code_quality {sample.path}")
+                evidence.append(_evidence(sample, found, quality))
+            draft.evidence = evidence
+            draft.activity = self._activity(draft.author, evidence, totals)
+            draft.profile = _add(job, "developer_profile", *self._profile_input(
+                history, draft.author, draft.activity), self.use_cache)
+        await job.run()
+        for draft in drafts:
+            assert draft.activity is not None
+            assert draft.profile is not None
+            profile = outcome_of(DeveloperProfile, "developer_profile", draft.profile,
+                                 draft.cost)
+            progress.advanced(f"{draft.author.email}: developer_profile")
+            report = self._assemble(repo, history, draft.author, profile, draft.evidence,
+                                    draft.skipped, draft.activity, draft.cost, totals,
+                                    draft.inputs)
+            reports[draft.author.email] = report
+            if sink is not None:
+                sink.save(report)
+            if on_report is not None:
+                on_report(report, False)
+        return [reports[a.email] for a in chosen], reused
 
     def _inputs(self, history: GitHistory, author: AuthorHistory, identities: str) -> str:
         """A digest of everything a report is made from: the revision and window read, who
@@ -402,11 +476,7 @@ class ProfileAnalyzer:
                       history: GitHistory, author: AuthorHistory, totals: Mapping[str, float],
                       limit: asyncio.Semaphore, progress: Progress,
                       inputs: str | None = None) -> ProfileReport:
-        assert history.start is not None
-        assert history.end is not None
-        samples, skipped = await asyncio.to_thread(
-            select_samples, blobs, author, max_samples=self.max_samples,
-            max_chars=self.max_sample_chars, max_file_bytes=self.max_file_bytes)
+        samples, skipped = await self._samples(blobs, author)
         per_sample = 2 if self.code_quality else 1
         progress.planned(len(samples) * per_sample + 1)
         cost = Cost()
@@ -426,34 +496,91 @@ class ProfileAnalyzer:
                                                       one(CodeQuality, sample))
             else:
                 found = await one(SkillExtraction, sample)
-            outcomes: list[Outcome[Any]] = [found] + ([quality] if quality else [])
-            return SampleEvidence(
-                path=sample.path, commit=sample.commit, language=sample.language,
-                lines_changed=sample.lines, chars=len(sample.text), truncated=sample.truncated,
-                skills=found.result.skills if found.result else [],
-                skill_extraction=found.result,
-                code_quality=quality.result if quality else None,
-                failures={o.analysis_type: o.failure for o in outcomes if o.failure})
+            return _evidence(sample, found, quality)
 
         evidence = list(await asyncio.gather(*(analyse(s) for s in samples)))
+        activity = self._activity(author, evidence, totals)
+        content, context = self._profile_input(history, author, activity)
+        profile = await run_analysis(self.gateway, DeveloperProfile, "developer_profile",
+                                     content, context, limit=limit, use_cache=self.use_cache,
+                                     cost=cost)
+        progress.advanced(f"{author.email}: developer_profile")
+        return self._assemble(repo, history, author, profile, evidence, skipped, activity,
+                              cost, totals, inputs)
+
+    async def _samples(self, blobs: BlobReader, author: AuthorHistory
+                       ) -> tuple[list[_Sample], list[SkippedFile]]:
+        return await asyncio.to_thread(
+            select_samples, blobs, author, max_samples=self.max_samples,
+            max_chars=self.max_sample_chars, max_file_bytes=self.max_file_bytes)
+
+    def _activity(self, author: AuthorHistory, evidence: Sequence[SampleEvidence],
+                  totals: Mapping[str, float]) -> DeveloperActivity:
+        """The activity ``developer_profile`` reads: the samples' findings and code areas."""
         areas = author.code_areas(totals, limit=MAX_AREAS)
-        activity = author.activity.model_copy(update={
+        return author.activity.model_copy(update={
             "code_evidence": [e for e in (s.evidence() for s in evidence) if e is not None],
             "code_areas": areas[:ACTIVITY_AREAS]})
-        profile = await run_analysis(
-            self.gateway, DeveloperProfile, "developer_profile",
-            activity.model_dump_json(exclude_none=True, exclude_defaults=True),
-            {"developer_id": author.email, "period": f"{history.start}..{history.end}",
-             **({"level_bands": self.level_bands} if self.level_bands else {})},
-            limit=limit, use_cache=self.use_cache, cost=cost)
-        progress.advanced(f"{author.email}: developer_profile")
+
+    def _profile_input(self, history: GitHistory, author: AuthorHistory,
+                       activity: DeveloperActivity) -> tuple[str, dict[str, Any]]:
+        """``developer_profile``'s content and context."""
+        return (activity.model_dump_json(exclude_none=True, exclude_defaults=True),
+                {"developer_id": author.email, "period": f"{history.start}..{history.end}",
+                 **({"level_bands": self.level_bands} if self.level_bands else {})})
+
+    def _assemble(self, repo: str | os.PathLike[str], history: GitHistory,
+                  author: AuthorHistory, profile: Outcome[DeveloperProfile],
+                  evidence: list[SampleEvidence], skipped: list[SkippedFile],
+                  activity: DeveloperActivity, cost: Cost, totals: Mapping[str, float],
+                  inputs: str | None) -> ProfileReport:
+        assert history.start is not None
+        assert history.end is not None
         return ProfileReport(
             repository=str(repo), developer_id=author.email, name=author.name,
             emails=list(author.emails), window_start=history.start, window_end=history.end,
             figures=author.figures, profile=profile, samples=evidence,
-            skipped_files=skipped, activity=activity, cost=cost, areas=areas,
+            skipped_files=skipped, activity=activity, cost=cost,
+            areas=author.code_areas(totals, limit=MAX_AREAS),
             series=author.series() if self.series else None, revision=history.revision,
             inputs=inputs)
+
+
+def _evidence(sample: _Sample, found: Outcome[SkillExtraction],
+              quality: Outcome[CodeQuality] | None) -> SampleEvidence:
+    """One sample with what its analyses found (or why they found nothing)."""
+    outcomes: list[Outcome[Any]] = [found] + ([quality] if quality else [])
+    return SampleEvidence(
+        path=sample.path, commit=sample.commit, language=sample.language,
+        lines_changed=sample.lines, chars=len(sample.text), truncated=sample.truncated,
+        skills=found.result.skills if found.result else [],
+        skill_extraction=found.result,
+        code_quality=quality.result if quality else None,
+        failures={o.analysis_type: o.failure for o in outcomes if o.failure})
+
+
+def _add(job: BatchJob, analysis_type: str, content: str, context: Mapping[str, Any],
+         use_cache: bool) -> BatchItem | InvalidInputError:
+    """An analysis added to ``job``, or why its input was refused (nothing is sent for it)."""
+    try:
+        return job.add(analysis_type, content, context, use_cache=use_cache)
+    except InvalidInputError as exc:
+        return exc
+
+
+@dataclass(slots=True, eq=False)
+class _Draft:
+    """An author's report between the batches of :meth:`ProfileAnalyzer._run_batched`."""
+
+    author: AuthorHistory
+    inputs: str
+    samples: list[_Sample]
+    skipped: list[SkippedFile]
+    pending: list[dict[type[AnalysisResult], BatchItem | InvalidInputError]]
+    cost: Cost = field(default_factory=Cost)
+    evidence: list[SampleEvidence] = field(default_factory=list)
+    activity: DeveloperActivity | None = None
+    profile: BatchItem | InvalidInputError | None = None
 
 
 #: Code areas sent with the activity to developer_profile (the report keeps more).

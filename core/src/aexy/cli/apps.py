@@ -24,6 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from aexy.apps.text import printable
+from aexy.cli._batch_api import (
+    BatchOptions,
+    batch_api_options,
+    cancel,
+    job_name,
+    progress_text,
+)
 from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import check_encoding, get_console, read_text, run_async
 
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
         TeamPrediction,
         TeamReport,
     )
+    from aexy.batching import BatchProgress
 
 __all__ = ["APP_COMMANDS", "match", "predict", "profile"]
 
@@ -98,6 +106,7 @@ class _Bar:
 
     def __init__(self, progress: RichProgress, task: TaskID) -> None:
         self.progress, self.task, self.total = progress, task, 0
+        self._waiting_said = False
 
     def planned(self, steps: int) -> None:
         self.total += steps
@@ -105,6 +114,16 @@ class _Bar:
 
     def advanced(self, label: str) -> None:
         self.progress.update(self.task, advance=1, step=printable(label))
+
+    def batch(self, p: BatchProgress) -> None:
+        """Where a ``--batch-api`` job is; in a log, one line when it starts to wait."""
+        self.progress.update(self.task, step=progress_text(p))
+        console = self.progress.console
+        if (self.progress.disable and p.phase == "waiting" and p.processing
+                and not self._waiting_said):
+            self._waiting_said = True
+            console.print(f"{progress_text(p)}; waiting for the provider (an interrupted run "
+                          "resumes the batches)", style="dim", soft_wrap=True)
 
 
 def _with_progress(title: str, work: Callable[[_Bar], Coroutine[Any, Any, T]]) -> T:
@@ -416,6 +435,7 @@ def _status_of(population: Population, history: GitHistory, key: str) -> str:
               help="Print JSON: the team report with --all, else the profile report (a list "
                    "for several --author).")
 @job_options()
+@batch_api_options()
 def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datetime | None,
             until: datetime | None, period: str, aliases: tuple[str, ...], active_days: int,
             include_inactive: bool, include_bots: bool, bots: tuple[str, ...], samples: int,
@@ -429,10 +449,15 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
     developer_profile over the activity, the code areas and the samples' findings. --all
     profiles the active team and ends with a table of it.
 
+    With --batch-api, the analyses the cache does not hold go through the provider's batch
+    API at half the price: the samples' analyses of everyone as one batch, then every
+    developer_profile as the next; an interrupted run resumes them.
+
     \b
     Examples:
       aexy profile . --author alice@example.com
       aexy profile ~/src/shop --all -o profiles/ --report team.md
+      aexy profile ~/src/shop --all -p claude --batch-api -o profiles/
       aexy profile . -a bob@example.com --alias bob@old.example.org=bob@example.com --json
     """
     from aexy.apps import PopulationRules
@@ -449,6 +474,10 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
     written: list[str] = []
     seen: dict[str, Any] = {}
     job = Job(provider, model)
+    options = BatchOptions.current()
+    name = job_name("profile", str(Path(repo).resolve()), sorted(authors) or "all", since,
+                    until, period, sorted(alias_map.items()), provider, model, samples,
+                    sample_chars, quality)
 
     def on_report(report: ProfileReport, reused: bool) -> None:
         if not reused:
@@ -468,13 +497,19 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
         store = ReportStore(output_dir) if output_dir is not None and not job.dry_run else None
         try:
             async with job.gateway() as gateway:
+                batch = (options.job(gateway, name, lambda p: bar.batch(p))
+                         if options.batch_api else None)
+                if batch is not None and options.cancel:
+                    reading.cancel()
+                    await cancel(batch)
+                    return []
                 history = await reading
                 seen["history"] = history
                 seen["population"] = population_of(history, rules)
                 analyzer = ProfileAnalyzer(gateway, max_samples=samples,
                                            max_sample_chars=sample_chars,
                                            concurrency=concurrency, code_quality=quality,
-                                           use_cache=not no_cache, series=series)
+                                           use_cache=not no_cache, series=series, batch=batch)
                 if all_authors:
                     return await analyzer.analyze_team(repo, history=history, rules=rules,
                                                        progress=bar, sink=store,
@@ -496,7 +531,12 @@ def profile(repo: str, authors: tuple[str, ...], all_authors: bool, since: datet
         where = f" to {output_dir}/" if output_dir else ""
         hint = ("; run the same command again to go on from there" if output_dir else
                 "; with -o DIR, finished reports are kept and a rerun goes on from there")
+        if options.batch_api:
+            hint = ("; the submitted batches are recorded: the same command resumes them "
+                    "(nothing is paid twice), or cancels them with --cancel")
         raise _interrupted(f"{len(written)} reports finished{where}{hint}") from None
+    if options.cancel:
+        return
     if job.dry_run:
         job.print_plan(as_json)
         return

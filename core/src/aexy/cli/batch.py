@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from aexy.cli._batch_api import BatchOptions, batch_api_options, job_name, progress_text
 from aexy.cli._jobs import Job, job_options
 from aexy.cli._util import (
     check_encoding,
@@ -28,6 +29,9 @@ from aexy.cli._util import (
 if TYPE_CHECKING:
     from rich.progress import Task
     from rich.text import Text
+
+    from aexy.analysis import AnalysisResult
+    from aexy.batching import BatchItem, BatchProgress
 
 __all__ = ["BatchSummary", "FoundFiles", "batch", "collect_files", "find_files",
            "finished_paths", "run_batch"]
@@ -144,6 +148,9 @@ async def run_batch(
     on_done: Callable[[BatchSummary], None] = lambda s: None,
     clock: Callable[[], float] = time.monotonic,
     job: Job | None = None,
+    batch: BatchOptions | None = None,
+    batch_name: str = "batch",
+    on_batch: Callable[[BatchProgress], None] | None = None,
 ) -> BatchSummary:
     """Analyse ``files`` through one gateway, at most ``concurrency`` at a time.
 
@@ -153,10 +160,11 @@ async def run_batch(
     failure never stops the others.
 
     :param job: ``--max-cost`` and ``--dry-run`` (a dry run writes nothing).
+    :param batch: ``--batch-api`` (and ``--retry-live``, ``--cancel``): what the cache lacks
+        goes through the provider's batch API, as the job ``batch_name``; ``on_batch`` hears
+        how it goes.
     """
     import asyncio
-
-    from aexy.cli._errors import error_code, error_message
 
     spec = resolve_spec(host().analysis_types(), analysis_type)
     job = job if job is not None else Job(provider, model)
@@ -165,40 +173,80 @@ async def run_batch(
     summary = BatchSummary(total=len(files))
     started = clock()
     semaphore = asyncio.Semaphore(concurrency)
-    async with job.gateway() as gateway:
 
-        async def one(path: str) -> None:
-            async with semaphore:
+    def done(path: str, answer: AnalysisResult | BaseException | None) -> None:
+        _record(summary, write, path, answer)
+        summary.elapsed = clock() - started
+        on_done(summary)
+
+    async with job.gateway() as gateway:
+        if batch is not None and batch.batch_api:
+            batch_job = batch.job(gateway, batch_name, on_batch)
+            if batch.cancel:
+                from aexy.cli._batch_api import cancel
+
+                await cancel(batch_job)
+                return summary
+            items: list[tuple[str, BatchItem | BaseException]] = []
+            for path in files:
                 try:
                     content = await asyncio.to_thread(read_text, path, encoding)
-                    if not content.strip():  # __init__.py, py.typed: nothing to analyse
-                        summary.empty.append(path)
-                        summary.elapsed = clock() - started
-                        on_done(summary)
-                        return
-                    result = await gateway.analyze(
-                        spec.name, content, context={**(context or {}), "file_path": path},
-                        use_cache=use_cache)
+                    if not content.strip():
+                        done(path, None)
+                        continue
+                    items.append((path, batch_job.add(
+                        spec.name, content, {**(context or {}), "file_path": path},
+                        use_cache=use_cache)))
                 except Exception as exc:  # recorded per file; the batch goes on
-                    summary.failed += 1
-                    message = error_message(exc)
-                    summary.failures.append((path, error_code(exc), message))
-                    write({"path": path, "error": {"code": error_code(exc), "message": message}})
-                else:
-                    p = result.provenance
-                    summary.succeeded += 1
-                    summary.cache_hits += int(p.cache_hit)
-                    summary.input_tokens += p.input_tokens
-                    summary.output_tokens += p.output_tokens
-                    summary.tokens_estimated = summary.tokens_estimated or p.tokens_estimated
-                    write({"path": path, "result": result.model_dump(mode="json"),
-                           "provenance": p.model_dump(mode="json")})
-                summary.elapsed = clock() - started
-                on_done(summary)
+                    items.append((path, exc))
+            await batch_job.run()
+            for path, item in items:
+                done(path, item if isinstance(item, BaseException) else
+                     item.error if item.error is not None else item.unwrap())
+        else:
 
-        await asyncio.gather(*(one(f) for f in files))
+            async def one(path: str) -> None:
+                async with semaphore:
+                    try:
+                        content = await asyncio.to_thread(read_text, path, encoding)
+                        if not content.strip():  # __init__.py, py.typed: nothing to analyse
+                            done(path, None)
+                            return
+                        result = await gateway.analyze(
+                            spec.name, content, context={**(context or {}), "file_path": path},
+                            use_cache=use_cache)
+                    except Exception as exc:  # recorded per file; the batch goes on
+                        done(path, exc)
+                    else:
+                        done(path, result)
+
+            await asyncio.gather(*(one(f) for f in files))
     summary.elapsed = clock() - started
     return summary
+
+
+def _record(summary: BatchSummary, write: Callable[[dict[str, Any]], None], path: str,
+            answer: AnalysisResult | BaseException | None) -> None:
+    """One file's end: its result or its error written and counted; ``None``: nothing to
+    analyse (empty, or only whitespace)."""
+    from aexy.cli._errors import error_code, error_message
+
+    if answer is None:
+        summary.empty.append(path)
+    elif isinstance(answer, BaseException):
+        summary.failed += 1
+        message = error_message(answer)
+        summary.failures.append((path, error_code(answer), message))
+        write({"path": path, "error": {"code": error_code(answer), "message": message}})
+    else:
+        p = answer.provenance
+        summary.succeeded += 1
+        summary.cache_hits += int(p.cache_hit)
+        summary.input_tokens += p.input_tokens
+        summary.output_tokens += p.output_tokens
+        summary.tokens_estimated = summary.tokens_estimated or p.tokens_estimated
+        write({"path": path, "result": answer.model_dump(mode="json"),
+               "provenance": p.model_dump(mode="json")})
 
 
 def _nothing(record: dict[str, Any]) -> None:
@@ -238,6 +286,7 @@ def _rate_column() -> Any:
               help="Text encoding of the files, e.g. latin-1 or cp1252.")
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: print the plan as JSON.")
 @job_options()
+@batch_api_options()
 def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], concurrency: int,
           output: str | None, provider: str | None, model: str | None,
           contexts: tuple[str, ...], no_cache: bool, encoding: str, as_json: bool) -> None:
@@ -250,10 +299,15 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
     listed, never failed; without --glob, files under a directory that are not text (binary,
     or not in --encoding) are skipped and counted in the summary.
 
+    With --batch-api, what the cache does not hold goes through the provider's batch API at
+    half the price (claude, openai): the command waits for the batches, and a rerun after an
+    interruption resumes them instead of paying again.
+
     \b
     Examples:
       aexy batch skill_extraction src/ --glob '*.py' -o skills.jsonl
       aexy batch code_quality a.py b.py -j 8 | jq -c '{path, score: .result.score}'
+      aexy batch skill_extraction src/ -p claude --batch-api -o skills.jsonl
     """
     from rich.progress import (
         BarColumn,
@@ -278,8 +332,11 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         raise click.UsageError(f"no files matched{also}; check PATH and --glob")
 
     job = Job(provider, model)
+    options = BatchOptions.current()
+    name = job_name("batch", analysis_type, provider, model, context, encoding,
+                    sorted(os.path.abspath(f) for f in files))
     sink: IO[str]
-    if job.dry_run:
+    if job.dry_run or options.cancel:
         sink = sys.stdout  # never written to: a dry run prints its plan instead
     elif out_path:
         needs_newline = _ends_mid_line(out_path)
@@ -294,13 +351,18 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         sink.write(json.dumps(record, ensure_ascii=False) + "\n")
         sink.flush()
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TextColumn("cache hits {task.fields[hits]}"),
-        TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(), _rate_column(),
-        console=console,
-    )
-    task = progress.add_task(analysis_type, total=len(todo), hits=0, errors=0)
+    if options.batch_api:  # where the batches are, rather than a rate of files per second
+        columns: list[Any] = [SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                              TextColumn("{task.fields[batch]}"), TimeElapsedColumn()]
+    else:
+        columns = [SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TextColumn("cache hits {task.fields[hits]}"),
+                   TextColumn("errors {task.fields[errors]}"), TimeElapsedColumn(),
+                   _rate_column()]
+    progress = Progress(*columns, console=console,
+                        disable=options.cancel or (options.batch_api
+                                                   and not console.is_interactive))
+    task = progress.add_task(analysis_type, total=len(todo), hits=0, errors=0, batch="")
 
     latest = BatchSummary(total=len(todo))
 
@@ -309,23 +371,42 @@ def batch(analysis_type: str, paths: tuple[str, ...], globs: tuple[str, ...], co
         latest = s
         progress.update(task, completed=s.done, hits=s.cache_hits, errors=s.failed)
 
+    waiting_said = False
+
+    def on_batch(p: BatchProgress) -> None:
+        nonlocal waiting_said
+        progress.update(task, batch=progress_text(p))
+        if (not console.is_interactive and not waiting_said and p.phase == "waiting"
+                and p.processing):  # in a log, one line says what the job waits for
+            waiting_said = True
+            console.print(f"{analysis_type}: {progress_text(p)}; waiting for the provider "
+                          "(an interrupted run resumes the batches)", style="dim",
+                          soft_wrap=True)
+
     try:
         with progress:
             summary = run_async(run_batch(
                 analysis_type, todo, provider=provider, model=model, context=context,
                 concurrency=concurrency, use_cache=not no_cache, encoding=encoding, write=write,
-                on_done=on_done, job=job))
+                on_done=on_done, job=job, batch=options, batch_name=name, on_batch=on_batch))
     except KeyboardInterrupt:
         # What finished is written and flushed; say so, then exit 130 (the root group).
         latest.skipped, latest.not_text = skipped, len(found.not_text)
         _print_summary(console, latest, out_path)
-        console.print(f"interrupted after {latest.done} of {len(todo)} files"
-                      + (f"; rerun the same command to resume from {out_path}" if out_path
-                         else ""), style="yellow")
+        if options.batch_api:
+            console.print("interrupted; the submitted batches are recorded: rerun the same "
+                          "command to read their results (nothing is paid twice), or add "
+                          "--cancel to cancel them", style="yellow", soft_wrap=True)
+        else:
+            console.print(f"interrupted after {latest.done} of {len(todo)} files"
+                          + (f"; rerun the same command to resume from {out_path}"
+                             if out_path else ""), style="yellow")
         raise
     finally:
         if out_path and sink is not sys.stdout:
             sink.close()
+    if options.cancel:
+        return
     if job.dry_run:
         job.print_plan(as_json)
         return

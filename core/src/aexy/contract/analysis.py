@@ -104,6 +104,9 @@ class Provenance(BaseModel):
     #: A dry run: nothing was sent; the result is a stand-in computed by the offline
     #: heuristics so that a job's later steps can be planned, and must not be used.
     dry_run: bool = False
+    #: The provider's batch that answered (``--batch-api``): the answer was priced at the
+    #: batch rate; ``latency_ms`` then spans the wait for the batch.
+    batch_id: str | None = None
 
 
 class FieldItems:

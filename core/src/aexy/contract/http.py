@@ -289,6 +289,14 @@ class HTTPProvider(BaseLLMProvider):
         """One ``POST`` under the client's timeouts, or under ``remaining`` seconds (what is
         left of the caller's deadline) when that is shorter. A transport failure becomes an
         ``LLMError``."""
+        return await self.send("POST", path, model, content=body, remaining=remaining)
+
+    async def send(self, method: str, path: str, model: str, *, content: bytes | None = None,
+                   headers: Mapping[str, str] | None = None, remaining: float | None = None,
+                   stream: bool = False) -> httpx.Response:
+        """One request to ``path`` under the base URL, as :meth:`post` sends it; ``headers``
+        replace the client's (a multipart upload's ``Content-Type``). With ``stream``, the
+        body is left to the caller to read and close (``aiter_lines()``, ``aclose()``)."""
         import httpx
 
         client = self.client
@@ -297,7 +305,11 @@ class HTTPProvider(BaseLLMProvider):
                  else self.client_timeout(timeout))
         failure: LLMError | None = None
         try:
-            return await client.post(self.url(path), content=body, timeout=limit)
+            if method == "POST" and headers is None and not stream:
+                return await client.post(self.url(path), content=content, timeout=limit)
+            request = client.build_request(method, self.url(path), content=content,
+                                           headers=headers, timeout=limit)
+            return await client.send(request, stream=stream)
         except httpx.ConnectTimeout:  # the server was never reached: a connection failure
             failure = LLMError(f"cannot connect to {self.where} (ConnectTimeout); "
                                f"{self.connect_hint}", code=ErrorCode.CONNECTION_ERROR,
@@ -320,11 +332,19 @@ class HTTPProvider(BaseLLMProvider):
               code: ErrorCode | None = None, retryable: bool | None = None,
               status: int | None = None) -> LLMError:
         """:func:`http_error` for ``response``, with this provider's hints and secrets."""
+        return self.status_error(status or response.status_code, response.headers, model,
+                                 detail, code=code, retryable=retryable)
+
+    def status_error(self, status: int, headers: Mapping[str, str], model: str, detail: str,
+                     *, code: ErrorCode | None = None, retryable: bool | None = None
+                     ) -> LLMError:
+        """:meth:`error` for a status and headers without a response of their own (a request
+        of a batch, whose answer is a line of the batch's results)."""
         return http_error(
-            provider=self.name, model=model, status=status or response.status_code,
-            where=self.where, detail=detail, code=code, hints=self.error_hints,
-            headers=response.headers, request_id=response.headers.get("x-request-id"),
-            retryable=retryable, secrets=(self.api_key(), *(self._credentials or ())))
+            provider=self.name, model=model, status=status, where=self.where, detail=detail,
+            code=code, hints=self.error_hints, headers=headers,
+            request_id=headers.get("x-request-id"), retryable=retryable,
+            secrets=(self.api_key(), *(self._credentials or ())))
 
     async def check(self) -> Availability:
         """``GET`` :attr:`health_path` answered 200 within a few seconds (free, never billed;

@@ -4,7 +4,7 @@ parsing, caching and retries live in the core."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -12,10 +12,11 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from aexy import _seed
+from aexy.contract.batch import BatchEntry, BatchLimits, BatchRequest, BatchStatus
 from aexy.contract.completion import Completion, CompletionRequest
 from aexy.contract.cost import PriceRef
 from aexy.contract.tokens import TokenCount, estimate_request
-from aexy.errors import InvalidInputError
+from aexy.errors import ErrorCode, InvalidInputError, LLMError
 from aexy.settings import PluginSettings
 
 if TYPE_CHECKING:
@@ -106,6 +107,12 @@ class BaseLLMProvider(ABC):
     #: Whether ``Completion.usage`` holds estimates rather than counts the API reported
     #: (``Provenance.tokens_estimated``).
     estimates_usage: ClassVar[bool] = False
+    #: Whether the provider has a batch API (:meth:`submit_batch` and the three after it):
+    #: whole jobs at the batch price (``--batch-api``). Optional; ``False`` by default.
+    supports_batch: ClassVar[bool] = False
+    #: The most one batch may hold; the core splits a larger job into several batches.
+    batch_limits: ClassVar[BatchLimits] = BatchLimits(max_requests=10_000,
+                                                      max_bytes=100 * 1024 * 1024)
 
     def __init__(
         self, settings: ProviderSettings | None = None, *, model: str | None = None
@@ -184,6 +191,34 @@ class BaseLLMProvider(ABC):
         (``CLAUDE_MAX_TOKENS``) says so here."""
         return request.max_tokens
 
+    # -- the batch API (optional; the defaults say it is not supported) ------------------------
+    async def submit_batch(self, requests: Sequence[BatchRequest]) -> BatchStatus:
+        """Create one batch of ``requests`` (built exactly as :meth:`complete` builds a live
+        call's body) and return its status, whose ``batch_id`` the core records before
+        anything else happens. Raise :class:`~aexy.errors.LLMError` when it cannot be made."""
+        raise self._no_batch_api()
+
+    async def poll_batch(self, batch_id: str) -> BatchStatus:
+        """The status of a batch this provider created (one cheap ``GET``)."""
+        raise self._no_batch_api()
+
+    async def batch_results(self, batch_id: str, requests: Mapping[str, CompletionRequest]
+                            ) -> AsyncIterator[BatchEntry]:
+        """The results of an ended batch: one :class:`BatchEntry` per request, in whatever
+        order the API gives them (the core matches them by ``custom_id``), each answer mapped
+        as :meth:`complete` maps a live one. ``requests`` are the submitted requests by
+        ``custom_id`` (what an answer is read against). Awaiting opens the results; iterating
+        reads them as they arrive."""
+        raise self._no_batch_api()
+
+    async def cancel_batch(self, batch_id: str) -> BatchStatus:
+        """Ask the API to cancel a batch; requests it already finished stay billed."""
+        raise self._no_batch_api()
+
+    def _no_batch_api(self) -> LLMError:
+        return LLMError(f"the {self.name} provider has no batch API", code=ErrorCode.UNSUPPORTED,
+                        provider=self.name, model=self.model)
+
     def describe(self) -> Mapping[str, Any]:
         """Public, secret-free facts for ``aexy providers`` and logs."""
         lim = self.limits
@@ -193,6 +228,7 @@ class BaseLLMProvider(ABC):
             "requests_per_minute": lim.requests_per_minute,
             "tokens_per_minute": lim.tokens_per_minute,
             "enforces_schema": self.enforces_schema,
+            "batch_api": self.supports_batch,
         }
 
     def __repr__(self) -> str:

@@ -128,7 +128,7 @@ class GuardedProvider:
                 await self._sleep(delay)
                 continue
             if completion.finish_reason is not FinishReason.STOP:
-                self._check_finish(completion, state)
+                self.check_finish(completion, state)
             return completion
 
     async def _attempt(self, request: CompletionRequest, permit: Permit, state: CallState,
@@ -153,16 +153,39 @@ class GuardedProvider:
     async def _reserve(self, request: CompletionRequest, permit: Permit) -> Reservation:
         """The call's worst case held on the budget; ``BudgetExceededError`` before anything
         is sent when it does not fit."""
+        try:
+            return await self.reserve(request)
+        except BaseException:
+            self.breaker.release(permit)  # nothing was sent: no verdict
+            raise
+
+    async def reserve(self, request: CompletionRequest, *, batch: bool = False) -> Reservation:
+        """Hold the worst case of ``request`` (at the batch API's rates with ``batch``) on the
+        budget; ``BudgetExceededError`` when it does not fit."""
         assert self.budget is not None
         provider = self.provider
         model = request.model or self.model
         worst = worst_case(provider.name, model, upper_bound(request),
-                           provider.max_output_tokens(request), ref=self.price_ref)
-        try:
-            return await self.budget.reserve(f"{provider.name}/{model}", worst)
-        except BaseException:
-            self.breaker.release(permit)  # nothing was sent: no verdict
-            raise
+                           provider.max_output_tokens(request), ref=self.price_ref, batch=batch)
+        return await self.budget.reserve(f"{provider.name}/{model}", worst)
+
+    def batch_charge(self, answer: Completion) -> Charge:
+        """What an answer from the provider's batch API is billed: its usage at batch rates."""
+        return Charge(self.provider.name, answer.model or self.model, answer.usage,
+                      self.price_ref, time.time(), batch=True)
+
+    def record_batch_answer(self, answer: Completion, billed: Charge, state: CallState) -> None:
+        """An answer from the provider's batch API, counted in ``state`` as a call billed at
+        the batch rate (no attempt of this process made it: no breaker, limiter or span)."""
+        provider = self.provider
+        usage = answer.usage
+        state.calls += 1
+        state.charges.append(billed)
+        state.input_tokens += usage.input_tokens
+        state.output_tokens += usage.output_tokens
+        if provider.estimates_usage:
+            state.tokens_estimated = True
+        self._recorder.batch_answer(provider.name, answer, billed)
 
     async def _send(self, request: CompletionRequest, permit: Permit, state: CallState,
                     remaining: float, sent: _Sent | None = None) -> Completion:
@@ -216,7 +239,7 @@ class GuardedProvider:
             state.tokens_estimated = True
         return answer
 
-    def _check_finish(self, completion: Completion, state: CallState) -> None:
+    def check_finish(self, completion: Completion, state: CallState) -> None:
         """A truncated or refused answer is an error (never retried: it would say the same)."""
         provider = self.provider
         reason = completion.finish_reason

@@ -18,7 +18,15 @@ with the free ``POST /v1/messages/count_tokens``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeVar
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -27,6 +35,11 @@ from pydantic_settings import SettingsConfigDict
 from aexy.plugin_api import (
     Availability,
     BaseLLMProvider,
+    BatchCounts,
+    BatchEntry,
+    BatchLimits,
+    BatchRequest,
+    BatchStatus,
     ClosedError,
     Completion,
     CompletionRequest,
@@ -176,6 +189,10 @@ class ClaudeProvider(BaseLLMProvider):
         requests_per_minute=50, tokens_per_minute=100_000
     )
     enforces_schema: ClassVar[bool] = True
+    supports_batch: ClassVar[bool] = True
+    #: Message Batches: 100,000 requests or 256 MB per batch.
+    batch_limits: ClassVar[BatchLimits] = BatchLimits(max_requests=100_000,
+                                                      max_bytes=256 * 1024 * 1024)
 
     settings: ClaudeSettings
 
@@ -290,29 +307,13 @@ class ClaudeProvider(BaseLLMProvider):
         model = request.model or self.model
         params = self._params(request, model)
         message = await self._send(lambda: client.messages.create(**params), model)
-
-        text = "".join(block.text for block in message.content if block.type == "text")
-        usage = message.usage
-        # Claude's input_tokens leaves out what was read from and written to the prompt cache;
-        # the core's counts every input token and says how many of them were which.
-        read = usage.cache_read_input_tokens or 0
-        written = usage.cache_creation_input_tokens or 0
-        raw_finish = message.stop_reason
         request_id: str | None = getattr(message, "_request_id", None)
         log.debug(
             "claude answered",
-            extra={"model": message.model, "stop_reason": raw_finish, "request_id": request_id},
+            extra={"model": message.model, "stop_reason": message.stop_reason,
+                   "request_id": request_id},
         )
-        return Completion(
-            text=text,
-            model=message.model or model,
-            usage=Usage(input_tokens=usage.input_tokens + read + written,
-                        output_tokens=usage.output_tokens, cache_read_tokens=read,
-                        cache_write_tokens=written),
-            finish_reason=_FINISH.get(raw_finish or "", FinishReason.OTHER),
-            raw_finish_reason=raw_finish,
-            request_id=request_id,
-        )
+        return _completion(message, model, request_id)
 
     async def count_tokens(self, request: CompletionRequest) -> TokenCount:
         """The input tokens of ``request`` from ``POST /v1/messages/count_tokens`` (free, not
@@ -341,6 +342,77 @@ class ClaudeProvider(BaseLLMProvider):
         # Raised after the except block: the SDK error holds the request, and so the key
         # header, and must not ride along as __context__.
         raise failure
+
+    # -- Message Batches -----------------------------------------------------------------------
+    async def submit_batch(self, requests: Sequence[BatchRequest]) -> BatchStatus:
+        """``POST /v1/messages/batches``: each request's ``params`` are what :meth:`complete`
+        sends (the same :meth:`_params`), without the client-side timeout."""
+        client = self._get_client()
+        body: list[Any] = []  # the SDK's Request TypedDicts, built from the same params
+        for one in requests:
+            params = self._params(one.request, one.request.model or self.model)
+            del params["timeout"]  # the SDK's, not the API's
+            params.update(params.pop("extra_body", {}))  # in the body, as for a live call
+            body.append({"custom_id": one.custom_id, "params": params})
+        batch = await self._send(lambda: client.messages.batches.create(requests=body),
+                                 self.model)
+        log.debug("claude batch created", extra={"batch_id": batch.id,
+                                                 "requests": len(requests)})
+        return _batch_status(batch)
+
+    async def poll_batch(self, batch_id: str) -> BatchStatus:
+        """``GET /v1/messages/batches/{id}``."""
+        client = self._get_client()
+        return _batch_status(await self._send(
+            lambda: client.messages.batches.retrieve(batch_id), self.model))
+
+    async def cancel_batch(self, batch_id: str) -> BatchStatus:
+        """``POST /v1/messages/batches/{id}/cancel``."""
+        client = self._get_client()
+        return _batch_status(await self._send(
+            lambda: client.messages.batches.cancel(batch_id), self.model))
+
+    async def batch_results(self, batch_id: str, requests: Mapping[str, CompletionRequest]
+                            ) -> AsyncIterator[BatchEntry]:
+        """The JSON Lines at the batch's ``results_url``: ``succeeded`` results mapped as live
+        answers are, ``errored`` ones through the same error table as a live failure."""
+        client = self._get_client()
+        lines = await self._send(lambda: client.messages.batches.results(batch_id),
+                                 self.model)
+        return self._entries(lines)
+
+    async def _entries(self, lines: AsyncIterable[Any]) -> AsyncIterator[BatchEntry]:
+        iterator = aiter(lines)
+        while True:
+            failure: LLMError | None = None
+            try:
+                line = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            except Exception as exc:  # the stream broke off: the next round reads it again
+                failure = self._map_error(exc, self.model) or LLMError(
+                    f"reading the batch results from {self._where} failed "
+                    f"({type(exc).__name__})", code=ErrorCode.CONNECTION_ERROR,
+                    provider=self.name, model=self.model)
+            if failure is not None:
+                raise failure  # outside the except block: no SDK error attached
+            yield self._entry(line)
+
+    def _entry(self, line: Any) -> BatchEntry:
+        result = line.result
+        kind = result.type
+        if kind == "succeeded":
+            message = result.message
+            return BatchEntry(line.custom_id, "succeeded",
+                              completion=_completion(message, message.model or self.model,
+                                                     None))
+        if kind == "errored":
+            error = result.error.error
+            status = _STATUS_OF_TYPE.get(error.type, 500)
+            return BatchEntry(line.custom_id, "errored", error=self._api_error(
+                error.type, error.message, status, headers={},
+                request_id=getattr(result.error, "request_id", None)))
+        return BatchEntry(line.custom_id, "expired" if kind == "expired" else "canceled")
 
     def price_ref(self) -> PriceRef:
         """Anthropic's prices (through a proxy at ``ANTHROPIC_BASE_URL`` too)."""
@@ -426,20 +498,26 @@ class ClaudeProvider(BaseLLMProvider):
         if not isinstance(exc, anthropic.APIStatusError):
             return None
 
-        kind = exc.type or "error"
-        detail = exc.api_message or _body_message(exc.body) or exc.message
-        # The core's table from the status, then what the error type and message say beyond it.
+        return self._api_error(
+            exc.type or "error", exc.api_message or _body_message(exc.body) or exc.message,
+            exc.status_code, headers=exc.response.headers,
+            request_id=exc.request_id or _body_request_id(exc.body), model=model)
+
+    def _api_error(self, kind: str, detail: str, status: int, *, headers: Mapping[str, str],
+                   request_id: str | None, model: str | None = None) -> LLMError:
+        """The core's error for an API error (a live call's, or a batch request's ``errored``
+        result): the core's table from the status, then what the type and message say."""
         code: ErrorCode | None = None
         if kind == "overloaded_error":
             code = ErrorCode.OVERLOADED
         elif kind == "timeout_error":
             code = ErrorCode.TIMEOUT
-        elif exc.status_code == 400 and "prompt is too long" in detail.lower():
+        elif status == 400 and "prompt is too long" in detail.lower():
             code = ErrorCode.CONTEXT_LENGTH_EXCEEDED
         return http_error(
-            provider=self.name, model=model, status=exc.status_code, where=self._where_label,
-            detail=f"{kind}: {detail}", code=code, hints=_HINTS, headers=exc.response.headers,
-            request_id=exc.request_id or _body_request_id(exc.body),
+            provider=self.name, model=model or self.model, status=status,
+            where=self._where_label, detail=f"{kind}: {detail}", code=code, hints=_HINTS,
+            headers=headers, request_id=request_id,
             secrets=(self._api_key(), *(self._credentials or ())))
 
     def _redact(self, text: str) -> str:
@@ -453,6 +531,47 @@ _HINTS: Final[Mapping[ErrorCode, str]] = {
                                     "to {model!r}",
     ErrorCode.NOT_FOUND: "check CLAUDE_MODEL (now {model!r})",
 }
+
+
+#: The HTTP status of each error type (Anthropic's errors page), for a batch request's
+#: ``errored`` result, which carries the type but no status.
+_STATUS_OF_TYPE: Final[Mapping[str, int]] = {
+    "invalid_request_error": 400, "authentication_error": 401, "billing_error": 402,
+    "permission_error": 403, "not_found_error": 404, "request_too_large": 413,
+    "rate_limit_error": 429, "api_error": 500, "timeout_error": 504, "overloaded_error": 529,
+}
+
+
+def _completion(message: Any, model: str, request_id: str | None) -> Completion:
+    """A Messages API answer (live, or a batch's ``succeeded`` result) as the core's record."""
+    text = "".join(block.text for block in message.content if block.type == "text")
+    usage = message.usage
+    # Claude's input_tokens leaves out what was read from and written to the prompt cache; the
+    # core's counts every input token and says how many of them were which.
+    read = usage.cache_read_input_tokens or 0
+    written = usage.cache_creation_input_tokens or 0
+    raw_finish = message.stop_reason
+    return Completion(
+        text=text,
+        model=message.model or model,
+        usage=Usage(input_tokens=usage.input_tokens + read + written,
+                    output_tokens=usage.output_tokens, cache_read_tokens=read,
+                    cache_write_tokens=written),
+        finish_reason=_FINISH.get(raw_finish or "", FinishReason.OTHER),
+        raw_finish_reason=raw_finish,
+        request_id=request_id,
+    )
+
+
+def _batch_status(batch: Any) -> BatchStatus:
+    """A ``MessageBatch`` as the core's record (its ``processing_status`` is already one of the
+    core's states)."""
+    counts = batch.request_counts
+    return BatchStatus(
+        batch.id, batch.processing_status,
+        BatchCounts(processing=counts.processing, succeeded=counts.succeeded,
+                    errored=counts.errored, canceled=counts.canceled, expired=counts.expired),
+        raw_status=batch.processing_status)
 
 
 def _api_schema(schema: Mapping[str, Any]) -> dict[str, Any]:

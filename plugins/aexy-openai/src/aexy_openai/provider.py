@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import urlsplit
 
@@ -29,6 +30,11 @@ from pydantic_settings import SettingsConfigDict
 
 from aexy.plugin_api import (
     Availability,
+    BatchCounts,
+    BatchEntry,
+    BatchLimits,
+    BatchRequest,
+    BatchStatus,
     Completion,
     CompletionRequest,
     ErrorCode,
@@ -49,6 +55,8 @@ from aexy.plugin_api import (
 
 if TYPE_CHECKING:
     import httpx
+
+    from aexy.plugin_api import BatchState, EntryOutcome
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -158,6 +166,10 @@ class OpenAIProvider(HTTPProvider):
     name: ClassVar[str] = "openai"
     settings_class: ClassVar[type[ProviderSettings]] = OpenAISettings
     enforces_schema: ClassVar[bool] = True
+    supports_batch: ClassVar[bool] = True
+    #: The Batch API: 50,000 requests and a 200 MB input file per batch.
+    batch_limits: ClassVar[BatchLimits] = BatchLimits(max_requests=50_000,
+                                                      max_bytes=200 * 1024 * 1024)
     completion_path: ClassVar[str] = "/chat/completions"
     error_hints: ClassVar[Mapping[ErrorCode, str]] = {
         ErrorCode.NOT_FOUND: "check OPENAI_MODEL ({model!r}) and OPENAI_BASE_URL",
@@ -302,12 +314,11 @@ class OpenAIProvider(HTTPProvider):
                      strict_request: CompletionRequest | None) -> Completion:
         request_id = response.headers.get("x-request-id")
         try:
-            data = response.json()
-            choice = data["choices"][0]
-            message = choice.get("message") or {}
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+            data: Any = response.json()
+        except ValueError:
             data = None
-        if data is None:  # raised outside the except block: no parser error attached
+        answer = self._completion(data, model, request_id, strict_request)
+        if answer is None:
             info = _ErrorInfo.parse(response)
             if info.message:  # an error inside a 200 (some gateways do this)
                 raise self.map_error(response, model, info)
@@ -316,6 +327,17 @@ class OpenAIProvider(HTTPProvider):
                 code=ErrorCode.SERVER_ERROR, provider=self.name, model=model,
                 status_code=response.status_code, request_id=request_id,
             )
+        return answer
+
+    def _completion(self, data: Any, model: str, request_id: str | None,
+                    strict_request: CompletionRequest | None) -> Completion | None:
+        """The ``chat.completion`` in a body (a live answer's, or a batch output line's), or
+        ``None`` when it holds none."""
+        try:
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return None
         text = message.get("content")
         text = text if isinstance(text, str) else ""
         raw_finish = choice.get("finish_reason")
@@ -349,7 +371,12 @@ class OpenAIProvider(HTTPProvider):
         """The base's status table, plus what OpenAI-style bodies say beyond the status: the
         context length, an exhausted quota, the key to set."""
         info = info if info is not None else _ErrorInfo.parse(response)
-        status = response.status_code
+        return self._error_of(response.status_code, info, model, response.headers)
+
+    def _error_of(self, status: int, info: _ErrorInfo, model: str,
+                  headers: Mapping[str, str]) -> LLMError:
+        """:meth:`map_error` for a status and an error body, wherever they came from (a batch
+        output line carries both without an HTTP response)."""
         if status == 200 and info.code.isdigit() and 400 <= int(info.code) < 600:
             status = int(info.code)  # an error inside a 200 (OpenRouter) carries its status
         code: ErrorCode | None = None
@@ -364,8 +391,136 @@ class OpenAIProvider(HTTPProvider):
             key = ("set OPENAI_API_KEY" if self.settings.api_key is None
                    else "check OPENAI_API_KEY (and OPENAI_ORG_ID / OPENAI_PROJECT_ID)")
             detail = f"{detail}; {key}" if detail else key
-        return self.error(response, model, detail, code=code, retryable=retryable,
-                          status=status)
+        return self.status_error(status, headers, model, detail, code=code,
+                                 retryable=retryable)
+
+    # -- the Batch API ---------------------------------------------------------------------
+    async def submit_batch(self, requests: Sequence[BatchRequest]) -> BatchStatus:
+        """Upload the requests as a JSONL file (``POST /files``, purpose ``batch``), each line's
+        ``body`` built by :meth:`build_body` exactly as a live call's, then ``POST /batches``
+        on ``/v1/chat/completions``."""
+        lines = []
+        for one in requests:
+            request = one.request
+            model = request.model or self.model
+            mode = self.structured_mode(model) if request.json_schema is not None else "none"
+            body = self.build_body(request, model, mode=mode, temperature=not _MEMO.refuses(
+                self.base_url, model, "temperature")).decode()
+            lines.append(f'{{"custom_id":{_dumps(one.custom_id)},"method":"POST",'
+                         f'"url":"{_Batches.ENDPOINT}","body":{body}}}')
+        content, headers = _Batches.multipart(("\n".join(lines) + "\n").encode())
+        uploaded = await self._call("POST", "/files", content=content, headers=headers)
+        batch = await self._call("POST", "/batches", content=_dumps({
+            "input_file_id": uploaded.get("id"), "endpoint": _Batches.ENDPOINT,
+            "completion_window": "24h"}).encode())
+        log.debug("openai batch created", extra={"batch_id": batch.get("id"),
+                                                 "requests": len(requests)})
+        return _Batches.status(batch)
+
+    async def poll_batch(self, batch_id: str) -> BatchStatus:
+        """``GET /batches/{id}``."""
+        return _Batches.status(await self._call("GET", f"/batches/{batch_id}"))
+
+    async def cancel_batch(self, batch_id: str) -> BatchStatus:
+        """``POST /batches/{id}/cancel``."""
+        return _Batches.status(await self._call("POST", f"/batches/{batch_id}/cancel"))
+
+    async def batch_results(self, batch_id: str, requests: Mapping[str, CompletionRequest]
+                            ) -> AsyncIterator[BatchEntry]:
+        """The lines of the batch's output file, then of its error file (``GET
+        /files/{id}/content``): answers mapped as :meth:`parse_answer` maps a live one, errors
+        through :meth:`map_error`'s table."""
+        batch = await self._call("GET", f"/batches/{batch_id}")
+        files = [str(f) for f in (batch.get("output_file_id"), batch.get("error_file_id")) if f]
+        return self._entries(files, requests)
+
+    async def _entries(self, files: list[str], requests: Mapping[str, CompletionRequest]
+                       ) -> AsyncIterator[BatchEntry]:
+        import httpx
+
+        for file_id in files:
+            response = await self.send("GET", f"/files/{file_id}/content", self.model,
+                                       stream=True)
+            try:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self.map_error(response, self.model)
+                lines = response.aiter_lines()
+                while True:
+                    failure: LLMError | None = None
+                    try:
+                        line = await anext(lines)
+                    except StopAsyncIteration:
+                        break
+                    except httpx.TransportError as exc:
+                        failure = LLMError(
+                            f"reading a batch file from {self.where} failed "
+                            f"({type(exc).__name__}); {self.connect_hint}",
+                            code=ErrorCode.CONNECTION_ERROR, provider=self.name,
+                            model=self.model)
+                    if failure is not None:
+                        raise failure  # outside the except block: the request stays behind
+                    if line.strip():
+                        yield self._entry(line, requests)
+            finally:
+                await response.aclose()
+
+    def _entry(self, line: str, requests: Mapping[str, CompletionRequest]) -> BatchEntry:
+        """One line of an output or error file."""
+        try:
+            data: Any = json.loads(line)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return BatchEntry("", "errored", error=LLMError(
+                f"{self.where} wrote a batch result line that is not a JSON object",
+                code=ErrorCode.SERVER_ERROR, provider=self.name, model=self.model))
+        custom_id = str(data.get("custom_id") or "")
+        request = requests.get(custom_id)
+        model = (request.model if request is not None else None) or self.model
+        response, error = data.get("response"), data.get("error")
+        if isinstance(response, dict):
+            status = _int(response.get("status_code"))
+            request_id = response.get("request_id")
+            body = response.get("body")
+            if status == 200:
+                strict = request if self.structured_mode(model) == "json_schema" else None
+                answer = self._completion(body, model, request_id, strict)
+                if answer is not None:
+                    return BatchEntry(custom_id, "succeeded", completion=answer)
+            info = _ErrorInfo.of(body)
+            headers = {"x-request-id": str(request_id)} if request_id else {}
+            return BatchEntry(custom_id, "errored", error=self._error_of(
+                status or 500, info, model, headers))
+        if isinstance(error, dict):
+            code, message = str(error.get("code") or ""), str(error.get("message") or "")
+            outcome = _Batches.NOT_RUN.get(code)
+            if outcome is not None:
+                return BatchEntry(custom_id, outcome, error=LLMError(
+                    f"{message or code} (not billed)", provider=self.name, model=model,
+                    code=ErrorCode.EXPIRED if outcome == "expired" else ErrorCode.CANCELED))
+            return BatchEntry(custom_id, "errored", error=LLMError(
+                f"{self.where} could not run this batch request: {code}: {message}",
+                code=ErrorCode.SERVER_ERROR, provider=self.name, model=model))
+        return BatchEntry(custom_id, "errored", error=LLMError(
+            f"{self.where} wrote a batch result line with neither a response nor an error",
+            code=ErrorCode.SERVER_ERROR, provider=self.name, model=model))
+
+    async def _call(self, method: str, path: str, *, content: bytes | None = None,
+                    headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One call of the Batch or Files API: its JSON object, or its error."""
+        response = await self.send(method, path, self.model, content=content, headers=headers)
+        if response.status_code >= 400:
+            raise self.map_error(response, self.model)
+        try:
+            data: Any = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise LLMError(f"{self.where} answered {method} {path} without a JSON object",
+                           code=ErrorCode.SERVER_ERROR, provider=self.name, model=self.model,
+                           status_code=response.status_code)
+        return data
 
     async def check(self) -> Availability:
         """``GET {base}/models`` within a few seconds (free; never raises), with the reason."""
@@ -384,6 +539,55 @@ class OpenAIProvider(HTTPProvider):
             return Availability(False, f"no OpenAI-compatible API at {self.where} (GET /models "
                                        "answered 404); check OPENAI_BASE_URL")
         return Availability(False, f"{self.where} answered HTTP {status} to GET /models")
+
+
+class _Batches:
+    """The OpenAI Batch API's shapes (checked against openai-python's ``Batch``,
+    ``BatchRequestCounts``, ``FileObject`` and the Batch guide's input and output lines)."""
+
+    #: What every request of a batch calls, as the Batch API names it.
+    ENDPOINT: Final = "/v1/chat/completions"
+    #: The API's status -> the core's state.
+    STATES: Final[Mapping[str, BatchState]] = {
+        "validating": "in_progress", "in_progress": "in_progress", "finalizing": "in_progress",
+        "cancelling": "canceling", "completed": "ended", "failed": "ended", "expired": "ended",
+        "cancelled": "ended",
+    }
+    #: An output line's ``error.code`` for a request that never ran.
+    NOT_RUN: Final[Mapping[str, EntryOutcome]] = {"batch_expired": "expired",
+                                                  "batch_cancelled": "canceled"}
+
+    @classmethod
+    def status(cls, data: Mapping[str, Any]) -> BatchStatus:
+        raw = str(data.get("status") or "")
+        state = cls.STATES.get(raw, "in_progress")
+        counts = data.get("request_counts") or {}
+        total, done, failed = (_int(counts.get(k)) for k in ("total", "completed", "failed"))
+        rest = max(total - done - failed, 0)
+        error = None
+        if raw == "failed":  # the input was refused: nothing ran
+            errors = (data.get("errors") or {}).get("data") or []
+            error = "; ".join(
+                (f"line {e['line']}: " if e.get("line") is not None else "")
+                + str(e.get("message") or e.get("code") or "") for e in errors
+                if isinstance(e, dict)) or "the batch failed"
+        return BatchStatus(
+            str(data.get("id") or ""), state,
+            BatchCounts(processing=rest if state != "ended" else 0, succeeded=done,
+                        errored=failed, expired=rest if raw == "expired" else 0,
+                        canceled=rest if raw == "cancelled" else 0),
+            raw_status=raw, error=error)
+
+    @staticmethod
+    def multipart(data: bytes) -> tuple[bytes, dict[str, str]]:
+        """``POST /files`` with ``purpose=batch``: the form written here, because httpx's own
+        (``files=``) would keep the client's JSON ``Content-Type`` over its multipart one."""
+        boundary = secrets.token_hex(16)
+        head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\n"
+                f"batch\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+                "filename=\"aexy-batch.jsonl\"\r\nContent-Type: application/jsonl\r\n\r\n")
+        return (head.encode() + data + f"\r\n--{boundary}--\r\n".encode(),
+                {"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
 class _Budget:
@@ -454,6 +658,11 @@ class _ErrorInfo:
         except ValueError:
             text = response.text.strip()
             return cls(text[:500], "", "", "")
+        return cls.of(data)
+
+    @classmethod
+    def of(cls, data: Any) -> _ErrorInfo:
+        """The parts of a decoded error body."""
         err: Any = data.get("error") if isinstance(data, dict) else None
         if isinstance(err, dict):  # OpenAI, recent vLLM, llama.cpp, LM Studio, Groq...
             src = err
