@@ -22,6 +22,7 @@ import re
 import sys
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from statistics import median
 
@@ -171,22 +172,28 @@ _PY_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 _PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w.]+(?:[ \t]+as[ \t]+\w+)?"
                         r"(?:[ \t]*,[ \t]*[\w.]+(?:[ \t]+as[ \t]+\w+)?)*)", re.MULTILINE)
 _PY_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import\b", re.MULTILINE)
+# Import statements and calls up to the opening quote of the module's name (each branch starts
+# with its word: see aexy.providers.offline.scan).
 _JS_IMPORT = re.compile(
-    r"(?:\bimport\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?"
-    r"|\bexport\s+(?:type\s+)?(?:\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s+from\s+"
-    r"|(?<![\w.$])(?:require|import)\s*\(\s*)([\"'`])")
+    r"import(?:(?<!\wimport)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?"
+    r"|(?<![\w.$]import)\s*\(\s*)[\"'`]"
+    r"|export(?<!\wexport)\s+(?:type\s+)?(?:\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s+from\s+[\"'`]"
+    r"|require(?<![\w.$]require)\s*\(\s*[\"'`]")
 _GO_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:[\w.]+[ \t]+)?\"|^[ \t]*import[ \t]*\(",
                         re.MULTILINE)
 _GO_BLOCK_LINE = re.compile(r"^[ \t]*(?:[\w.]+[ \t]+)?\"", re.MULTILINE)
-_RUST_USE = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+(?:::)?([A-Za-z_]\w*)"
-                       r"|\bextern[ \t]+crate[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+# Rust's expressions that start at a line's start read the code after a "\n" put before it
+# (a literal prefix: see aexy.providers.offline.scan); the other branches start with their word.
+_RUST_USE = re.compile(r"\n[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+(?:::)?([A-Za-z_]\w*)"
+                       r"|extern(?<!\wextern)[ \t]+crate[ \t]+([A-Za-z_]\w*)")
 _RUST_PATH = re.compile(r"(?<![\w:$])([a-z_][a-z0-9_]*)::(?=[A-Za-z_{*])")
 # Names a ``use`` brings into scope (its last segments), which are then no crate roots.
-_RUST_USE_BLOCK = re.compile(r"\buse[ \t]+([\w:{}, \t\n*]+?);")
+_RUST_USE_BLOCK = re.compile(r"use(?<!\wuse)[ \t]+([\w:{}, \t\n*]+?);")
 _RUST_TOOLS = frozenset({"clippy", "rustfmt", "rustdoc"})
-_RUST_LOCAL = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)|"
-                         r"\buse[ \t]+(?:crate|self|super)::(?:[\w:]*::)?\{?([\w, \t\n]+)\}?",
-                         re.MULTILINE)
+_RUST_LOCAL = re.compile(r"\n[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)|"
+                         r"use(?<!\wuse)[ \t]+(?:crate|self|super)::(?:[\w:]*::)?\{?"
+                         r"([\w, \t\n]+)\}?")
+_IDENTIFIER = re.compile(r"\w+")
 _JAVA_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?([\w.]+?)(?:\.\*|\.\{[^}]*\})?"
                           r"[ \t]*;?[ \t]*$", re.MULTILINE)
 _JAVA_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([\w.]+)", re.MULTILINE)
@@ -216,6 +223,11 @@ def _own_dirs(file_path: str | None, repository: str | None = None) -> frozenset
     parts: tuple[str, ...] = ()
     if file_path:
         parts = PurePosixPath(file_path.replace("\\", "/")).parts[:-1]
+    return _own_names(parts, repository)
+
+
+@lru_cache(maxsize=1024)  # the files of a batch share their directories
+def _own_names(parts: tuple[str, ...], repository: str | None) -> frozenset[str]:
     if repository and len(repository) <= 100 and " " not in repository.strip():
         name = repository.strip().rstrip("/").rsplit("/", 1)[-1].lower()
         parts += (name, re.sub(r"\d+$", "", name))
@@ -265,7 +277,7 @@ def _imports(src: Source, file_path: str | None,
         out.sort(key=lambda i: i.line)
     elif lang in ("JavaScript", "TypeScript", "Vue", "Svelte"):
         for m in _JS_IMPORT.finditer(code):
-            found = _literal_after(src, m.end(), m.group(1))
+            found = _literal_after(src, m.end(), code[m.end() - 1])
             if found is None or not found[0]:
                 continue
             module = found[0]
@@ -288,17 +300,21 @@ def _imports(src: Source, file_path: str | None,
             else:
                 _add_go(src, m.end(), out, own, file_path)
     elif lang == "Rust":
-        local = {x.strip() for m in _RUST_LOCAL.finditer(code) for g in m.groups() if g
+        lines = "\n" + code  # offsets in it are one past those in the code
+        local = {x.strip() for m in _RUST_LOCAL.finditer(lines) for g in m.groups() if g
                  for x in g.replace("\n", ",").split(",") if x.strip()} | _RUST_TOOLS
         for m in _RUST_USE_BLOCK.finditer(code):
-            local |= {w for w in re.findall(r"\w+", m.group(1))[1:]}
+            local |= {w for w in _IDENTIFIER.findall(m.group(1))[1:]}
         seen: set[str] = set()
-        for m in _RUST_USE.finditer(code):
+        for m in _RUST_USE.finditer(lines):
             root = m.group(1) or m.group(2)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
                 continue
             seen.add(root)
-            out.append(Import(root, src.line_of(m.start()), root not in own, root))
+            # a use's line starts after its "\n" (the offset in the code), an extern crate
+            # where it stands (one less)
+            at = m.start() if m.group(1) else m.start() - 1
+            out.append(Import(root, src.line_of(at), root not in own, root))
         for m in _RUST_PATH.finditer(code):
             root = m.group(1)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
@@ -784,12 +800,12 @@ def analyze_code(code: str, file_path: str | None = None,
         if lib[0] not in frameworks:
             frameworks.append(lib[0])
         domains += [d for d in lib[1] if d not in domains]
-    low = src.code.lower()
     names = "\n".join(words).lower()  # each identifier once
     for domain, stems, pattern in _DOMAIN_CUES:
-        if domain in domains or not any(st in low for st in stems):
+        if domain in domains or not any(st in names for st in stems):
             continue
-        hits = pattern.findall(names) if domain != "databases" else pattern.findall(low)
+        hits = pattern.findall(names) if domain != "databases" else pattern.findall(
+            src.code.lower())
         if len(hits) >= 2:
             domains.append(domain)
     python = language == "Python"
@@ -881,7 +897,7 @@ def _todo(src: Source) -> int | None:
     """Where the first TODO, FIXME, XXX or HACK within a comment is. One scan of the text;
     each word found is kept when a comment holds it (no comment ends in a word character, so
     the word boundary after it reads the same in the comment as in the text)."""
-    if not src.comments:
+    if not src.comments or not any(w in src.text for w in ("TODO", "FIXME", "XXX", "HACK")):
         return None
     starts: list[int] | None = None
     for m in _TODO.finditer(src.text):
@@ -938,7 +954,7 @@ def _findings(src: Source, structure: Structure, is_test: bool, words: frozenset
                 f"function {f.name} nests control blocks {f.depth} deep", f.line,
                 "Flatten deeply nested functions with early returns or helper functions.",
                 "nesting", structural=True))
-    lengths = list(map(len, src.text.split("\n")))
+    lengths = src.line_lengths()
     if max(lengths) > _LINE_LIMIT:
         long_lines = sum(map(_LINE_LIMIT.__lt__, lengths))
         issues.append(Finding(

@@ -18,6 +18,7 @@ import ast
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from functools import cache
 
 from aexy.providers.offline.syntax import Source, family_of
 
@@ -87,6 +88,24 @@ def _py_typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return fn.returns is not None or any(p.annotation is not None for p in params)
 
 
+def _has_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
+    """``ast.get_docstring(node) is not None``, without cleaning the docstring's text."""
+    body = node.body
+    return bool(body) and isinstance(body[0], ast.Expr) and isinstance(
+        body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+
+
+@cache
+def _block_fields(kind: type[ast.AST]) -> tuple[str, ...]:
+    """The fields of a statement type that hold statements, handlers or cases."""
+    return tuple(f for f in ("body", "orelse", "finalbody", "handlers", "cases")
+                 if f in kind._fields)
+
+
+_IMPORTS = (ast.Import, ast.ImportFrom)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
 def python_structure(tree: ast.Module, src: Source) -> Structure:
     """Functions, classes, imports, branch points and depth of parsed Python. Statements are
     visited (never every expression node): branch points are counted in the lexed code, each
@@ -95,33 +114,33 @@ def python_structure(tree: ast.Module, src: Source) -> Structure:
     classes: list[tuple[str, bool]] = []
     imports: list[ast.Import | ast.ImportFrom] = []
     spans: list[tuple[int, int]] = []
+
     def visit(body: list[ast.stmt], prefix: str) -> None:
         for node in body:
-            if isinstance(node, ast.Import | ast.ImportFrom):
+            if isinstance(node, _IMPORTS):
                 imports.append(node)
             elif isinstance(node, ast.ClassDef):
-                classes.append((prefix + node.name, ast.get_docstring(node) is not None))
+                classes.append((prefix + node.name, _has_docstring(node)))
                 visit(node.body, f"{prefix}{node.name}.")
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            elif isinstance(node, _FUNCTIONS):
                 end = node.end_lineno or node.lineno
                 spans.append((node.lineno, end))
                 functions.append(Function(
                     name=prefix + node.name, line=node.lineno,
                     lines=src.nonblank_lines(node.lineno, end, code=False),
                     decisions=0, depth=_py_depth(node.body, 0),
-                    documented=ast.get_docstring(node) is not None, typed=_py_typed(node),
+                    documented=_has_docstring(node), typed=_py_typed(node),
                     public=not node.name.startswith("_"),
                 ))
                 visit(node.body, f"{prefix}{node.name}.")
             else:  # statements inside blocks (if TYPE_CHECKING: import ...; try: def ...)
-                for field_name in ("body", "orelse", "finalbody", "handlers", "cases"):
-                    inner = getattr(node, field_name, None)
-                    if inner:
-                        for child in inner:
-                            if isinstance(child, ast.ExceptHandler | ast.match_case):
-                                visit(child.body, prefix)
-                            else:
-                                visit([child], prefix)
+                for field_name in _block_fields(type(node)):
+                    inner = getattr(node, field_name)
+                    if field_name in ("handlers", "cases"):  # except and case clauses
+                        for clause in inner:
+                            visit(clause.body, prefix)
+                    else:
+                        visit(inner, prefix)
 
     visit(tree.body, "")
     total, per_function = _decisions(src, spans)
@@ -169,6 +188,8 @@ _KEYWORD_FUNCTION = re.compile(
     r"\b(?:fn|func|function|fun|def|sub)\b\s*\*?\s*(?:\([^()]*\)\s*)?([A-Za-z_$][\w$]*)?")
 _ARROW_NAME = re.compile(r"([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s*)?(?:\([^()]*\)|[\w$]+)"
                          r"\s*(?::[^=;{}]+)?=>\s*$")
+#: Substrings one of which a match of _KEYWORD_FUNCTION holds ("func", "function": "fun").
+_FUNCTION_KEYWORDS = ("fn", "fun", "def", "sub")
 _ROUTE_CALL = re.compile(r"\.(get|post|put|patch|delete)\(\s*[\"'`](?P<path>[^\"'`\n]*)[\"'`]\s*,")
 # What may stand between a parameter list's ")" and the body's "{" (C++, Java, TS, C#, Kotlin).
 _SIGNATURE_TAIL = re.compile(
@@ -177,7 +198,7 @@ _SIGNATURE_TAIL = re.compile(
     r":\s*[\w:]+\([^(){};]*\)(?:\s*,\s*[\w:]+\([^(){};]*\))*)\s*)*$")
 _NOT_NAMES = _CONTROL_WORDS | {"return", "new", "sizeof", "typeof", "await", "throw", "case",
                                "function", "and", "or", "not", "in", "is", "of", "delete"}
-_BRACES = re.compile(r"[{};]")
+_BRACES = re.compile(r"[{}]")
 _PREPROCESSOR = re.compile(r"^[ \t]*#[^\n]*$", re.MULTILINE)
 
 
@@ -275,10 +296,12 @@ def _classify(src: Source, head_start: int, brace: int) -> tuple[str, str | None
         if named:
             return "function", named.group(1)
         return "function", _route_name(src, head_start, brace)
-    if _CONTAINER.search(head) and not head.endswith(")"):
+    # (the cheap tests before the searches, which have no effect but their answer)
+    if not head.endswith(")") and _CONTAINER.search(head):
         return "other", None
-    keyword = _KEYWORD_FUNCTION.search(head)
-    if keyword and src.language not in ("C", "C++", "Java", "C#"):
+    keyword = _KEYWORD_FUNCTION.search(head) if src.language not in (
+        "C", "C++", "Java", "C#") and any(w in head for w in _FUNCTION_KEYWORDS) else None
+    if keyword:
         name = keyword.group(1)
         if name is None or name in _NOT_NAMES:
             return "function", _route_name(src, head_start, brace)
@@ -317,10 +340,13 @@ def _brace_blocks(src: Source, b: _Builder) -> None:
     stack: list[_Frame] = []
     head_start = 0
     for m in _BRACES.finditer(code):
-        ch, pos = m.group(0), m.start()
-        if ch == ";":
-            head_start = pos + 1
-        elif ch == "{":
+        pos = m.start()
+        # A statement head starts after the last ";", "{" or "}": the ";" between two braces
+        # are looked up, not visited.
+        semicolon = code.rfind(";", head_start, pos)
+        if semicolon >= 0:
+            head_start = semicolon + 1
+        if code[pos] == "{":
             kind, name = _classify(src, head_start, pos)
             # every frame holds the innermost function it is in (a function's, its own)
             owner = stack[-1].function if stack else -1
@@ -556,9 +582,7 @@ def _decisions(src: Source, spans: list[tuple[int, int]]) -> tuple[int, list[int
     lines hold less what its inner functions' lines hold. The code is scanned once; each
     function's lines take the branch points between their offsets (by bisection)."""
     code = src.code
-    src.line_of(0)
-    starts = src._line_starts
-    assert starts is not None
+    starts = src.line_starts
 
     def offset(line: int) -> int:
         return starts[line - 1] if line - 1 < len(starts) else len(code)

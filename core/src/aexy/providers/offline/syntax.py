@@ -14,6 +14,7 @@ stays free of native dependencies. Python's own parser still gives Python's stru
 
 from __future__ import annotations
 
+import operator
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -111,7 +112,10 @@ def _blank(text: str) -> str:
     return "\n".join(" " * len(part) for part in text.split("\n"))
 
 
+_LINE_BREAK = re.compile("\n")
 _NONBLANK = re.compile(r"^[ \t]*\S", re.MULTILINE)
+# The lines after the first: from their line break, a literal prefix the regex engine jumps to.
+_NONBLANK_AFTER_BREAK = re.compile(r"\n[ \t]*\S")
 
 
 @dataclass(slots=True)
@@ -128,12 +132,25 @@ class Source:
     comments: list[tuple[int, int]] = field(default_factory=list)
     _line_starts: list[int] | None = None
 
-    def line_of(self, offset: int) -> int:
-        """1-based line number of an offset."""
+    @property
+    def line_starts(self) -> list[int]:
+        """Offset of each line's start (computed once)."""
         starts = self._line_starts
         if starts is None:
-            starts = self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
-        return bisect_right(starts, offset)
+            starts = [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+            self._line_starts = starts
+        return starts
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of an offset."""
+        return bisect_right(self.line_starts, offset)
+
+    def line_lengths(self) -> list[int]:
+        """Each line's length, its line break not counted."""
+        starts = self.line_starts
+        lengths = list(map(operator.sub, starts[1:], map((1).__add__, starts)))
+        lengths.append(len(self.text) - starts[-1])
+        return lengths
 
     def literal(self, start: int, end: int) -> str:
         """The original text at ``[start, end)``: a literal's body read back."""
@@ -141,9 +158,7 @@ class Source:
 
     def line_text(self, line: int) -> str:
         """The original text of a 1-based line, stripped."""
-        self.line_of(0)
-        starts = self._line_starts
-        assert starts is not None
+        starts = self.line_starts
         if not 1 <= line <= len(starts):
             return ""
         end = starts[line] - 1 if line < len(starts) else len(self.text)
@@ -151,16 +166,16 @@ class Source:
 
     def offset_of(self, line: int) -> int:
         """Offset where a 1-based line starts (the text's end past the last line)."""
-        self.line_of(0)
-        starts = self._line_starts
-        assert starts is not None
+        starts = self.line_starts
         return starts[line - 1] if 0 < line <= len(starts) else len(self.text)
 
     def nonblank_lines(self, first: int, last: int, *, code: bool = True) -> int:
         """Lines ``first..last`` (1-based, inclusive) with anything on them, counted by the
         regex engine; in the code (comments and strings blanked) or the text."""
         text = self.code if code else self.text
-        return len(_NONBLANK.findall(text, self.offset_of(first), self.offset_of(last + 1)))
+        start, end = self.offset_of(first), self.offset_of(last + 1)
+        return len(_NONBLANK_AFTER_BREAK.findall(text, start, end)) + (
+            1 if _NONBLANK.match(text, start, end) else 0)
 
     def comment_text(self) -> str:
         return "\n".join(self.text[a:b] for a, b in self.comments)
