@@ -18,7 +18,6 @@ import ast
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from functools import cache
 
 from aexy.providers.offline.syntax import Source, family_of
 
@@ -95,11 +94,16 @@ def _has_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) 
         body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
 
 
-@cache
+_BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
+
+
 def _block_fields(kind: type[ast.AST]) -> tuple[str, ...]:
     """The fields of a statement type that hold statements, handlers or cases."""
-    return tuple(f for f in ("body", "orelse", "finalbody", "handlers", "cases")
-                 if f in kind._fields)
+    fields = _BLOCK_FIELDS.get(kind)
+    if fields is None:
+        fields = _BLOCK_FIELDS[kind] = tuple(
+            f for f in ("body", "orelse", "finalbody", "handlers", "cases") if f in kind._fields)
+    return fields
 
 
 _IMPORTS = (ast.Import, ast.ImportFrom)
