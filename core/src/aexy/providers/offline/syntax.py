@@ -18,7 +18,7 @@ import operator
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 __all__ = ["FAMILIES", "Source", "family_of", "lex"]
 
@@ -195,8 +195,12 @@ def _regex_allowed(text: str, slash: int) -> bool:
     return k > 0 and text[k - 1] in _REGEX_AFTER
 
 
+# The last few reads are kept: the gateway's grounding step reads the comments of the file an
+# offline method has just read (the same text, in the same process when it ran in a thread).
+@lru_cache(maxsize=16)
 def lex(text: str, language: str) -> Source:
-    """Blank the comments and string bodies of ``text`` as ``language`` writes them."""
+    """Blank the comments and string bodies of ``text`` as ``language`` writes them. The
+    :class:`Source` may be shared with other callers: read it, never change it."""
     search = _compiled(family_of(language)).search
     pieces: list[str] = []
     strings: list[tuple[int, int]] = []
