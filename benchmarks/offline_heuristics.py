@@ -9,15 +9,22 @@ under DIR instead. Each contender runs over the whole corpus in interleaved roun
 - ``read``: each file opened and decoded, nothing else: the floor any tool pays;
 - ``heuristics``: ``analyze_code`` on each file in this process, the work of one analysis;
 - ``batch -j N``: ``aexy batch skill_extraction`` (``run_batch``) through the gateway with the
-  offline provider, cache off, N analyses in flight; the provider computes in a process pool
-  when more than one is in flight (``AEXY_OFFLINE_WORKERS``);
+  offline provider, cache off, N analyses in flight, as the ``aexy`` command runs it: with
+  ``AEXY_OFFLINE_WORKERS`` set to the number of CPUs, so that the analyses in flight while
+  another one is go to that many worker processes;
 - with ``--baseline-src DIR`` (another tree's ``core/src``, e.g. ``git archive main`` unpacked):
   ``baseline heuristics`` and ``baseline batch -j N``, the same work by that tree's code, in a
   child process per round (its start-up excluded), interleaved with the rest.
 
 Figures: files per second (median over rounds) and the median of the per-round ratio to
-``read``. Run ``python benchmarks/offline_heuristics.py [--files 500] [--rounds 5]
-[--jobs 1,2,4]``.
+``read``, and the load average before and after. Run ``python benchmarks/offline_heuristics.py
+[--files 500] [--rounds 5] [--jobs 1,2,4]``.
+
+``--same-answers-as DIR`` checks instead that this tree's code and the code in ``DIR`` (another
+tree's ``core/src``) answer alike: every field of ``skill_extraction``, ``code_quality`` and
+``code_complexity`` for every file of the corpus, compared as JSON text; it lists the files
+whose answers differ and exits with status 1 if any do. A change made for speed alone must
+pass it against the tree before the change.
 """
 
 from __future__ import annotations
@@ -85,6 +92,8 @@ def _heuristics(paths: list[Path]) -> None:
 def _batch(paths: list[Path], jobs: int) -> None:
     from aexy.cli.batch import run_batch
 
+    # as the aexy command sets it (cli.main): worker processes, one per CPU
+    os.environ.setdefault("AEXY_OFFLINE_WORKERS", str(os.cpu_count() or 1))
     errors: list[str] = []
 
     def write(record: dict[str, object]) -> None:
@@ -118,10 +127,46 @@ print(time.perf_counter() - started)
 
 def _baseline(paths: list[Path], src: Path, what: str) -> float:
     """Seconds the baseline tree's code takes for ``what``, timed inside its own process."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+    env = {**os.environ, "PYTHONPATH": str(src),
+           "AEXY_OFFLINE_WORKERS": str(os.cpu_count() or 1)}
     out = subprocess.run([sys.executable, "-c", _CHILD, what], input=json.dumps(
         [str(p) for p in paths]), capture_output=True, text=True, env=env, check=True)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+# Every answer of the three code types for each file, as JSON lines.
+_ANSWERS = """
+import json, sys
+from pathlib import Path
+from aexy.analysis import AnalysisRequest
+from aexy.providers.offline import code
+for p in json.loads(sys.stdin.read()):
+    text = Path(p).read_text(encoding="utf-8", errors="replace")
+    context = json.dumps({"file_path": p})
+    print(json.dumps([p] + [getattr(code, kind)(AnalysisRequest(
+        kind, text, json.loads(context), context)).model_dump_json()
+        for kind in ("skill_extraction", "code_quality", "code_complexity")]))
+"""
+
+
+def _answers(paths: list[Path], src: Path | None) -> list[list[str]]:
+    env = {**os.environ, "PYTHONPATH": str(src)} if src else dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", _ANSWERS], input=json.dumps(
+        [str(p) for p in paths]), capture_output=True, text=True, env=env, check=True)
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def same_answers(paths: list[Path], src: Path) -> int:
+    """Compare this tree's answers with those of the code in ``src``; the files that differ."""
+    mine, theirs = _answers(paths, None), _answers(paths, src)
+    kinds = ("skill_extraction", "code_quality", "code_complexity")
+    differ = [(a[0], [k for k, x, y in zip(kinds, a[1:], b[1:], strict=True) if x != y])
+              for a, b in zip(mine, theirs, strict=True) if a != b]
+    for path, which in differ:
+        print(f"differs: {path} ({', '.join(which)})")
+    print(f"{len(paths)} files, {3 * len(paths)} answers: {len(differ)} files answered "
+          f"differently by {src}")
+    return len(differ)
 
 
 def main() -> None:
@@ -133,6 +178,8 @@ def main() -> None:
     parser.add_argument("--jobs", default="1,2,4", help="comma-separated -j values")
     parser.add_argument("--corpus", type=Path, help="take every source file under DIR")
     parser.add_argument("--baseline-src", type=Path, help="another tree's core/src to compare")
+    parser.add_argument("--same-answers-as", type=Path, metavar="DIR",
+                        help="check that the code in DIR (a tree's core/src) answers alike")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         paths = corpus(args.files, args.corpus, Path(tmp))
@@ -147,6 +194,9 @@ def main() -> None:
             by_suffix[p.suffix] = by_suffix.get(p.suffix, 0) + 1
         print(f"{len(paths)} files, {size / 1e6:.1f} MB: "
               + ", ".join(f"{k} {v}" for k, v in sorted(by_suffix.items(), key=lambda kv: -kv[1])))
+        if args.same_answers_as:
+            raise SystemExit(1 if same_answers(paths, args.same_answers_as) else 0)
+        print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         contenders: dict[str, Callable[[], None]] = {
             "read": lambda: _read(paths),
             "heuristics (in process)": lambda: _heuristics(paths),
@@ -170,6 +220,7 @@ def main() -> None:
                 times[name].append(_baseline(paths, args.baseline_src, what))
             print(f"round {r + 1}: " + ", ".join(f"{n} {t[-1]:.2f}s" for n, t in times.items()),
                   file=sys.stderr)
+    print("load average after: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
     print(f"{'contender':<26}{'files/s':>10}{'x read':>10}")
     for name, ts in times.items():
         ratio = statistics.median(t / b for t, b in zip(ts, times["read"], strict=True))

@@ -182,11 +182,13 @@ def _without_comments(content: str, file_path: str | None) -> list[str]:
         language = EXTENSIONS.get("." + file_path.rsplit(".", 1)[-1].lower())
     out = []
     for lang in [language] if language else ["Python", "C"]:
-        src = lex(content, lang)
-        text = content
-        for a, b in reversed(src.comments):
-            text = text[:a] + " " * (b - a) + text[b:]
-        out.append(text)
+        pieces: list[str] = []
+        last = 0
+        for a, b in lex(content, lang).comments:
+            pieces += (content[last:a], " " * (b - a))
+            last = b
+        pieces.append(content[last:])
+        out.append("".join(pieces))
     return out
 
 

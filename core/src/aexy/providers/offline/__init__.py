@@ -22,7 +22,20 @@ The methods and their thresholds are documented in ``docs/providers/offline.md``
 
 from __future__ import annotations
 
-from aexy.providers.offline.code import analyze_code, detect_language
+from typing import TYPE_CHECKING, Any
+
 from aexy.providers.offline.provider import MODEL_NAME, OfflineProvider, OfflineSettings
 
+if TYPE_CHECKING:
+    from aexy.providers.offline.code import analyze_code, detect_language
+
 __all__ = ["MODEL_NAME", "OfflineProvider", "OfflineSettings", "analyze_code", "detect_language"]
+
+
+def __getattr__(name: str) -> Any:
+    # The code heuristics are imported when first used, not with the provider.
+    if name in ("analyze_code", "detect_language"):
+        from aexy.providers.offline import code
+
+        return getattr(code, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,7 @@ import re
 import sys
 from bisect import bisect_right
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 from statistics import median
 
@@ -49,6 +50,7 @@ from aexy.providers.offline.lexicon import (
     RUBY_STDLIB,
     RUST_BUILTIN_ROOTS,
 )
+from aexy.providers.offline.scan import Finder, LineStart, first
 from aexy.providers.offline.structure import (
     Function,
     Structure,
@@ -170,22 +172,28 @@ _PY_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 _PY_IMPORT = re.compile(r"^[ \t]*import[ \t]+([\w.]+(?:[ \t]+as[ \t]+\w+)?"
                         r"(?:[ \t]*,[ \t]*[\w.]+(?:[ \t]+as[ \t]+\w+)?)*)", re.MULTILINE)
 _PY_FROM = re.compile(r"^[ \t]*from[ \t]+(\.*[\w.]*)[ \t]+import\b", re.MULTILINE)
+# Import statements and calls up to the opening quote of the module's name (each branch starts
+# with its word: see aexy.providers.offline.scan).
 _JS_IMPORT = re.compile(
-    r"(?:\bimport\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?"
-    r"|\bexport\s+(?:type\s+)?(?:\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s+from\s+"
-    r"|(?<![\w.$])(?:require|import)\s*\(\s*)([\"'`])")
+    r"import(?:(?<!\wimport)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?"
+    r"|(?<![\w.$]import)\s*\(\s*)[\"'`]"
+    r"|export(?<!\wexport)\s+(?:type\s+)?(?:\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s+from\s+[\"'`]"
+    r"|require(?<![\w.$]require)\s*\(\s*[\"'`]")
 _GO_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:[\w.]+[ \t]+)?\"|^[ \t]*import[ \t]*\(",
                         re.MULTILINE)
 _GO_BLOCK_LINE = re.compile(r"^[ \t]*(?:[\w.]+[ \t]+)?\"", re.MULTILINE)
-_RUST_USE = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+(?:::)?([A-Za-z_]\w*)"
-                       r"|\bextern[ \t]+crate[ \t]+([A-Za-z_]\w*)", re.MULTILINE)
+# Rust's expressions that start at a line's start read the code after a "\n" put before it
+# (a literal prefix: see aexy.providers.offline.scan); the other branches start with their word.
+_RUST_USE = re.compile(r"\n[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?use[ \t]+(?:::)?([A-Za-z_]\w*)"
+                       r"|extern(?<!\wextern)[ \t]+crate[ \t]+([A-Za-z_]\w*)")
 _RUST_PATH = re.compile(r"(?<![\w:$])([a-z_][a-z0-9_]*)::(?=[A-Za-z_{*])")
 # Names a ``use`` brings into scope (its last segments), which are then no crate roots.
-_RUST_USE_BLOCK = re.compile(r"\buse[ \t]+([\w:{}, \t\n*]+?);")
+_RUST_USE_BLOCK = re.compile(r"use(?<!\wuse)[ \t]+([\w:{}, \t\n*]+?);")
 _RUST_TOOLS = frozenset({"clippy", "rustfmt", "rustdoc"})
-_RUST_LOCAL = re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)|"
-                         r"\buse[ \t]+(?:crate|self|super)::(?:[\w:]*::)?\{?([\w, \t\n]+)\}?",
-                         re.MULTILINE)
+_RUST_LOCAL = re.compile(r"\n[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?mod[ \t]+(\w+)|"
+                         r"use(?<!\wuse)[ \t]+(?:crate|self|super)::(?:[\w:]*::)?\{?"
+                         r"([\w, \t\n]+)\}?")
+_IDENTIFIER = re.compile(r"\w+")
 _JAVA_IMPORT = re.compile(r"^[ \t]*import[ \t]+(?:static[ \t]+)?([\w.]+?)(?:\.\*|\.\{[^}]*\})?"
                           r"[ \t]*;?[ \t]*$", re.MULTILINE)
 _JAVA_PACKAGE = re.compile(r"^[ \t]*package[ \t]+([\w.]+)", re.MULTILINE)
@@ -215,6 +223,11 @@ def _own_dirs(file_path: str | None, repository: str | None = None) -> frozenset
     parts: tuple[str, ...] = ()
     if file_path:
         parts = PurePosixPath(file_path.replace("\\", "/")).parts[:-1]
+    return _own_names(parts, repository)
+
+
+@lru_cache(maxsize=1024)  # the files of a batch share their directories
+def _own_names(parts: tuple[str, ...], repository: str | None) -> frozenset[str]:
     if repository and len(repository) <= 100 and " " not in repository.strip():
         name = repository.strip().rstrip("/").rsplit("/", 1)[-1].lower()
         parts += (name, re.sub(r"\d+$", "", name))
@@ -264,7 +277,7 @@ def _imports(src: Source, file_path: str | None,
         out.sort(key=lambda i: i.line)
     elif lang in ("JavaScript", "TypeScript", "Vue", "Svelte"):
         for m in _JS_IMPORT.finditer(code):
-            found = _literal_after(src, m.end(), m.group(1))
+            found = _literal_after(src, m.end(), code[m.end() - 1])
             if found is None or not found[0]:
                 continue
             module = found[0]
@@ -287,17 +300,21 @@ def _imports(src: Source, file_path: str | None,
             else:
                 _add_go(src, m.end(), out, own, file_path)
     elif lang == "Rust":
-        local = {x.strip() for m in _RUST_LOCAL.finditer(code) for g in m.groups() if g
+        lines = "\n" + code  # offsets in it are one past those in the code
+        local = {x.strip() for m in _RUST_LOCAL.finditer(lines) for g in m.groups() if g
                  for x in g.replace("\n", ",").split(",") if x.strip()} | _RUST_TOOLS
         for m in _RUST_USE_BLOCK.finditer(code):
-            local |= {w for w in re.findall(r"\w+", m.group(1))[1:]}
+            local |= {w for w in _IDENTIFIER.findall(m.group(1))[1:]}
         seen: set[str] = set()
-        for m in _RUST_USE.finditer(code):
+        for m in _RUST_USE.finditer(lines):
             root = m.group(1) or m.group(2)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
                 continue
             seen.add(root)
-            out.append(Import(root, src.line_of(m.start()), root not in own, root))
+            # a use's line starts after its "\n" (the offset in the code), an extern crate
+            # where it stands (one less)
+            at = m.start() if m.group(1) else m.start() - 1
+            out.append(Import(root, src.line_of(at), root not in own, root))
         for m in _RUST_PATH.finditer(code):
             root = m.group(1)
             if root in RUST_BUILTIN_ROOTS or root in local or root in seen:
@@ -397,86 +414,117 @@ _PREFIXED = sorted(((k, v) for k, v in LIBRARIES.items() if "/" in k or "." in k
                    key=lambda kv: -len(kv[0]))
 
 
+_COMPREHENSION_TAIL = re.compile(r"for[ \t]+[\w(][^\n:]*\bin\b[^\n:]*[\])}]")
+_COMPREHENSION_BEFORE = frozenset(")]}\"'_")
+
+
+def _comprehension(code: str) -> int | None:
+    r"""Where ``[\w)\]}"'][ \t]+(?:async[ \t]+)?for[ \t]+[\w(][^\n:]*\bin\b[^\n:]*[\])}]``
+    first matches a ``for`` (a comprehension's, after a value), found from its ``for``: each
+    ``for`` whose tail matches is kept when spaces and, before them, a word character or a
+    closing bracket or quote stand before it ("async" ends with a word character)."""
+    pos = 0
+    while (m := _COMPREHENSION_TAIL.search(code, pos)) is not None:
+        k = m.start()
+        while k > 0 and code[k - 1] in " \t":
+            k -= 1
+        if k < m.start() and k > 0 and (code[k - 1].isalnum() or code[k - 1] in
+                                        _COMPREHENSION_BEFORE):
+            return m.start()
+        pos = m.start() + 1
+    return None
+
+
 # -- patterns in code ------------------------------------------------------------------------------
-# (name, words any of which shows it, substrings of the code that gate the pattern, pattern).
-# Words come from one pass over the code; a pattern runs only when a gate is in the code.
-_PATTERN_CUES: tuple[tuple[str, frozenset[str], tuple[str, ...], str | None], ...] = (
-    ("async/await", frozenset({"await"}), ("async",), r"\basync[ \t]+(?:def|function|fn)\b"),
-    ("decorators", frozenset(), ("@",), r"^[ \t]*@\w"),
-    ("dependency injection", frozenset({"Depends", "Autowired", "Inject"}), ("inject(",),
-     r"\binject\("),
-    ("data classes", frozenset({"dataclass"}), ("BaseModel", "record"),
-     r"\(BaseModel\)|\brecord[ \t]+\w+[ \t]*\("),
-    ("context managers", frozenset({"__enter__", "__aenter__"}), ("with",),
-     r"^[ \t]*(?:async[ \t]+)?with[ \t]"),
-    ("generators", frozenset({"yield"}), ("function",), r"\bfunction[ \t]*\*"),
-    ("REST endpoints", frozenset({"GetMapping", "PostMapping", "RequestMapping"}),
-     ("app.", "router.", "api.", "bp.", "blueprint."),
-     r"@(?:app|router|api|bp|blueprint)\.(?:get|post|put|patch|delete|route)\(|"
-     r"\b(?:app|router)\.(?:get|post|put|delete)\(\s*['\"`]"),
+# (name, words any of which shows it, substrings of the code that gate the finders, finders).
+# Words come from one pass over the code; the finders run only when a gate is in the code (no
+# gates: always), and any match shows the pattern. Finders are spelled to start with a literal
+# (see :mod:`~aexy.providers.offline.scan`); a gate is kept only where it is not implied by the
+# finders (it decides then: "MIDDLEWARE" matches the middleware finder, not its gate).
+_PATTERN_CUES: tuple[tuple[str, frozenset[str], tuple[str, ...], tuple[Finder, ...]], ...] = (
+    ("async/await", frozenset({"await"}), (),
+     (re.compile(r"async(?<!\wasync)[ \t]+(?:def|function|fn)\b"),)),
+    ("decorators", frozenset(), ("@",), (LineStart(r"[ \t]*@\w"),)),
+    ("dependency injection", frozenset({"Depends", "Autowired", "Inject"}), (),
+     (re.compile(r"inject(?<!\winject)\("),)),
+    ("data classes", frozenset({"dataclass"}), (),
+     (re.compile(r"\(BaseModel\)"), re.compile(r"record(?<!\wrecord)[ \t]+\w+[ \t]*\("))),
+    ("context managers", frozenset({"__enter__", "__aenter__"}), (),
+     (LineStart(r"[ \t]*(?:async[ \t]+)?with[ \t]"),)),
+    ("generators", frozenset({"yield"}), (), (re.compile(r"function(?<!\wfunction)[ \t]*\*"),)),
+    ("REST endpoints", frozenset({"GetMapping", "PostMapping", "RequestMapping"}), (),
+     (re.compile(r"@(?:app|router|api|bp|blueprint)\.(?:get|post|put|patch|delete|route)\("),
+      re.compile(r"app(?<!\wapp)\.(?:get|post|put|delete)\(\s*['\"`]"),
+      re.compile(r"router(?<!\wrouter)\.(?:get|post|put|delete)\(\s*['\"`]"))),
     ("middleware", frozenset({"middleware", "Middleware", "MIDDLEWARE"}), ("iddleware",),
-     r"(?i)\w*middleware\b"),
-    ("repository pattern", frozenset(), ("Repository",), r"\bclass[ \t]+\w+Repository\b"),
-    ("factory functions", frozenset(), ("create_app", "make_", "build_", "Factory"),
-     r"\bdef[ \t]+(?:create_app|make_\w+|build_\w+)\(|\bclass[ \t]+\w+Factory\b"),
-    ("token-based authentication", frozenset(), ("jwt", "sign(", "verify("),
-     r"\bjwt\.(?:encode|decode)\b|\bsign\(|\bverify\([^\n]*token"),
+     (re.compile(r"(?i)middleware\b"),)),
+    ("repository pattern", frozenset(), (),
+     (re.compile(r"class(?<!\wclass)[ \t]+\w+Repository\b"),)),
+    ("factory functions", frozenset(), (),
+     (re.compile(r"def(?<!\wdef)[ \t]+(?:create_app|make_\w+|build_\w+)\("),
+      re.compile(r"class(?<!\wclass)[ \t]+\w+Factory\b"))),
+    ("token-based authentication", frozenset(), (),
+     (re.compile(r"jwt(?<!\wjwt)\.(?:encode|decode)\b"), re.compile(r"sign(?<!\wsign)\("),
+      re.compile(r"verify(?<!\wverify)\([^\n]*token"))),
     ("OAuth2 flow", frozenset(), ("OAuth2", "oauth2", "authorization_code", "client_credentials",
                                   "redirect_uri"),
-     r"(?i)oauth2\w*|authorization_code|client_credentials|redirect_uri"),
+     (re.compile(r"(?i)oauth2\w*|authorization_code|client_credentials|redirect_uri"),)),
     ("password hashing", frozenset({"bcrypt", "passlib", "pbkdf2", "argon2", "scrypt",
-                                    "CryptContext", "pbkdf2_hmac"}), (), None),
-    ("caching", frozenset({"lru_cache"}), ("cache",),
-     r"@(?:functools\.)?(?:lru_)?cache\b|\bcache\.(?:get|set)\("),
+                                    "CryptContext", "pbkdf2_hmac"}), (), ()),
+    ("caching", frozenset({"lru_cache"}), (),
+     (re.compile(r"@(?:functools\.)?(?:lru_)?cache\b"),
+      re.compile(r"cache(?<!\wcache)\.(?:get|set)\("))),
     ("React hooks", frozenset({"useState", "useEffect", "useMemo", "useCallback", "useContext",
-                               "useReducer", "useRef"}), (), None),
-    ("comprehensions", frozenset(), (" for ",),
-     r"[\w)\]}\"'][ \t]+(?:async[ \t]+)?for[ \t]+[\w(][^\n:]*\bin\b[^\n:]*[\])}]"),
-    ("inheritance", frozenset({"extends"}), ("class",),
-     r"^[ \t]*class[ \t]+\w+[ \t]*\((?!object\))\w"),
+                               "useReducer", "useRef"}), (), ()),
+    ("comprehensions", frozenset(), (" for ",), (_comprehension,)),
+    ("inheritance", frozenset({"extends"}), (),
+     (LineStart(r"[ \t]*class[ \t]+\w+[ \t]*\((?!object\))\w"),)),
     ("enumerations", frozenset({"Enum", "IntEnum", "StrEnum", "enum", "IntFlag", "Flag"}), (),
-     None),
-    ("custom exceptions", frozenset(), ("Error", "Exception"),
-     r"\bclass[ \t]+\w+(?:Error|Exception)[ \t]*\(\w*(?:Error|Exception)\)"),
+     ()),
+    ("custom exceptions", frozenset(), (),
+     (re.compile(r"class(?<!\wclass)[ \t]+\w+(?:Error|Exception)[ \t]*"
+                 r"\(\w*(?:Error|Exception)\)"),)),
 )
 # Python keywords that alone show a pattern (no identifier can spell them), and patterns
 # written in Python's syntax only.
 _PYTHON_KEYWORD_PATTERNS = {"context managers": "with", "generators": "yield"}
 _PYTHON_ONLY = frozenset({"comprehensions", "context managers"})
-_COMPILED_PATTERNS = tuple((name, words, gates, re.compile(p, re.MULTILINE) if p else None)
-                           for name, words, gates, p in _PATTERN_CUES)
 _DOMAIN_CUES = tuple((d, stems, re.compile(p)) for d, stems, p in CODE_DOMAIN_CUES)
 _WORDS = re.compile(r"[A-Za-z_$][\w$]*")
 
-# Tests, per language, in the code (strings and comments blanked).
-_TESTS: dict[str, re.Pattern[str]] = {
-    "Python": re.compile(r"^[ \t]*(?:async[ \t]+)?def[ \t]+test\w*[ \t]*\(|"
-                         r"^[ \t]*class[ \t]+\w+\([^)]*TestCase[^)]*\)", re.MULTILINE),
-    "JavaScript": re.compile(r"(?<![\w.$])(?:describe|it|test)(?:\.(?:each|only|skip)"
-                             r"(?:\([^)]*\))?)?\s*\(\s*[\"'`]"),
-    "Go": re.compile(r"^func[ \t]+(?:Test|Benchmark|Fuzz)\w*[ \t]*\([ \t]*\w+[ \t]+\*testing\.",
-                     re.MULTILINE),
-    "Rust": re.compile(r"#\[(?:\w+::)*test\b"),
-    "Java": re.compile(r"@(?:Test|ParameterizedTest|RepeatedTest|TestFactory)\b|"
-                       r"\[(?:Test|Fact|Theory|TestMethod|TestCase)\b"),
-    "Ruby": re.compile(r"^[ \t]*(?:RSpec\.)?(?:describe|context|it|specify|scenario|example)\b"
-                       r"[^\n]*\bdo\b|^[ \t]*def[ \t]+test_\w+|<[ \t]*(?:Minitest::Test|"
-                       r"Test::Unit::TestCase|ActiveSupport::TestCase)", re.MULTILINE),
-    "C++": re.compile(r"^[ \t]*(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|TEST_CASE|SCENARIO|"
-                      r"TEMPLATE_TEST_CASE|BOOST_AUTO_TEST_CASE|BOOST_FIXTURE_TEST_CASE)[ \t]*\(",
-                      re.MULTILINE),
-    "Shell": re.compile(r"^@test[ \t]", re.MULTILINE),
-    "PHP": re.compile(r"\bextends[ \t]+\\?(?:\w+\\)*TestCase\b|function[ \t]+test\w+[ \t]*\("),
+# Tests, per language, in the code (strings and comments blanked); any finder's match is a test.
+_JS_TEST_CALL = r"(?:\.(?:each|only|skip)(?:\([^)]*\))?)?\s*\(\s*[\"'`]"
+_TESTS: dict[str, tuple[Finder, ...]] = {
+    "Python": (LineStart(r"[ \t]*(?:(?:async[ \t]+)?def[ \t]+test\w*[ \t]*\("
+                         r"|class[ \t]+\w+\([^)]*TestCase[^)]*\))"),),
+    "JavaScript": (re.compile(r"describe(?<![\w.$]describe)" + _JS_TEST_CALL),
+                   re.compile(r"it(?<![\w.$]it)" + _JS_TEST_CALL),
+                   re.compile(r"test(?<![\w.$]test)" + _JS_TEST_CALL)),
+    "Go": (LineStart(r"func[ \t]+(?:Test|Benchmark|Fuzz)\w*[ \t]*\([ \t]*\w+[ \t]+\*testing\."),),
+    "Rust": (re.compile(r"#\[(?:\w+::)*test\b"),),
+    "Java": (re.compile(r"@(?:Test|ParameterizedTest|RepeatedTest|TestFactory)\b|"
+                        r"\[(?:Test|Fact|Theory|TestMethod|TestCase)\b"),),
+    "Ruby": (LineStart(r"[ \t]*(?:(?:RSpec\.)?(?:describe|context|it|specify|scenario|example)\b"
+                       r"[^\n]*\bdo\b|def[ \t]+test_\w+)"),
+             re.compile(r"<[ \t]*(?:Minitest::Test|Test::Unit::TestCase|ActiveSupport::TestCase)")),
+    "C++": (LineStart(r"[ \t]*(?:TEST|TEST_F|TEST_P|TYPED_TEST|TYPED_TEST_P|TEST_CASE|SCENARIO"
+                      r"|TEMPLATE_TEST_CASE|BOOST_AUTO_TEST_CASE|BOOST_FIXTURE_TEST_CASE)"
+                      r"[ \t]*\("),),
+    "Shell": (LineStart(r"@test[ \t]"),),
+    "PHP": (re.compile(r"extends(?<!\wextends)[ \t]+\\?(?:\w+\\)*TestCase\b"),
+            re.compile(r"function[ \t]+test\w+[ \t]*\(")),
 }
 _TEST_LANGUAGE = {"TypeScript": "JavaScript", "Kotlin": "Java", "C#": "Java", "Scala": "Java",
                   "C": "C++", "Objective-C": "C++", "Swift": "Java"}
 
 # Constructs that evaluate a string as code, per lexical family or language.
 _EVAL: dict[str, re.Pattern[str]] = {
-    "python": re.compile(r"(?<![\w.])(?<!def )(?:eval|exec)[ \t]*\("),
-    "JavaScript": re.compile(r"(?<![\w.$])eval\s*\(|\bnew\s+Function\s*\(|(?<![\w.$])Function\s*"
-                             r"\(|\bset(?:Timeout|Interval)\s*\(\s*[\"'`]|\bvm\.run\w*\(|"
-                             r"\bnew\s+vm\.Script\s*\("),
+    # (each branch starts with its word: see aexy.providers.offline.scan)
+    "python": re.compile(r"e(?:val(?<![\w.]eval)(?<!def eval)|xec(?<![\w.]exec)(?<!def exec))"
+                         r"[ \t]*\("),
+    "JavaScript": re.compile(r"eval(?<![\w.$]eval)\s*\(|new(?<!\wnew)\s+(?:Function|vm\.Script)"
+                             r"\s*\(|Function(?<![\w.$]Function)\s*\("
+                             r"|set(?<!\wset)(?:Timeout|Interval)\s*\(\s*[\"'`]|vm(?<!\wvm)\.run\w*\("),
     "shell": re.compile(r"(?:^|[;&|({`]|\$\(|\bthen\b|\bdo\b|\belse\b)[ \t]*eval\b",
                         re.MULTILINE),
     "ruby": re.compile(r"(?<![\w.:])eval[ \t]*[(\"'<%]|(?<![\w.:])eval[ \t]+\w|"
@@ -498,10 +546,12 @@ _SECRET_NAME = re.compile(
 _PLACEHOLDER = re.compile(r"(?i)^(?:\$\{?\w+\}?|<[^>]*>|\{\{.*\}\}|%\(?\w*\)?s|\*+|x+|\.+|"
                           r"your[\w-]*|changeme|example|test|dummy|fake|secret|password|"
                           r"none|null|undefined|true|false)$")
+# Known token formats; each branch starts with its first character (see
+# aexy.providers.offline.scan), so one scan of the text finds them all.
 _TOKEN_FORMATS = re.compile(
-    r"\b(?:AKIA[0-9A-Z]{16}|ASIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{36}|"
-    r"xox[baprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{35})\b|"
-    r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY")
+    r"A(?<!\wA)(?:KIA[0-9A-Z]{16}|SIA[0-9A-Z]{16}|Iza[0-9A-Za-z_-]{35})\b"
+    r"|g(?<!\wg)h[pousr]_[A-Za-z0-9]{36}\b|x(?<!\wx)ox[baprs]-[A-Za-z0-9-]{10,}\b"
+    r"|s(?<!\ws)k_live_[A-Za-z0-9]{16,}\b|-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY")
 
 
 def _looks_like_credential(value: str) -> bool:
@@ -520,8 +570,7 @@ def _snake(name: str) -> str:
 
 
 _KEY_NAME = re.compile(r"[A-Za-z_$][\w$.-]*$")
-_TOKEN_STEMS = ("AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xoxb-", "xoxa-",
-                "xoxp-", "xoxr-", "xoxs-", "sk_live_", "AIza", "PRIVATE KEY")
+
 
 
 def _secrets(src: Source) -> list[int]:
@@ -549,12 +598,13 @@ def _secrets(src: Source) -> list[int]:
         if _SECRET_NAME.search(_snake(key.rsplit(".", 1)[-1])) and _looks_like_credential(
                 text[start:end]):
             lines.append(src.line_of(start))
-    if any(stem in text for stem in _TOKEN_STEMS):
-        starts = [s for s, _ in src.strings]
-        for m in _TOKEN_FORMATS.finditer(text):
-            i = bisect_right(starts, m.start()) - 1
-            if i >= 0 and src.strings[i][0] <= m.start() < src.strings[i][1]:
-                lines.append(src.line_of(m.start()))
+    starts: list[int] | None = None
+    for m in _TOKEN_FORMATS.finditer(text):
+        if starts is None:
+            starts = [s for s, _ in src.strings]
+        i = bisect_right(starts, m.start()) - 1
+        if i >= 0 and src.strings[i][0] <= m.start() < src.strings[i][1]:
+            lines.append(src.line_of(m.start()))
     return sorted(set(lines))
 
 
@@ -582,44 +632,48 @@ class _Strength:
     line: int  # where it shows
 
 
+# The start of a SQL statement (matched from a string body's start, up to its end).
 _SQL_BUILT = re.compile(
-    r"(?i)^\s*(?:select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from)\b")
+    r"(?i)\s*(?:select\s.+\sfrom|insert\s+into|update\s+\w+\s+set|delete\s+from)\b")
 _SQL_FORMAT_AFTER = re.compile(r"^[\"'`]\s*(?:%|\+|\.format\(|\|\|)")
 _SQL_FORMAT_CALL = re.compile(r"(?:\bf|\bSprintf\(|\bformat!\(|\bString\.format\(|\$)$")
 
-_ISSUE_CUES: tuple[tuple[str, str, str, tuple[str, ...], str, str, str], ...] = (
-    # severity, category, aspect, gates (text one of which the code holds), regex over the code,
-    # description, suggestion
-    ("high", "security", "tls", ("verify", "rejectUnauthorized", "InsecureSkipVerify"),
-     r"\bverify\s*=\s*False|rejectUnauthorized\s*:\s*false|InsecureSkipVerify\s*:\s*true",
+_ISSUE_CUES: tuple[tuple[str, str, str, tuple[str, ...], tuple[Finder, ...], str, str], ...] = (
+    # severity, category, aspect, gates (text one of which the code holds; none: always),
+    # finders over the code (the first match is the issue's line), description, suggestion.
+    # A gate implied by the finders is left out; one that is not decides (a case-insensitive
+    # finder, "except\t:").
+    ("high", "security", "tls", (),
+     (re.compile(r"verify(?<!\wverify)\s*=\s*False"),
+      re.compile(r"rejectUnauthorized\s*:\s*false"), re.compile(r"InsecureSkipVerify\s*:\s*true")),
      "TLS certificate verification is disabled",
      "Keep TLS verification on; trust a private CA explicitly if needed."),
     ("moderate", "security", "hashing", ("md5", "sha1", "MD5", "SHA1"),
-     r"(?i)\b(md5|sha1)\s*\(",
+     (re.compile(r"(?i)\b(md5|sha1)\s*\("),),
      "MD5/SHA-1 are not suitable for passwords or signatures",
      "Use a password hash (bcrypt, argon2) or SHA-256 and above for signatures."),
     ("moderate", "security", "randomness", ("random.",),
-     r"(?i)\brandom\.(random|randint|choice)\(.*(token|secret|password)|"
-     r"(token|secret|password).*\brandom\.(random|randint|choice)\(",
+     (re.compile(r"(?i)\brandom\.(random|randint|choice)\(.*(token|secret|password)|"
+                 r"(token|secret|password).*\brandom\.(random|randint|choice)\("),),
      "the random module is not cryptographically secure",
      "Generate tokens and secrets with the secrets module."),
     ("moderate", "bug", "error handling", ("except:", "except :", "catch"),
-     r"^[ \t]*except[ \t]*:[ \t]*$|\bcatch[ \t]*\([ \t]*\w*[ \t]*\)[ \t]*\{\s*\}",
+     (LineStart(r"[ \t]*except[ \t]*:[ \t]*$"),
+      re.compile(r"catch(?<!\wcatch)[ \t]*\([ \t]*\w*[ \t]*\)[ \t]*\{\s*\}")),
      "a bare except or empty catch swallows every error, including bugs",
      "Catch the specific exceptions you expect and let the rest propagate."),
     ("moderate", "bug", "error handling", ("pass",),
-     r"^[ \t]*except[ \t]+(?:Base)?Exception\b[^\n]*:[ \t]*\n[ \t]*pass\b",
+     (LineStart(r"[ \t]*except[ \t]+(?:Base)?Exception\b[^\n]*:[ \t]*\n[ \t]*pass\b"),),
      "exceptions are caught and silently ignored",
      "Log or handle caught exceptions instead of passing silently."),
     ("low", "maintainability", "logging", ("print(", "console.log("),
-     r"^[ \t]*print\(|\bconsole\.log\(",
+     (LineStart(r"[ \t]*print\("), re.compile(r"console(?<!\wconsole)\.log\(")),
      "print/console.log is used where structured logging would be easier to control",
      "Use the logging framework instead of print/console.log."),
 )
-_COMPILED_ISSUES = tuple((sev, cat, aspect, words, re.compile(p, re.MULTILINE), desc, sugg)
-                         for sev, cat, aspect, words, p, desc, sugg in _ISSUE_CUES)
-_LONG_LINE = re.compile(r"^[^\n]{121,}", re.MULTILINE)
-_TODO = re.compile(r"\b(TODO|FIXME|XXX|HACK)\b")
+#: The longest line that is not flagged.
+_LINE_LIMIT = 120
+_TODO = re.compile(r"T(?<!\wT)ODO\b|F(?<!\wF)IXME\b|X(?<!\wX)XX\b|H(?<!\wH)ACK\b")
 _SEVERITY_RANK = {"critical": 0, "high": 1, "moderate": 2, "low": 3}
 _SEVERITY_COST = {"critical": 3.0, "high": 2.0, "moderate": 1.0, "low": 0.25}
 
@@ -746,21 +800,21 @@ def analyze_code(code: str, file_path: str | None = None,
         if lib[0] not in frameworks:
             frameworks.append(lib[0])
         domains += [d for d in lib[1] if d not in domains]
-    low = src.code.lower()
     names = "\n".join(words).lower()  # each identifier once
     for domain, stems, pattern in _DOMAIN_CUES:
-        if domain in domains or not any(st in low for st in stems):
+        if domain in domains or not any(st in names for st in stems):
             continue
-        hits = pattern.findall(names) if domain != "databases" else pattern.findall(low)
+        hits = pattern.findall(names) if domain != "databases" else pattern.findall(
+            src.code.lower())
         if len(hits) >= 2:
             domains.append(domain)
     python = language == "Python"
-    patterns = [name for name, shown_by, gates, pattern in _COMPILED_PATTERNS
+    patterns = [name for name, shown_by, gates, finders in _PATTERN_CUES
                 if shown_by & words or (python and name in _PYTHON_KEYWORD_PATTERNS
                                         and _PYTHON_KEYWORD_PATTERNS[name] in words)
-                or (pattern is not None and (python or name not in _PYTHON_ONLY) and (
+                or (finders and (python or name not in _PYTHON_ONLY) and (
                     not gates or any(g in src.code for g in gates))
-                    and pattern.search(src.code))]
+                    and first(src.code, finders) is not None)]
 
     is_test = _test_line(src, structure) is not None
     if is_test and "testing" not in domains:
@@ -788,9 +842,9 @@ def _test_line(src: Source, structure: Structure) -> int | None:
             return test.line
         if "TestCase" not in src.code:
             return None
-    pattern = _TESTS.get(_TEST_LANGUAGE.get(src.language, src.language))
-    m = pattern.search(src.code) if pattern else None
-    return src.line_of(m.start()) if m else None
+    finders = _TESTS.get(_TEST_LANGUAGE.get(src.language, src.language))
+    at = first(src.code, finders) if finders else None
+    return src.line_of(at) if at is not None else None
 
 
 def _evaluations(src: Source, words: frozenset[str]) -> list[int]:
@@ -827,7 +881,7 @@ def _sql_built(src: Source) -> int | None:
     """The line of the first SQL statement built by string formatting or concatenation."""
     code, text = src.code, src.text
     for start, end in src.strings:
-        if not _SQL_BUILT.match(text[start:end]):
+        if not _SQL_BUILT.match(text, start, end):
             continue
         before = code[max(0, start - 12):start - 1]
         after = code[end:end + 16]
@@ -836,6 +890,22 @@ def _sql_built(src: Source) -> int | None:
             "{" in body or "%" in body)) or _SQL_FORMAT_AFTER.match(after)
         if formatted or re.search(r"\+\s*$", code[max(0, start - 8):start - 1]):
             return src.line_of(start)
+    return None
+
+
+def _todo(src: Source) -> int | None:
+    """Where the first TODO, FIXME, XXX or HACK within a comment is. One scan of the text;
+    each word found is kept when a comment holds it (no comment ends in a word character, so
+    the word boundary after it reads the same in the comment as in the text)."""
+    if not src.comments or not any(w in src.text for w in ("TODO", "FIXME", "XXX", "HACK")):
+        return None
+    starts: list[int] | None = None
+    for m in _TODO.finditer(src.text):
+        if starts is None:
+            starts = [a for a, _ in src.comments]
+        i = bisect_right(starts, m.start()) - 1
+        if i >= 0 and m.end() <= src.comments[i][1]:
+            return m.start()
     return None
 
 
@@ -859,21 +929,19 @@ def _findings(src: Source, structure: Structure, is_test: bool, words: frozenset
             "high", "security", "SQL is built by string formatting, which is open to injection",
             sql, "Pass values to SQL as bound parameters instead of formatting them into the "
             "query.", "sql"))
-    for severity, category, aspect, gates, pattern, description, suggestion in _COMPILED_ISSUES:
-        if not any(g in code for g in gates):
+    for severity, category, aspect, gates, finders, description, suggestion in _ISSUE_CUES:
+        if gates and not any(g in code for g in gates):
             continue
-        match = pattern.search(code)
-        if match:
-            issues.append(Finding(severity, category, description, src.line_of(match.start()),
+        at = first(code, finders)
+        if at is not None:
+            issues.append(Finding(severity, category, description, src.line_of(at),
                                   suggestion, aspect))
-    for a, b in src.comments:  # unfinished work is only ever marked in comments
-        todo = _TODO.search(src.text, a, b)
-        if todo:
-            issues.append(Finding(
-                "low", "maintainability", "unfinished work is marked in the code (TODO/FIXME)",
-                src.line_of(todo.start()), "Finish or track the TODO/FIXME items in the issue "
-                "tracker.", "unfinished work"))
-            break
+    todo = _todo(src)  # unfinished work is only ever marked in comments
+    if todo is not None:
+        issues.append(Finding(
+            "low", "maintainability", "unfinished work is marked in the code (TODO/FIXME)",
+            src.line_of(todo), "Finish or track the TODO/FIXME items in the issue tracker.",
+            "unfinished work"))
     for f in structure.functions:
         if f.lines > LONG_FUNCTION_LINES:
             issues.append(Finding(
@@ -886,28 +954,27 @@ def _findings(src: Source, structure: Structure, is_test: bool, words: frozenset
                 f"function {f.name} nests control blocks {f.depth} deep", f.line,
                 "Flatten deeply nested functions with early returns or helper functions.",
                 "nesting", structural=True))
-    long_lines = _LONG_LINE.findall(src.text)
-    if long_lines:
-        found = _LONG_LINE.search(src.text)
-        assert found is not None
+    lengths = src.line_lengths()
+    if max(lengths) > _LINE_LIMIT:
+        long_lines = sum(map(_LINE_LIMIT.__lt__, lengths))
         issues.append(Finding(
-            "low", "style", f"{plural(len(long_lines), 'line')} longer than 120 characters",
-            src.line_of(found.start()), "Wrap long lines (a formatter such as ruff or "
-            "prettier does it).", "style"))
+            "low", "style", f"{plural(long_lines, 'line')} longer than 120 characters",
+            next(i for i, n in enumerate(lengths, 1) if n > _LINE_LIMIT),
+            "Wrap long lines (a formatter such as ruff or prettier does it).", "style"))
     if src.language == "Python" and not is_test:
         documented, total = _documentable(structure)
-        first = structure.functions[0].line if structure.functions else 1
+        first_line = structure.functions[0].line if structure.functions else 1
         if total and documented == 0:
             issues.append(Finding(
                 "low", "documentation", f"none of the {plural(total, 'public function')} and "
                 "classes has a docstring" if total > 1 else "the public function or class "
-                "has no docstring", first, "Add docstrings to public functions and classes.",
+                "has no docstring", first_line, "Add docstrings to public functions and classes.",
                 "documentation"))
         elif total and documented / total < 0.5:
             issues.append(Finding(
                 "low", "documentation",
                 f"only {documented} of {total} public functions and classes have a docstring",
-                first, "Add docstrings to public functions and classes.", "documentation"))
+                first_line, "Add docstrings to public functions and classes.", "documentation"))
     typed_funcs = [f for f in structure.functions if f.typed is not None]
     if typed_funcs:
         typed = sum(1 for f in typed_funcs if f.typed)
@@ -919,16 +986,31 @@ def _findings(src: Source, structure: Structure, is_test: bool, words: frozenset
     return issues
 
 
-_HANDLES = re.compile(r"^[ \t]*except[ \t]+\(?[A-Z]\w*|\bcatch\s*\(\s*\w+|\braise \w+Error\(|"
-                      r"\bthrow new \w+|\brescue\s+[A-Z]\w*", re.MULTILINE)
-_LOGS = re.compile(r"\blogging\.\w+\(|\blogger\.\w+\(|\blog\.(info|warn|warning|error|debug)\(|"
-                   r"\blogrus\.\w+\(|\btracing::\w+!|\b(?:info|warn|error|debug)!\(")
-_ENV = re.compile(r"\bos\.environ|\bgetenv\(|\bprocess\.env\.|\bBaseSettings\b|\bENV\[|"
-                  r"\bos\.Getenv\(|\benv::var\(")
-_LOG_GATES = ("logging.", "logger.", "log.", "logrus.", "tracing::", "!(")
-_ENV_GATES = ("environ", "getenv", "process.env", "BaseSettings", "ENV[", "Getenv", "env::var")
-_CONSTANT = re.compile(r"^(?:(?:pub\s+)?(?:const|static)\s+)?[A-Z][A-Z0-9_]{2,}\s*"
-                       r"(?::\s*[\w\[\], &']+)?=", re.MULTILINE)
+_HANDLES: tuple[Finder, ...] = (
+    LineStart(r"[ \t]*except[ \t]+\(?[A-Z]"), re.compile(r"catch(?<!\wcatch)\s*\(\s*\w"),
+    re.compile(r"raise(?<!\wraise) \w+Error\("), re.compile(r"throw(?<!\wthrow) new \w"),
+    re.compile(r"rescue(?<!\wrescue)\s+[A-Z]"))
+_HANDLE_WORDS = frozenset({"except", "catch", "raise", "throw", "rescue"})
+
+
+def _log_macro(code: str) -> int | None:
+    """Rust's ``info!(`` and its kin, looked for only where ``!(`` is."""
+    m = _LOG_MACRO.search(code) if "!(" in code else None
+    return None if m is None else m.start()
+
+
+_LOG_MACRO = re.compile(r"i(?<!\wi)nfo!\(|w(?<!\ww)arn!\(|e(?<!\we)rror!\(|d(?<!\wd)ebug!\(")
+_LOGS: tuple[Finder, ...] = (
+    re.compile(r"log(?<!\wlog)(?:ging\.\w+\(|ger\.\w+\(|\.(?:info|warn|warning|error|debug)\("
+               r"|rus\.\w+\()"),
+    re.compile(r"tracing(?<!\wtracing)::\w+!"), _log_macro)
+_ENV: tuple[Finder, ...] = (
+    re.compile(r"os(?<!\wos)\.(?:environ|Getenv\()"), re.compile(r"getenv(?<!\wgetenv)\("),
+    re.compile(r"process(?<!\wprocess)\.env\."),
+    re.compile(r"BaseSettings(?<!\wBaseSettings)\b"), re.compile(r"ENV(?<!\wENV)\["),
+    re.compile(r"env(?<!\wenv)::var\("))
+_CONSTANT = LineStart(r"(?:(?:pub\s+)?(?:const|static)\s+)?[A-Z][A-Z0-9_]{2,}\s*"
+                      r"(?::\s*[\w\[\], &']+)?=")
 
 
 def _strengths(src: Source, structure: Structure, is_test: bool,
@@ -948,30 +1030,29 @@ def _strengths(src: Source, structure: Structure, is_test: bool,
                                "types", True, funcs[0].line))
     documented, total = _documentable(structure)
     if total and documented / total >= 0.5:
-        first = next((f.line for f in funcs if f.documented), funcs[0].line if funcs else 1)
+        first_line = next((f.line for f in funcs if f.documented), funcs[0].line if funcs else 1)
         found.append(_Strength("docstrings", f"docstrings on {documented} of {total} public "
                                "functions and classes" if src.language == "Python" else
                                f"doc comments on {documented} of {total} functions",
                                # A comment never raises the score: only Python's docstrings,
                                # which its parser reads, count towards it.
-                               "documentation", src.language == "Python", first))
+                               "documentation", src.language == "Python", first_line))
     if is_test:
         found.append(_Strength("tests", "contains tests", "tests", True,
                                _test_line(src, structure) or 1))
-    handles = _HANDLES.search(code) if words & {"except", "catch", "raise", "throw",
-                                                "rescue"} else None
-    if handles:
+    handles = first(code, _HANDLES) if words & _HANDLE_WORDS else None
+    if handles is not None:
         found.append(_Strength("explicit error handling", "catches and raises specific errors",
-                               "error handling", True, src.line_of(handles.start())))
-    logs = _LOGS.search(code) if any(g in code for g in _LOG_GATES) else None
-    if logs:
+                               "error handling", True, src.line_of(handles)))
+    logs = first(code, _LOGS)
+    if logs is not None:
         found.append(_Strength("logging", "uses a logging framework", "logging", False,
-                               src.line_of(logs.start())))
-    env = _ENV.search(code) if any(g in code for g in _ENV_GATES) else None
-    if env:
+                               src.line_of(logs)))
+    env = first(code, _ENV)
+    if env is not None:
         found.append(_Strength("configuration from the environment",
                                "reads configuration from the environment", "secrets", False,
-                               src.line_of(env.start())))
+                               src.line_of(env)))
     if funcs:
         mid = median(f.lines for f in funcs)
         if mid <= SHORT_FUNCTION_LINES:
@@ -979,9 +1060,9 @@ def _strengths(src: Source, structure: Structure, is_test: bool,
                                    f"{plural(mid, 'line')})", "function size", True,
                                    funcs[0].line))
     constant = _CONSTANT.search(code)
-    if constant:
+    if constant is not None:
         found.append(_Strength("named constants", "names its constants", "constants", False,
-                               src.line_of(constant.start())))
+                               src.line_of(constant)))
     # A strength is only claimed when no issue speaks against the same aspect.
     against = {i.aspect for i in issues}
     return [s for s in found if s.aspect not in against]
