@@ -152,6 +152,15 @@ def test_normalise_ignores_figures_and_frame_width_but_not_words():
     assert normalise(["cache miss"]) != normalise(["cache hit"])
 
 
+def test_normalise_ignores_a_jobs_name_which_hashes_the_sessions_paths():
+    # Each session runs in a new temporary folder, so a job's name differs in every run.
+    line = "no batch of this job ({}) is waiting for results at claude"
+    assert normalise([line.format("batch-acc16059637c")]) == normalise(
+        [line.format("batch-8a69c161cff7")])
+    assert normalise([line.format("batch-acc16059637c")]) != normalise(
+        [line.format("profile-acc16059637c")])
+
+
 def test_the_installation_check_names_what_differs():
     from tools.transcripts import check_installation
 
