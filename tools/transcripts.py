@@ -42,7 +42,7 @@ _VOLATILE = [re.compile(p) for p in (
     r"\d+:\d\d:\d\d",                            # a progress bar's clock
     r'"(?:latency_ms|rate_limit_wait_ms)": [\d.e-]+',
     r"/tmp/aexy-docs-[\w]+/",                    # the session's own temporary folder
-    r"\b(?:batch|profile)-[0-9a-f]{12}\b",       # a job's name: it hashes absolute paths
+    r"(?:(?<=\bbatch-)|(?<=\bprofile-))[0-9a-f]{12}\b",  # a job name's hash of absolute paths
 )]
 _LAYOUT = re.compile(r"[\s─━]+")
 _PROGRESS = re.compile(r"━+.* \d+/\d+ ")
