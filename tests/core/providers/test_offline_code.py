@@ -142,6 +142,30 @@ def test_docstring_coverage_is_either_a_strength_or_an_issue():
         "none of the 3 public functions and classes has a docstring"]
 
 
+def _docstring_indicator(code: str, path: str) -> tuple[int | None, str | None]:
+    import json
+
+    from aexy.analysis import AnalysisRequest
+    from aexy.providers.offline.code import skill_extraction
+
+    context = {"file_path": path}
+    result = skill_extraction(AnalysisRequest("skill_extraction", code, context,
+                                              json.dumps(context)))
+    [found] = [q for q in result.quality_indicators if q.name == "docstrings"]
+    return found.line, found.evidence
+
+
+def test_the_docstring_indicator_shows_the_docstring_not_the_definition():
+    one_line = ('def load(path: str) -> str:\n    """Read the file at path."""\n'
+                '    return open(path).read()\n')
+    assert _docstring_indicator(one_line, "io.py") == (2, '"""Read the file at path."""')
+    # An opening line of quotes alone proves nothing as a quote: its line number stands alone.
+    opened = 'def load(path: str) -> str:\n    """\n    Read the file.\n    """\n    return path\n'
+    assert _docstring_indicator(opened, "io.py") == (2, None)
+    js = "/**\n * Sum two numbers.\n */\nfunction add(a, b) {\n  return a + b;\n}\n"
+    assert _docstring_indicator(js, "add.js") == (3, None)  # the doc comment's "*/" line
+
+
 def test_a_strength_is_dropped_when_an_issue_speaks_against_it():
     code = ("import logging\nlog = logging.getLogger(__name__)\n\n\n"
             "def run(cmd: str) -> None:\n    \"\"\"Run.\"\"\"\n    log.info(cmd)\n"

@@ -1030,7 +1030,9 @@ def _strengths(src: Source, structure: Structure, is_test: bool,
                                "types", True, funcs[0].line))
     documented, total = _documentable(structure)
     if total and documented / total >= 0.5:
-        first_line = next((f.line for f in funcs if f.documented), funcs[0].line if funcs else 1)
+        # The docstring (or doc comment) itself is the evidence, not the definition it documents.
+        first_line = next((f.doc_line or f.line for f in funcs if f.documented),
+                          funcs[0].line if funcs else 1)
         found.append(_Strength("docstrings", f"docstrings on {documented} of {total} public "
                                "functions and classes" if src.language == "Python" else
                                f"doc comments on {documented} of {total} functions",
@@ -1080,9 +1082,10 @@ def _facts(request: AnalysisRequest) -> CodeFacts:
 
 def _quote(facts: CodeFacts, line: int) -> str | None:
     """A line of the content as evidence: its text, shortened to at most 120 characters;
-    ``None`` (the line number alone) where the line says too little to quote (``{``)."""
+    ``None`` (the line number alone) where the line says too little to quote (``{``, a
+    docstring's opening quotes alone): what grounding would not accept as a quote."""
     text = facts.source.line_text(line)
-    if len(text) < 3:
+    if len(text.strip(" \"'`")) < 3:
         return None
     return text if len(text) <= 120 else text[:117].rstrip()
 

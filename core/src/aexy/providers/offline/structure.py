@@ -34,6 +34,7 @@ class Function:
     decisions: int  # branch points in its own body (nested functions excluded)
     depth: int  # deepest control-block nesting in its body; 0 for straight-line code
     documented: bool | None = None  # None: not read for this language
+    doc_line: int | None = None  # where its docstring starts or its doc comment ends
     typed: bool | None = None
     public: bool = True
 
@@ -87,11 +88,14 @@ def _py_typed(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     return fn.returns is not None or any(p.annotation is not None for p in params)
 
 
-def _has_docstring(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> bool:
-    """``ast.get_docstring(node) is not None``, without cleaning the docstring's text."""
+def _docstring_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int | None:
+    """Where the docstring starts (``ast.get_docstring(node) is not None``, without cleaning
+    the docstring's text); ``None`` without one."""
     body = node.body
-    return bool(body) and isinstance(body[0], ast.Expr) and isinstance(
-        body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+    if body and isinstance(body[0], ast.Expr) and isinstance(
+            body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        return body[0].lineno
+    return None
 
 
 _BLOCK_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {}
@@ -124,16 +128,17 @@ def python_structure(tree: ast.Module, src: Source) -> Structure:
             if isinstance(node, _IMPORTS):
                 imports.append(node)
             elif isinstance(node, ast.ClassDef):
-                classes.append((prefix + node.name, _has_docstring(node)))
+                classes.append((prefix + node.name, _docstring_line(node) is not None))
                 visit(node.body, f"{prefix}{node.name}.")
             elif isinstance(node, _FUNCTIONS):
                 end = node.end_lineno or node.lineno
                 spans.append((node.lineno, end))
+                doc_line = _docstring_line(node)
                 functions.append(Function(
                     name=prefix + node.name, line=node.lineno,
                     lines=src.nonblank_lines(node.lineno, end, code=False),
                     decisions=0, depth=_py_depth(node.body, 0),
-                    documented=_has_docstring(node), typed=_py_typed(node),
+                    documented=doc_line is not None, doc_line=doc_line, typed=_py_typed(node),
                     public=not node.name.startswith("_"),
                 ))
                 visit(node.body, f"{prefix}{node.name}.")
@@ -558,10 +563,11 @@ def code_structure(src: Source) -> Structure:
     functions = []
     for i, (name, start, end) in enumerate(b.functions):
         first, last = src.line_of(start), src.line_of(max(start, end - 1))
+        doc_line = _doc_comment_line(src, first, commented)
         functions.append(Function(
             name=name, line=first, lines=max(1, src.nonblank_lines(first, last)),
             decisions=decisions_of[i], depth=b.depths[i],
-            documented=_documented(src, first, commented),
+            documented=doc_line is not None, doc_line=doc_line,
             public=not name.startswith("_")))
     return Structure(functions, total, b.max_depth)
 
@@ -621,16 +627,16 @@ def _comment_end_lines(src: Source) -> set[int]:
     return {src.line_of(max(a, e - 1)) for a, e in src.comments}
 
 
-def _documented(src: Source, line: int, commented: set[int]) -> bool:
-    """Whether a comment ends on the line above a definition (annotations and decorators in
-    between are skipped)."""
+def _doc_comment_line(src: Source, line: int, commented: set[int]) -> int | None:
+    """The line of the comment that ends above a definition (annotations and decorators in
+    between are skipped), or ``None`` when there is none."""
     j = line - 1
     while j >= 1:
         text = src.line_text(j)
         if (j in commented and not text.startswith(("@", "#["))) or text.endswith("*/"):
-            return True
+            return j
         if text.startswith(("@", "#[", "[")):
             j -= 1
             continue
-        return False
-    return False
+        return None
+    return None
