@@ -327,3 +327,27 @@ async def test_a_batch_the_api_no_longer_knows_fails_its_requests(fx: Fixture) -
         await job.run()
     assert item.error is not None and item.error.code is ErrorCode.NOT_FOUND  # type: ignore[attr-defined]
     assert await fx.store.job_batches("test-job", _endpoint()) == []  # the next run resubmits
+
+
+async def test_a_batch_answer_is_grounded_like_a_live_one(tmp_path: Path) -> None:
+    # The model claims a library whose import is not in the code: grounding drops it, as it
+    # does for a live answer, and the library it backed is no framework either.
+    def invented(params: dict[str, Any]) -> str:
+        return json.dumps({
+            "language": "Python", "patterns": [], "complexity": 2, "domains": [],
+            "quality_indicators": [],
+            "libraries": [{"name": "requests", "evidence": "import requests"},
+                          {"name": "fastapi", "evidence": "from fastapi import FastAPI"}],
+            "frameworks": ["Requests", "FastAPI"]})
+
+    fx = Fixture(tmp_path, answer=invented)
+    async with fx.gateway() as gw:
+        job = fx.job(gw)
+        item = job.add("skill_extraction", "import requests\n\nrequests.get('https://x')\n",
+                       {"file_path": "get.py"})
+        await job.run()
+    result = item.unwrap()
+    assert [lib.name for lib in result.libraries] == ["requests"]
+    assert result.frameworks == ["Requests"]
+    assert result.provenance.ungrounded_dropped == 2  # the library and the framework it backed
+    assert result.provenance.batch_id is not None
