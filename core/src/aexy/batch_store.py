@@ -20,7 +20,6 @@ request): each runs in a worker thread on a connection of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from aexy.log import logger
-from aexy.sqlite_cache import run_op
+from aexy.sqlite_cache import open_private, run_op
 
 if TYPE_CHECKING:
     import sqlite3
@@ -162,15 +161,9 @@ class JobStore:
             db.close()
 
     def _connect(self) -> sqlite3.Connection:
-        import sqlite3
-
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        created = not self.path.exists()
-        db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+        # The records name what the user analyses: theirs alone.
+        db = open_private(self.path, self._busy_timeout)
         try:
-            if created:  # the records name what the user analyses: theirs alone
-                with contextlib.suppress(OSError):
-                    os.chmod(self.path, 0o600)
             db.execute("PRAGMA foreign_keys = ON")
             if not self._ready:
                 self._prepare(db)

@@ -189,16 +189,9 @@ class SqliteCache:
     def _open(self) -> sqlite3.Connection:
         if self._db is not None:
             return self._db
-        import sqlite3
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        created = not self.path.exists()
-        # Autocommit (isolation_level=None): reads take no lock, writes say BEGIN themselves.
-        db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        # Cached results describe the user's code: readable by the user alone.
+        db = open_private(self.path, self.busy_timeout)
         try:
-            if created:
-                # Cached results describe the user's code: readable by the user alone.
-                with contextlib.suppress(OSError):
-                    os.chmod(self.path, 0o600)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise _Unusable(f"{self.path} was written by a newer aexy (format {version}); "
@@ -423,6 +416,21 @@ class SqliteCache:
         if executor is not None:
             await asyncio.get_running_loop().run_in_executor(executor, self._close_db)
             executor.shutdown(wait=False)
+
+
+def open_private(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    """A connection to the SQLite file ``path``, made readable by its owner alone when this
+    creates it (in a directory of the owner's), in autocommit mode: reads take no lock, writes
+    say ``BEGIN`` themselves (:func:`run_op`)."""
+    import sqlite3  # here, not on import: registering the backend stays cheap
+
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    created = not path.exists()
+    db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    if created:
+        with contextlib.suppress(OSError):
+            os.chmod(path, 0o600)
+    return db
 
 
 def run_op(db: sqlite3.Connection, op: Callable[[sqlite3.Connection], T], write: bool) -> T:
