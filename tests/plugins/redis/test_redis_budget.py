@@ -4,14 +4,13 @@ outage, and two processes that stop together at one budget with nothing over-spe
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
 import sys
 import textwrap
 from decimal import Decimal
 
 import pytest
 from redis_server import RedisServer
+from worker_processes import Workers
 
 from aexy.budget import Budget, BudgetLedger, LedgerTotals
 from aexy.errors import BudgetExceededError
@@ -153,27 +152,10 @@ _JOB = textwrap.dedent("""
 def test_two_processes_stop_together_at_one_budget_with_nothing_over_spent(
         redis_server: RedisServer) -> None:
     limit = Decimal("1.00")
-    procs = [subprocess.Popen([sys.executable, "-c", _JOB, redis_server.url, str(limit),
-                               str(seed)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for seed in (1, 2)]
-    try:
-        for proc in procs:
-            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", \
-                proc.stderr
-        reports = []
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write("go\n")
-            proc.stdin.flush()
-        for proc in procs:
-            out, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
-            reports.append(json.loads(out))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with Workers([[sys.executable, "-c", _JOB, redis_server.url, str(limit), str(seed)]
+                  for seed in (1, 2)]) as workers:
+        workers.go("go")
+        reports = workers.reports(timeout=120)
     paid = sum(Decimal(r["paid"]) for r in reports)
     assert all(r["answered"] > 0 and r["refused"] > 0 for r in reports), reports  # mid-way
     assert paid <= limit, reports  # together, never over

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import subprocess
 import sys
 import textwrap
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 import pytest
 from redis_server import RedisServer
+from worker_processes import Workers
 
 from aexy.errors import ErrorCode
 from aexy.providers.base import RateLimits
@@ -353,30 +352,15 @@ def run_two_processes(server: RedisServer, *, rpm: float = 0, tpm: int = 0, peri
                       ) -> tuple[float, list[float]]:
     args = [sys.executable, "-c", _WORKER, server.url, str(rpm), str(tpm), str(period),
             str(windows), str(estimate), str(actual), str(workers)]
-    procs = [subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    try:
-        for proc in procs:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready", proc.stderr
+    with Workers([args] * 2) as workers:
         start_at = time.time() + 0.2
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(f"{start_at!r}\n")
-            proc.stdin.flush()
-        grants: list[float] = []
-        for proc in procs:
-            out, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err
-            report = json.loads(out)
-            assert report["fallback"] == 0, "Redis was too slow: a process fell back to local"
-            assert len(report["grants"]) > 0  # each process got its share
-            grants += report["grants"]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        workers.go(repr(start_at))
+        reports = workers.reports(timeout=60)
+    grants: list[float] = []
+    for report in reports:
+        assert report["fallback"] == 0, "Redis was too slow: a process fell back to local"
+        assert len(report["grants"]) > 0  # each process got its share
+        grants += report["grants"]
     return start_at, sorted(grants)
 
 

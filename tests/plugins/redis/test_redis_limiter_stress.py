@@ -10,9 +10,7 @@ sharing the limiter stay within that together (to 5 %), while Redis is slow, whi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import subprocess
 import sys
 import textwrap
 import threading
@@ -22,6 +20,7 @@ from typing import Any
 import pytest
 import redis.asyncio as redis_asyncio
 from redis_server import RedisServer, command
+from worker_processes import Workers
 
 from aexy.gateway import LLMGateway
 from aexy.plugins import PluginHost
@@ -140,31 +139,14 @@ def test_three_processes_keep_to_the_limit_through_an_outage(redis_server: Redis
     run_for = up + down + after
     args = [sys.executable, "-c", _WORKER, redis_server.url, str(limit), str(period),
             str(run_for), repr(share)]
-    procs = [subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
-    reports = []
-    try:
-        for proc in procs:
-            assert proc.stdout is not None
-            assert proc.stdout.readline().strip() == "ready", proc.stderr
+    with Workers([args] * 3) as workers:
         start_at = time.time() + 0.3
-        for proc in procs:
-            assert proc.stdin is not None
-            proc.stdin.write(f"{start_at!r}\n")
-            proc.stdin.flush()
+        workers.go(repr(start_at))
         time.sleep(max(0.0, start_at + up - time.time()))
         redis_server.kill()
         time.sleep(max(0.0, start_at + up + down - time.time()))
         redis_server.start()  # empty: a full bucket, unless the outage is charged to it
-        for proc in procs:
-            out, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err
-            reports.append(json.loads(out))
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        reports = workers.reports(timeout=60)
     grants = [t for r in reports for t in r["grants"]]
     assert all(r["local"] > 0 for r in reports)  # every process did fall back
     assert [r["mode"] for r in reports] == ["redis"] * 3  # and went back to Redis
