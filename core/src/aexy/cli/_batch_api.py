@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aexy.cli._util import get_console
+from aexy.cli._util import command_options, get_console, store_option
 
 if TYPE_CHECKING:
     from aexy.batching import BatchJob, BatchProgress
@@ -47,9 +47,7 @@ class BatchOptions:
     @classmethod
     def current(cls) -> BatchOptions:
         """The running command's options (checked: the other two need ``--batch-api``)."""
-        ctx = click.get_current_context(silent=True)
-        found = ctx.meta.get(_META) if ctx is not None else None
-        options = found if isinstance(found, BatchOptions) else cls()
+        options = command_options(click.get_current_context(silent=True), _META, cls)
         if (options.retry_live or options.cancel) and not options.batch_api:
             raise click.UsageError("--retry-live and --cancel go with --batch-api")
         return options
@@ -67,17 +65,6 @@ class BatchOptions:
             raise click.UsageError(str(exc)) from None
 
 
-def _store(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        found = ctx.meta.get(_META)
-        if not isinstance(found, BatchOptions):
-            found = ctx.meta[_META] = BatchOptions()
-        if value:
-            setattr(found, name, True)
-        return value
-    return callback
-
-
 def batch_api_options() -> Callable[[F], F]:
     """``--batch-api``, ``--retry-live`` and ``--cancel`` on a command."""
     def decorate(f: F) -> F:
@@ -85,7 +72,7 @@ def batch_api_options() -> Callable[[F], F]:
                                  ("retry_live", "--retry-live", RETRY_LIVE_HELP),
                                  ("batch_api", "--batch-api", BATCH_API_HELP)):
             f = click.option(flag, is_flag=True, default=False, expose_value=False,
-                             callback=_store(name), help=text)(f)
+                             callback=store_option(_META, BatchOptions, name), help=text)(f)
         return f
     return decorate
 

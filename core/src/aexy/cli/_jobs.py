@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from aexy.cli._util import get_console, host, provider_option_errors
+from aexy.cli._util import (
+    command_options,
+    get_console,
+    host,
+    provider_option_errors,
+    store_option,
+)
 
 if TYPE_CHECKING:
     from aexy.gateway import LLMGateway
@@ -48,32 +54,18 @@ class JobOptions:
     dry_run: bool = False
 
 
-def _options(ctx: click.Context) -> JobOptions:
-    found = ctx.meta.get(_META)
-    if not isinstance(found, JobOptions):
-        found = ctx.meta[_META] = JobOptions()
-    return found
-
-
-def _store(name: str, convert: Callable[[Any], Any] = lambda v: v
-           ) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if value is not None:
-            setattr(_options(ctx), name, convert(value))
-        return value
-    return callback
-
-
 def job_options(*, dry_run: bool = True) -> Callable[[F], F]:
     """``--max-cost USD`` (and ``--dry-run`` unless ``dry_run=False``) on a command, read with
     :class:`Job` rather than passed to the function."""
     def decorate(f: F) -> F:
         if dry_run:
             f = click.option("--dry-run", is_flag=True, default=None, expose_value=False,
-                             callback=_store("dry_run"), help=DRY_RUN_HELP)(f)
+                             callback=store_option(_META, JobOptions, "dry_run"),
+                             help=DRY_RUN_HELP)(f)
         decorated: F = click.option(
             "--max-cost", type=click.FloatRange(min=0), metavar="USD", expose_value=False,
-            callback=_store("max_cost", lambda v: Decimal(str(v))), help=MAX_COST_HELP)(f)
+            callback=store_option(_META, JobOptions, "max_cost", lambda v: Decimal(str(v))),
+            help=MAX_COST_HELP)(f)
         return decorated
     return decorate
 
@@ -87,8 +79,8 @@ class Job:
     def __init__(self, provider: str | None, model: str | None,
                  options: JobOptions | None = None) -> None:
         if options is None:
-            ctx = click.get_current_context(silent=True)
-            options = _options(ctx) if ctx is not None else JobOptions()
+            options = command_options(click.get_current_context(silent=True), _META,
+                                      JobOptions)
         self.provider, self.model = provider, model
         self.max_cost = options.max_cost
         self.dry_run = options.dry_run

@@ -6,7 +6,7 @@ import codecs
 import difflib
 import json
 import sys
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +44,31 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     import asyncio
 
     return asyncio.run(coro)
+
+
+def command_options(ctx: click.Context | None, key: str, record: type[T]) -> T:
+    """The running command's ``record`` of options, kept in ``ctx.meta[key]`` by the callbacks
+    of :func:`store_option`; a new one (the defaults) when none was given."""
+    found = ctx.meta.get(key) if ctx is not None else None
+    if isinstance(found, record):
+        return found
+    found = record()
+    if ctx is not None:
+        ctx.meta[key] = found
+    return found
+
+
+def store_option(key: str, record: type[Any], name: str,
+                 convert: Callable[[Any], Any] = lambda v: v
+                 ) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that sets ``name`` on the command's ``record`` of options (see
+    :func:`command_options`) when the option has a value; for options that several commands
+    share and that reach the code that needs them without being passed through each one."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is not None:
+            setattr(command_options(ctx, key, record), name, convert(value))
+        return value
+    return callback
 
 
 def host() -> PluginHost:
